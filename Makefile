@@ -1,0 +1,44 @@
+# Makefile for the benefit extension (PGXS).
+#
+# Test layout: PG15's pg_regress has no --expecteddir, but it looks for the
+# expected file in the output directory first.  With --inputdir=test it reads
+# test/sql/N.sql (regress) or test/specs/N.spec (isolation) and compares the
+# result with ./expected/N.out.  So expected/ is the only home of .out files:
+# never create test/expected/, never give a test the stem of a file in sql/,
+# and keep test names unique across regress and isolation.
+
+EXTENSION = benefit
+EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+MODULE_big = benefit
+OBJS = \
+	src/benefit.o
+
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+# pg_regress: plain SQL files and pgTAP files (tap_*.sql) run through pg_regress.
+REGRESS = config_errors tap_schema tap_lifecycle tap_roles
+REGRESS_OPTS = --inputdir=test --load-extension=pgtap
+
+# isolationtester specs, one per race.
+ISOLATION = golive_vs_tariff_edit
+ISOLATION_OPTS = --inputdir=test --outputdir=.
+
+PG_CONFIG ?= pg_config
+
+# Warnings on; CI adds -Werror through PG_WERROR=1.
+PG_CPPFLAGS = -DBENEFIT_EXTVERSION='"$(EXTVERSION)"'
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+ifdef PG_WERROR
+PG_CFLAGS += -Werror
+endif
+
+EXTRA_CLEAN = results regression.diffs regression.out output_iso
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Run the pgTAP files through pg_prove against $PGDATABASE (or contrib_regression).
+.PHONY: prove
+prove:
+	pg_prove --ext .sql test/sql/tap_*.sql

@@ -1,0 +1,331 @@
+-- walkthrough.sql: a readable tour of the demo season, then its lifecycle.
+--
+-- Run with psql after examples/0*.sql, e.g. (bin/demo does it):
+--     psql -X -q -v ON_ERROR_STOP=1 -d benefit_demo < examples/walkthrough.sql
+-- Part 1 prints what the configuration scripts set up.  Part 2 drives the
+-- benefits through their lifecycle: problems per benefit, a refused
+-- go_live and its fix, validate and go live, suspend / edit / go live,
+-- a refused edit of a live benefit, close, and the resulting overview and
+-- status history.  Expected refusals are caught and printed as NOTICEs,
+-- so the script runs to the end with ON_ERROR_STOP on.
+
+\set ON_ERROR_STOP 1
+\set VERBOSITY default
+\pset footer off
+\pset null '-'
+SET client_min_messages = notice;
+SET TIME ZONE 'Europe/Paris';
+
+-- Helpers for this session only (pg_temp disappears with the session).
+
+-- Cents as euros: 4200 -> '42.00 €'.
+CREATE FUNCTION pg_temp.eur(cents bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    RETURN to_char(cents / 100.0, 'FM999G999G990D00') || ' €';
+
+-- A benefit's id from its code.
+CREATE FUNCTION pg_temp.bid(benefit_code text) RETURNS bigint
+    LANGUAGE sql STABLE
+    RETURN (SELECT b.benefit_id FROM benefit.benefit b WHERE b.code = benefit_code);
+
+-- A validity window as text, "open" for a missing end.
+CREATE FUNCTION pg_temp.window_of(valid_from timestamptz, valid_until timestamptz) RETURNS text
+    LANGUAGE sql STABLE
+    RETURN coalesce(to_char(valid_from, 'YYYY-MM-DD'), 'open') || ' .. '
+        || coalesce(to_char(valid_until, 'YYYY-MM-DD'), 'open');
+
+-- Runs one statement that is expected to be refused and prints the refusal
+-- (message, DETAIL and HINT) as a NOTICE, so the walkthrough goes on.
+CREATE PROCEDURE pg_temp.attempt(stmt text)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    state text;
+    msg text;
+    det text;
+    hnt text;
+BEGIN
+    EXECUTE stmt;
+    RAISE NOTICE 'accepted: %', stmt;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+                            det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+    msg := format('refused (SQLSTATE %s): %s', state, msg);
+    IF det <> '' AND hnt <> '' THEN
+        RAISE NOTICE '%', msg USING DETAIL = det, HINT = hnt;
+    ELSIF det <> '' THEN
+        RAISE NOTICE '%', msg USING DETAIL = det;
+    ELSIF hnt <> '' THEN
+        RAISE NOTICE '%', msg USING HINT = hnt;
+    ELSE
+        RAISE NOTICE '%', msg;
+    END IF;
+END
+$$;
+
+\echo '======================================================================'
+\echo ' Théâtre du Lac, season 2026-27: what examples/0*.sql configured'
+\echo '======================================================================'
+
+\echo
+\echo '--- Rows per entity'
+SELECT v.entity, v.n AS "rows"
+  FROM (VALUES ('season',             (SELECT count(*) FROM benefit.season)),
+               ('sales_channel',      (SELECT count(*) FROM benefit.sales_channel)),
+               ('point_of_sale',      (SELECT count(*) FROM benefit.point_of_sale)),
+               ('product_family',     (SELECT count(*) FROM benefit.product_family)),
+               ('product',            (SELECT count(*) FROM benefit.product)),
+               ('performance',        (SELECT count(*) FROM benefit.performance)),
+               ('seat_category',      (SELECT count(*) FROM benefit.seat_category)),
+               ('audience',           (SELECT count(*) FROM benefit.audience)),
+               ('base_price',         (SELECT count(*) FROM benefit.base_price)),
+               ('contact',            (SELECT count(*) FROM benefit.contact)),
+               ('indicator',          (SELECT count(*) FROM benefit.indicator)),
+               ('indicator_level',    (SELECT count(*) FROM benefit.indicator_level)),
+               ('contact_indicator',  (SELECT count(*) FROM benefit.contact_indicator)),
+               ('campaign',           (SELECT count(*) FROM benefit.campaign)),
+               ('campaign_target',    (SELECT count(*) FROM benefit.campaign_target)),
+               ('benefit',            (SELECT count(*) FROM benefit.benefit)),
+               ('benefit_channel',    (SELECT count(*) FROM benefit.benefit_channel)),
+               ('benefit_tariff',     (SELECT count(*) FROM benefit.benefit_tariff)),
+               ('promo_code',         (SELECT count(*) FROM benefit.promo_code)),
+               ('promo_code_channel', (SELECT count(*) FROM benefit.promo_code_channel)))
+       AS v (entity, n);
+
+\echo '--- Season, sales channels and points of sale'
+SELECT s.code AS season, s.name, s.starts_on, s.ends_on
+  FROM benefit.season s
+ ORDER BY s.starts_on;
+
+SELECT c.code AS channel, c.kind, c.name,
+       coalesce(string_agg(p.code || ' (' || p.name || ')', ', '), '-') AS points_of_sale
+  FROM benefit.sales_channel c
+  LEFT JOIN benefit.point_of_sale p ON p.channel_id = c.channel_id
+ GROUP BY c.channel_id
+ ORDER BY c.channel_id;
+
+\echo '--- Catalogue: products and their performances (local time)'
+SELECT f.code AS family, p.code AS product, p.name,
+       coalesce(string_agg(to_char(pf.starts_at, 'Dy DD/MM HH24:MI'), ', ' ORDER BY pf.starts_at), '-')
+           AS performances
+  FROM benefit.product p
+  JOIN benefit.product_family f ON f.family_id = p.family_id
+  LEFT JOIN benefit.performance pf ON pf.product_id = p.product_id
+ GROUP BY f.family_id, p.product_id
+ ORDER BY f.family_id, min(pf.starts_at), p.code;
+
+\echo '--- Catalogue: base prices by product, seat category and audience (- : no price)'
+SELECT p.code AS product,
+       coalesce(sc.code, 'any') AS seats,
+       pg_temp.eur(max(bp.price_cents) FILTER (WHERE a.code = 'adult'))   AS adult,
+       pg_temp.eur(max(bp.price_cents) FILTER (WHERE a.code = 'child'))   AS child,
+       pg_temp.eur(max(bp.price_cents) FILTER (WHERE a.code = 'student')) AS student,
+       pg_temp.eur(max(bp.price_cents) FILTER (WHERE a.code = 'senior'))  AS senior,
+       pg_temp.eur(max(bp.price_cents) FILTER (WHERE a.code IS NULL))     AS "any audience"
+  FROM benefit.base_price bp
+  JOIN benefit.product p ON p.product_id = bp.product_id
+  LEFT JOIN benefit.seat_category sc ON sc.seat_category_id = bp.seat_category_id
+  LEFT JOIN benefit.audience a ON a.audience_id = bp.audience_id
+ GROUP BY p.product_id, p.code, sc.seat_category_id, sc.code
+ ORDER BY p.family_id,
+          (SELECT min(pf.starts_at) FROM benefit.performance pf WHERE pf.product_id = p.product_id),
+          p.code, sc.seat_category_id;
+
+\echo '--- Contacts and their indicator levels'
+SELECT c.kind, c.name, coalesce(c.email, '(no e-mail)') AS email, c.language, c.external_ref AS crm_ref,
+       coalesce(string_agg(i.code || ': ' || l.code, ', ' ORDER BY i.indicator_id), '-') AS levels
+  FROM benefit.contact c
+  LEFT JOIN benefit.contact_indicator ci ON ci.contact_id = c.contact_id
+  LEFT JOIN benefit.indicator i ON i.indicator_id = ci.indicator_id
+  LEFT JOIN benefit.indicator_level l ON l.level_id = ci.level_id
+ GROUP BY c.contact_id
+ ORDER BY c.kind, c.contact_id;
+
+\echo '--- Indicators: levels and who has them now'
+SELECT i.code AS indicator, l.code AS level, l.name,
+       count(c.contact_id) AS contacts,
+       coalesce(string_agg(c.name, ', ' ORDER BY c.name), '-') AS who
+  FROM benefit.indicator i
+  JOIN benefit.indicator_level l ON l.indicator_id = i.indicator_id
+  LEFT JOIN benefit.contact_indicator ci ON ci.level_id = l.level_id
+  LEFT JOIN benefit.contact c ON c.contact_id = ci.contact_id
+ GROUP BY i.indicator_id, l.level_id
+ ORDER BY i.indicator_id, l.level_id;
+
+\echo '--- Campaign and its target list'
+SELECT k.code AS campaign, k.name AS campaign_name, c.name AS contact,
+       coalesce(c.email, '(no e-mail)') AS email, c.language
+  FROM benefit.campaign k
+  JOIN benefit.campaign_target t ON t.campaign_id = k.campaign_id
+  JOIN benefit.contact c ON c.contact_id = t.contact_id
+ ORDER BY k.code, c.name;
+
+\echo '--- Benefits (inserted as draft): target, validity, channels, quotas'
+SELECT b.code, b.target_type AS target,
+       coalesce('campaign ' || k.code, 'level ' || i.code || '.' || l.code,
+                'access code ' || b.access_code, 'point of sale ' || pos.code, '-') AS "for",
+       pg_temp.window_of(b.valid_from, b.valid_until) AS validity,
+       coalesce(nullif(array_to_string(o.channels, ', '), ''), '-') AS channels,
+       coalesce(nullif(concat_ws(', ', 'total ' || b.quota_total, 'per perf. ' || b.quota_per_performance,
+                                 'per contact ' || b.quota_per_contact, 'per order ' || b.quota_per_order), ''),
+                'none') AS quotas
+  FROM benefit.benefit b
+  JOIN benefit.benefit_overview o ON o.benefit_id = b.benefit_id
+  LEFT JOIN benefit.campaign k ON k.campaign_id = b.campaign_id
+  LEFT JOIN benefit.indicator_level l ON l.level_id = b.indicator_level_id
+  LEFT JOIN benefit.indicator i ON i.indicator_id = l.indicator_id
+  LEFT JOIN benefit.point_of_sale pos ON pos.point_of_sale_id = b.point_of_sale_id
+ ORDER BY b.benefit_id;
+
+\echo '--- Benefit tariff rows (any: every value of the dimension)'
+SELECT b.code AS benefit, p.code AS product,
+       coalesce(pf.code, 'all') AS performance,
+       coalesce(sc.code, 'any') AS seats,
+       coalesce(a.code, 'any') AS audience,
+       CASE WHEN t.price_cents IS NOT NULL THEN 'price ' || pg_temp.eur(t.price_cents)
+            WHEN t.amount_off_cents IS NOT NULL THEN pg_temp.eur(t.amount_off_cents) || ' off'
+            ELSE trim_scale(t.percent_off) || ' % off'
+       END AS benefit_price
+  FROM benefit.benefit_tariff t
+  JOIN benefit.benefit b ON b.benefit_id = t.benefit_id
+  JOIN benefit.product p ON p.product_id = t.product_id
+  LEFT JOIN benefit.performance pf ON pf.performance_id = t.performance_id
+  LEFT JOIN benefit.seat_category sc ON sc.seat_category_id = t.seat_category_id
+  LEFT JOIN benefit.audience a ON a.audience_id = t.audience_id
+ ORDER BY b.benefit_id, p.code, pf.starts_at NULLS FIRST, sc.seat_category_id NULLS FIRST,
+          a.audience_id NULLS FIRST;
+
+\echo '--- Promo codes (discount on the whole basket)'
+SELECT pc.code,
+       coalesce(trim_scale(pc.percent_off) || ' %', pg_temp.eur(pc.amount_off_cents)) AS discount,
+       pg_temp.window_of(pc.valid_from, pc.valid_until) AS validity,
+       CASE WHEN pc.all_channels THEN '*'
+            ELSE (SELECT string_agg(c.code, ', ' ORDER BY c.code)
+                    FROM benefit.promo_code_channel pcc
+                    JOIN benefit.sales_channel c ON c.channel_id = pcc.channel_id
+                   WHERE pcc.promo_code_id = pc.promo_code_id)
+       END AS channels,
+       pg_temp.eur(pc.min_basket_cents) AS min_basket,
+       coalesce(i.code || '.' || l.code, '-') AS only_for,
+       coalesce(pc.max_uses_total::text, 'no limit') AS uses_total,
+       coalesce(pc.max_uses_per_contact::text, 'no limit') AS per_contact,
+       pc.is_active AS active
+  FROM benefit.promo_code pc
+  LEFT JOIN benefit.indicator_level l ON l.level_id = pc.indicator_level_id
+  LEFT JOIN benefit.indicator i ON i.indicator_id = l.indicator_id
+ ORDER BY pc.promo_code_id;
+
+\echo '======================================================================'
+\echo ' Lifecycle: draft -> validated -> live <-> suspended -> closed'
+\echo '======================================================================'
+
+\echo
+\echo '--- benefit.list_problems(benefit_id) for every benefit'
+SELECT b.code, b.status, coalesce(p.field, '-') AS field,
+       coalesce(p.problem, 'nothing missing') AS problem
+  FROM benefit.benefit b
+  LEFT JOIN LATERAL benefit.list_problems(b.benefit_id) p ON TRUE
+ ORDER BY b.benefit_id, p.field, p.problem;
+
+\echo '--- go_live on the incomplete partner benefit "office-tourisme" is refused, with all that is missing:'
+CALL pg_temp.attempt($$SELECT benefit.go_live(pg_temp.bid('office-tourisme'))$$);
+
+\echo
+\echo '--- Complete it: access code, quotas, validity, a channel, tariff rows'
+UPDATE benefit.benefit
+   SET access_code = 'LACTOURISME',
+       quota_total = 150,
+       quota_per_order = 4,
+       valid_from = '2026-12-01 00:00 Europe/Paris',
+       description = 'Visiteurs munis du code de l''Office de Tourisme: réduction au guichet.'
+ WHERE code = 'office-tourisme';
+
+INSERT INTO benefit.benefit_channel (benefit_id, channel_id)
+SELECT b.benefit_id, c.channel_id
+  FROM benefit.benefit b
+  JOIN benefit.sales_channel c ON c.code = 'box-office'
+ WHERE b.code = 'office-tourisme';
+
+INSERT INTO benefit.benefit_tariff (benefit_id, product_id, seat_category_id, audience_id, amount_off_cents)
+SELECT b.benefit_id, p.product_id, sc.seat_category_id, a.audience_id, v.amount_off_cents
+  FROM (VALUES ('flute',   'balcony', 500),
+               ('mouette', 'balcony', 600))
+       AS v (product, seat_category, amount_off_cents)
+  JOIN benefit.benefit b ON b.code = 'office-tourisme'
+  JOIN benefit.product p ON p.code = v.product
+  JOIN benefit.seat_category sc ON sc.code = v.seat_category
+  JOIN benefit.audience a ON a.code = 'adult';
+
+SELECT count(*) AS problems_left
+  FROM benefit.list_problems(pg_temp.bid('office-tourisme'));
+
+\echo '--- ... and it goes live (straight from draft)'
+SELECT 'office-tourisme' AS code, benefit.go_live(pg_temp.bid('office-tourisme')) AS status;
+
+\echo '--- Validate the other drafts, then go live'
+SELECT b.code, benefit.validate(b.benefit_id) AS status
+  FROM benefit.benefit b
+ WHERE b.status = 'draft'
+ ORDER BY b.benefit_id;
+
+SELECT b.code, benefit.go_live(b.benefit_id) AS status
+  FROM benefit.benefit b
+ WHERE b.status = 'validated'
+ ORDER BY b.benefit_id;
+
+\echo '--- Suspend "hotel-beau-rivage", lower its price for La Flûte enchantée, go live again'
+SELECT 'hotel-beau-rivage' AS code, benefit.suspend(pg_temp.bid('hotel-beau-rivage')) AS status;
+
+UPDATE benefit.benefit_tariff t
+   SET price_cents = 5200
+  FROM benefit.product p
+ WHERE t.benefit_id = pg_temp.bid('hotel-beau-rivage')
+   AND p.product_id = t.product_id
+   AND p.code = 'flute';
+
+SELECT p.code AS product, sc.code AS seats, a.code AS audience, pg_temp.eur(t.price_cents) AS price
+  FROM benefit.benefit_tariff t
+  JOIN benefit.product p ON p.product_id = t.product_id
+  JOIN benefit.seat_category sc ON sc.seat_category_id = t.seat_category_id
+  JOIN benefit.audience a ON a.audience_id = t.audience_id
+ WHERE t.benefit_id = pg_temp.bid('hotel-beau-rivage')
+ ORDER BY p.code;
+
+SELECT 'hotel-beau-rivage' AS code, benefit.go_live(pg_temp.bid('hotel-beau-rivage')) AS status;
+
+\echo '--- While live, tariff rows are frozen: editing one of "fidelite-or" is refused'
+CALL pg_temp.attempt($$
+    UPDATE benefit.benefit_tariff SET amount_off_cents = 1500
+     WHERE benefit_id = pg_temp.bid('fidelite-or') AND amount_off_cents = 1000
+$$);
+\echo
+\echo '--- ... so is lowering one of its quotas'
+CALL pg_temp.attempt($$
+    UPDATE benefit.benefit SET quota_per_contact = 4 WHERE code = 'fidelite-or'
+$$);
+\echo
+\echo '--- Channels may change while live: the call centre stops selling "fidelite-or"'
+DELETE FROM benefit.benefit_channel bc
+ USING benefit.sales_channel c
+ WHERE bc.benefit_id = pg_temp.bid('fidelite-or')
+   AND c.channel_id = bc.channel_id
+   AND c.code = 'call-centre';
+
+SELECT code, status, channels
+  FROM benefit.benefit_overview
+ WHERE code = 'fidelite-or';
+
+\echo '--- The mailing offer is withdrawn: close "mailing-rentree"; closed is final'
+SELECT 'mailing-rentree' AS code, benefit.close(pg_temp.bid('mailing-rentree')) AS status;
+CALL pg_temp.attempt($$SELECT benefit.go_live(pg_temp.bid('mailing-rentree'))$$);
+
+\echo
+\echo '--- benefit.benefit_overview'
+SELECT * FROM benefit.benefit_overview ORDER BY benefit_id;
+
+\echo '--- benefit.benefit_status_history'
+SELECT b.code, coalesce(h.from_status::text, '(created)') AS from_status, h.to_status,
+       to_char(h.changed_at, 'YYYY-MM-DD HH24:MI:SS') AS changed_at, h.changed_by
+  FROM benefit.benefit_status_history h
+  JOIN benefit.benefit b ON b.benefit_id = h.benefit_id
+ ORDER BY h.history_id;

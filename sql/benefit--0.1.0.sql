@@ -1,0 +1,1086 @@
+/*
+ * benefit 0.1.0: the configuration model and the benefit lifecycle.
+ *
+ * Configuration is plain tables with named constraints: DBAs write INSERTs.
+ * Money is always integer minor units (columns ending in _cents, bigint);
+ * percentages are numeric(5,2).  Every table holding user data, and its
+ * identity sequence, is registered with pg_extension_config_dump so that
+ * pg_dump keeps the rows.
+ */
+
+\echo Use "CREATE EXTENSION benefit" to load this file. \quit
+
+--------------------------------------------------------------------------
+-- Roles (cluster-wide; created when missing, never dropped by the extension)
+--------------------------------------------------------------------------
+
+DO $roles$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['benefit_admin', 'benefit_sales', 'benefit_report']
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END
+$roles$;
+
+--------------------------------------------------------------------------
+-- Types
+--------------------------------------------------------------------------
+
+CREATE TYPE benefit.target_type AS ENUM
+    ('public', 'contacts', 'indicator', 'partner', 'single_use');
+COMMENT ON TYPE benefit.target_type IS
+    'Who may use a benefit: public (anyone, anonymous included), contacts (a campaign''s target list), indicator (contacts at an indicator level, evaluated live), partner (holders of one shared access code), single_use (holders of a single-use code)';
+
+CREATE TYPE benefit.benefit_status AS ENUM
+    ('draft', 'validated', 'live', 'suspended', 'closed');
+COMMENT ON TYPE benefit.benefit_status IS
+    'Lifecycle of a benefit: draft -> validated -> live <-> suspended -> closed; closed is final';
+
+CREATE TYPE benefit.contact_kind AS ENUM ('person', 'organisation');
+COMMENT ON TYPE benefit.contact_kind IS
+    'A contact is a person or an organisation (a company or association that can receive batches of single-use codes)';
+
+CREATE TYPE benefit.channel_kind AS ENUM
+    ('box_office', 'web', 'call_centre', 'reseller', 'other');
+COMMENT ON TYPE benefit.channel_kind IS
+    'Kind of a sales channel; points of sale exist only inside web channels';
+
+--------------------------------------------------------------------------
+-- Seasons, channels, points of sale
+--------------------------------------------------------------------------
+
+CREATE TABLE benefit.season (
+    season_id   bigint GENERATED ALWAYS AS IDENTITY,
+    code        text NOT NULL,
+    name        text NOT NULL,
+    starts_on   date NOT NULL,
+    ends_on     date NOT NULL,
+    CONSTRAINT season_pkey PRIMARY KEY (season_id),
+    CONSTRAINT season_code_key UNIQUE (code),
+    CONSTRAINT season_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    CONSTRAINT season_name_check CHECK (btrim(name) <> ''),
+    CONSTRAINT season_ends_on_check CHECK (ends_on >= starts_on)
+);
+COMMENT ON TABLE benefit.season IS 'A season (for example 2026-27); every product and every benefit belongs to one';
+COMMENT ON COLUMN benefit.season.season_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.season.code IS 'Stable short code used by scripts (letters, digits, _ . -; up to 63 characters)';
+COMMENT ON COLUMN benefit.season.name IS 'Display name';
+COMMENT ON COLUMN benefit.season.starts_on IS 'First day of the season';
+COMMENT ON COLUMN benefit.season.ends_on IS 'Last day of the season (not before starts_on)';
+
+CREATE TABLE benefit.sales_channel (
+    channel_id  bigint GENERATED ALWAYS AS IDENTITY,
+    code        text NOT NULL,
+    name        text NOT NULL,
+    kind        benefit.channel_kind NOT NULL,
+    CONSTRAINT sales_channel_pkey PRIMARY KEY (channel_id),
+    CONSTRAINT sales_channel_code_key UNIQUE (code),
+    CONSTRAINT sales_channel_channel_id_kind_key UNIQUE (channel_id, kind),
+    CONSTRAINT sales_channel_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    CONSTRAINT sales_channel_name_check CHECK (btrim(name) <> '')
+);
+COMMENT ON TABLE benefit.sales_channel IS 'An internal sales channel (box office, web, call centre, reseller...); runtime calls name it by code';
+COMMENT ON COLUMN benefit.sales_channel.channel_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.sales_channel.code IS 'Stable code passed by applications to the runtime functions';
+COMMENT ON COLUMN benefit.sales_channel.name IS 'Display name';
+COMMENT ON COLUMN benefit.sales_channel.kind IS 'Kind of channel; only web channels have points of sale';
+
+CREATE TABLE benefit.point_of_sale (
+    point_of_sale_id bigint GENERATED ALWAYS AS IDENTITY,
+    code        text NOT NULL,
+    name        text NOT NULL,
+    channel_id  bigint NOT NULL,
+    channel_kind benefit.channel_kind NOT NULL DEFAULT 'web',
+    CONSTRAINT point_of_sale_pkey PRIMARY KEY (point_of_sale_id),
+    CONSTRAINT point_of_sale_code_key UNIQUE (code),
+    CONSTRAINT point_of_sale_point_of_sale_id_channel_id_key UNIQUE (point_of_sale_id, channel_id),
+    CONSTRAINT point_of_sale_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    CONSTRAINT point_of_sale_name_check CHECK (btrim(name) <> ''),
+    CONSTRAINT point_of_sale_channel_kind_check CHECK (channel_kind = 'web'),
+    CONSTRAINT point_of_sale_channel_id_channel_kind_fkey FOREIGN KEY (channel_id, channel_kind)
+        REFERENCES benefit.sales_channel (channel_id, kind)
+);
+COMMENT ON TABLE benefit.point_of_sale IS 'A web shop inside a web sales channel; single-use codes are active on one';
+COMMENT ON COLUMN benefit.point_of_sale.point_of_sale_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.point_of_sale.code IS 'Stable code passed by applications to the runtime functions';
+COMMENT ON COLUMN benefit.point_of_sale.name IS 'Display name';
+COMMENT ON COLUMN benefit.point_of_sale.channel_id IS 'The web channel this shop belongs to';
+COMMENT ON COLUMN benefit.point_of_sale.channel_kind IS 'Always web: with channel_id it references sales_channel (channel_id, kind), so a point of sale cannot sit in a box-office channel';
+
+--------------------------------------------------------------------------
+-- Catalogue
+--------------------------------------------------------------------------
+
+CREATE TABLE benefit.product_family (
+    family_id   bigint GENERATED ALWAYS AS IDENTITY,
+    code        text NOT NULL,
+    name        text NOT NULL,
+    CONSTRAINT product_family_pkey PRIMARY KEY (family_id),
+    CONSTRAINT product_family_code_key UNIQUE (code),
+    CONSTRAINT product_family_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    CONSTRAINT product_family_name_check CHECK (btrim(name) <> '')
+);
+COMMENT ON TABLE benefit.product_family IS 'A family of products: tickets, timed passes, memberships, goods...';
+COMMENT ON COLUMN benefit.product_family.family_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.product_family.code IS 'Stable short code';
+COMMENT ON COLUMN benefit.product_family.name IS 'Display name';
+
+CREATE TABLE benefit.product (
+    product_id  bigint GENERATED ALWAYS AS IDENTITY,
+    code        text NOT NULL,
+    name        text NOT NULL,
+    family_id   bigint NOT NULL,
+    season_id   bigint NOT NULL,
+    CONSTRAINT product_pkey PRIMARY KEY (product_id),
+    CONSTRAINT product_code_key UNIQUE (code),
+    CONSTRAINT product_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    CONSTRAINT product_name_check CHECK (btrim(name) <> ''),
+    CONSTRAINT product_family_id_fkey FOREIGN KEY (family_id) REFERENCES benefit.product_family (family_id),
+    CONSTRAINT product_season_id_fkey FOREIGN KEY (season_id) REFERENCES benefit.season (season_id)
+);
+CREATE INDEX product_season_id_idx ON benefit.product (season_id);
+COMMENT ON TABLE benefit.product IS 'Anything sold (a production, a pass, a membership, goods), in one season';
+COMMENT ON COLUMN benefit.product.product_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.product.code IS 'Stable short code';
+COMMENT ON COLUMN benefit.product.name IS 'Display name';
+COMMENT ON COLUMN benefit.product.family_id IS 'Product family';
+COMMENT ON COLUMN benefit.product.season_id IS 'Season the product is sold in';
+COMMENT ON INDEX benefit.product_season_id_idx IS 'Products of a season';
+
+CREATE TABLE benefit.performance (
+    performance_id bigint GENERATED ALWAYS AS IDENTITY,
+    code        text NOT NULL,
+    product_id  bigint NOT NULL,
+    starts_at   timestamptz NOT NULL,
+    ends_at     timestamptz,
+    CONSTRAINT performance_pkey PRIMARY KEY (performance_id),
+    CONSTRAINT performance_code_key UNIQUE (code),
+    CONSTRAINT performance_performance_id_product_id_key UNIQUE (performance_id, product_id),
+    CONSTRAINT performance_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    CONSTRAINT performance_ends_at_check CHECK (ends_at > starts_at),
+    CONSTRAINT performance_product_id_fkey FOREIGN KEY (product_id) REFERENCES benefit.product (product_id)
+);
+CREATE INDEX performance_product_id_idx ON benefit.performance (product_id);
+COMMENT ON TABLE benefit.performance IS 'A dated occurrence of a ticket product';
+COMMENT ON COLUMN benefit.performance.performance_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.performance.code IS 'Stable short code';
+COMMENT ON COLUMN benefit.performance.product_id IS 'The product this is a performance of';
+COMMENT ON COLUMN benefit.performance.starts_at IS 'When the performance starts';
+COMMENT ON COLUMN benefit.performance.ends_at IS 'When it ends (after starts_at), or NULL when not known';
+COMMENT ON INDEX benefit.performance_product_id_idx IS 'Performances of a product';
+
+CREATE TABLE benefit.seat_category (
+    seat_category_id bigint GENERATED ALWAYS AS IDENTITY,
+    code        text NOT NULL,
+    name        text NOT NULL,
+    CONSTRAINT seat_category_pkey PRIMARY KEY (seat_category_id),
+    CONSTRAINT seat_category_code_key UNIQUE (code),
+    CONSTRAINT seat_category_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    CONSTRAINT seat_category_name_check CHECK (btrim(name) <> '')
+);
+COMMENT ON TABLE benefit.seat_category IS 'A seat category (stalls, balcony, standing...)';
+COMMENT ON COLUMN benefit.seat_category.seat_category_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.seat_category.code IS 'Stable short code';
+COMMENT ON COLUMN benefit.seat_category.name IS 'Display name';
+
+CREATE TABLE benefit.audience (
+    audience_id bigint GENERATED ALWAYS AS IDENTITY,
+    code        text NOT NULL,
+    name        text NOT NULL,
+    CONSTRAINT audience_pkey PRIMARY KEY (audience_id),
+    CONSTRAINT audience_code_key UNIQUE (code),
+    CONSTRAINT audience_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    CONSTRAINT audience_name_check CHECK (btrim(name) <> '')
+);
+COMMENT ON TABLE benefit.audience IS 'An audience (adult, child, student...)';
+COMMENT ON COLUMN benefit.audience.audience_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.audience.code IS 'Stable short code';
+COMMENT ON COLUMN benefit.audience.name IS 'Display name';
+
+CREATE TABLE benefit.base_price (
+    base_price_id bigint GENERATED ALWAYS AS IDENTITY,
+    product_id  bigint NOT NULL,
+    performance_id bigint,
+    seat_category_id bigint,
+    audience_id bigint,
+    price_cents bigint NOT NULL,
+    CONSTRAINT base_price_pkey PRIMARY KEY (base_price_id),
+    CONSTRAINT base_price_dimensions_key
+        UNIQUE NULLS NOT DISTINCT (product_id, performance_id, seat_category_id, audience_id),
+    CONSTRAINT base_price_price_cents_check CHECK (price_cents BETWEEN 0 AND 100000000000),
+    CONSTRAINT base_price_product_id_fkey FOREIGN KEY (product_id) REFERENCES benefit.product (product_id),
+    CONSTRAINT base_price_performance_id_product_id_fkey FOREIGN KEY (performance_id, product_id)
+        REFERENCES benefit.performance (performance_id, product_id),
+    CONSTRAINT base_price_seat_category_id_fkey FOREIGN KEY (seat_category_id)
+        REFERENCES benefit.seat_category (seat_category_id),
+    CONSTRAINT base_price_audience_id_fkey FOREIGN KEY (audience_id) REFERENCES benefit.audience (audience_id)
+);
+COMMENT ON TABLE benefit.base_price IS 'The catalogue price of a product for a seat category and audience, optionally for one performance; NULL in a dimension means any';
+COMMENT ON COLUMN benefit.base_price.base_price_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.base_price.product_id IS 'The product';
+COMMENT ON COLUMN benefit.base_price.performance_id IS 'One performance of the product, or NULL for all of them';
+COMMENT ON COLUMN benefit.base_price.seat_category_id IS 'Seat category, or NULL for any';
+COMMENT ON COLUMN benefit.base_price.audience_id IS 'Audience, or NULL for any';
+COMMENT ON COLUMN benefit.base_price.price_cents IS 'Price in minor units of the house currency (0 to 10^11)';
+
+--------------------------------------------------------------------------
+-- Contacts, indicators, campaigns
+--------------------------------------------------------------------------
+
+CREATE TABLE benefit.contact (
+    contact_id  bigint GENERATED ALWAYS AS IDENTITY,
+    kind        benefit.contact_kind NOT NULL,
+    name        text NOT NULL,
+    email       text,
+    language    text NOT NULL DEFAULT 'fr',
+    external_ref text,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT contact_pkey PRIMARY KEY (contact_id),
+    CONSTRAINT contact_external_ref_key UNIQUE (external_ref),
+    CONSTRAINT contact_name_check CHECK (btrim(name) <> ''),
+    CONSTRAINT contact_email_check CHECK (email ~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'),
+    CONSTRAINT contact_language_check CHECK (language ~ '^[a-z]{2}(-[A-Z]{2})?$')
+);
+COMMENT ON TABLE benefit.contact IS 'A person or organisation known to the ticketing system';
+COMMENT ON COLUMN benefit.contact.contact_id IS 'Surrogate key; the contact_id the runtime functions take';
+COMMENT ON COLUMN benefit.contact.kind IS 'person or organisation; only organisations receive batches of single-use codes';
+COMMENT ON COLUMN benefit.contact.name IS 'Full name of the person, or name of the organisation';
+COMMENT ON COLUMN benefit.contact.email IS 'E-mail address (batches of codes are sent to it), or NULL';
+COMMENT ON COLUMN benefit.contact.language IS 'Preferred language as an ISO 639-1 code, optionally with a region (fr, en, de-CH)';
+COMMENT ON COLUMN benefit.contact.external_ref IS 'Identifier of the contact in another system (CRM), unique when given';
+COMMENT ON COLUMN benefit.contact.created_at IS 'When the row was created';
+
+CREATE TABLE benefit.indicator (
+    indicator_id bigint GENERATED ALWAYS AS IDENTITY,
+    code        text NOT NULL,
+    name        text NOT NULL,
+    CONSTRAINT indicator_pkey PRIMARY KEY (indicator_id),
+    CONSTRAINT indicator_code_key UNIQUE (code),
+    CONSTRAINT indicator_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    CONSTRAINT indicator_name_check CHECK (btrim(name) <> '')
+);
+COMMENT ON TABLE benefit.indicator IS 'A contact indicator (loyalty tier, subscriber status...) with a set of levels';
+COMMENT ON COLUMN benefit.indicator.indicator_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.indicator.code IS 'Stable short code';
+COMMENT ON COLUMN benefit.indicator.name IS 'Display name';
+
+CREATE TABLE benefit.indicator_level (
+    level_id    bigint GENERATED ALWAYS AS IDENTITY,
+    indicator_id bigint NOT NULL,
+    code        text NOT NULL,
+    name        text NOT NULL,
+    CONSTRAINT indicator_level_pkey PRIMARY KEY (level_id),
+    CONSTRAINT indicator_level_indicator_id_code_key UNIQUE (indicator_id, code),
+    CONSTRAINT indicator_level_level_id_indicator_id_key UNIQUE (level_id, indicator_id),
+    CONSTRAINT indicator_level_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    CONSTRAINT indicator_level_name_check CHECK (btrim(name) <> ''),
+    CONSTRAINT indicator_level_indicator_id_fkey FOREIGN KEY (indicator_id)
+        REFERENCES benefit.indicator (indicator_id)
+);
+COMMENT ON TABLE benefit.indicator_level IS 'One level (value) of an indicator, e.g. gold for the loyalty indicator';
+COMMENT ON COLUMN benefit.indicator_level.level_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.indicator_level.indicator_id IS 'The indicator this is a level of';
+COMMENT ON COLUMN benefit.indicator_level.code IS 'Short code, unique within the indicator';
+COMMENT ON COLUMN benefit.indicator_level.name IS 'Display name';
+
+CREATE TABLE benefit.contact_indicator (
+    contact_id  bigint NOT NULL,
+    indicator_id bigint NOT NULL,
+    level_id    bigint NOT NULL,
+    since       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT contact_indicator_pkey PRIMARY KEY (contact_id, indicator_id),
+    CONSTRAINT contact_indicator_contact_id_fkey FOREIGN KEY (contact_id)
+        REFERENCES benefit.contact (contact_id) ON DELETE CASCADE,
+    CONSTRAINT contact_indicator_level_id_indicator_id_fkey FOREIGN KEY (level_id, indicator_id)
+        REFERENCES benefit.indicator_level (level_id, indicator_id)
+);
+CREATE INDEX contact_indicator_level_id_idx ON benefit.contact_indicator (level_id);
+COMMENT ON TABLE benefit.contact_indicator IS 'The current level of each indicator of a contact (at most one level per indicator); read live by the runtime';
+COMMENT ON COLUMN benefit.contact_indicator.contact_id IS 'The contact';
+COMMENT ON COLUMN benefit.contact_indicator.indicator_id IS 'The indicator';
+COMMENT ON COLUMN benefit.contact_indicator.level_id IS 'The level the contact has now; must be a level of indicator_id';
+COMMENT ON COLUMN benefit.contact_indicator.since IS 'Since when the contact has this level';
+COMMENT ON INDEX benefit.contact_indicator_level_id_idx IS 'Contacts at a level';
+
+CREATE TABLE benefit.campaign (
+    campaign_id bigint GENERATED ALWAYS AS IDENTITY,
+    code        text NOT NULL,
+    name        text NOT NULL,
+    season_id   bigint,
+    CONSTRAINT campaign_pkey PRIMARY KEY (campaign_id),
+    CONSTRAINT campaign_code_key UNIQUE (code),
+    CONSTRAINT campaign_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    CONSTRAINT campaign_name_check CHECK (btrim(name) <> ''),
+    CONSTRAINT campaign_season_id_fkey FOREIGN KEY (season_id) REFERENCES benefit.season (season_id)
+);
+COMMENT ON TABLE benefit.campaign IS 'A marketing campaign; its target list says who may use its contacts benefits';
+COMMENT ON COLUMN benefit.campaign.campaign_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.campaign.code IS 'Stable short code';
+COMMENT ON COLUMN benefit.campaign.name IS 'Display name';
+COMMENT ON COLUMN benefit.campaign.season_id IS 'Season of the campaign, or NULL when it spans seasons';
+
+CREATE TABLE benefit.campaign_target (
+    campaign_id bigint NOT NULL,
+    contact_id  bigint NOT NULL,
+    added_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT campaign_target_pkey PRIMARY KEY (campaign_id, contact_id),
+    CONSTRAINT campaign_target_campaign_id_fkey FOREIGN KEY (campaign_id)
+        REFERENCES benefit.campaign (campaign_id) ON DELETE CASCADE,
+    CONSTRAINT campaign_target_contact_id_fkey FOREIGN KEY (contact_id)
+        REFERENCES benefit.contact (contact_id) ON DELETE CASCADE
+);
+CREATE INDEX campaign_target_contact_id_idx ON benefit.campaign_target (contact_id);
+COMMENT ON TABLE benefit.campaign_target IS 'The target list of a campaign (cible opération); may change while its benefits are live';
+COMMENT ON COLUMN benefit.campaign_target.campaign_id IS 'The campaign';
+COMMENT ON COLUMN benefit.campaign_target.contact_id IS 'A targeted contact';
+COMMENT ON COLUMN benefit.campaign_target.added_at IS 'When the contact was added to the list';
+COMMENT ON INDEX benefit.campaign_target_contact_id_idx IS 'Campaigns of a contact';
+
+--------------------------------------------------------------------------
+-- Benefits
+--------------------------------------------------------------------------
+
+CREATE TABLE benefit.benefit (
+    benefit_id  bigint GENERATED ALWAYS AS IDENTITY,
+    code        text NOT NULL,
+    name        text NOT NULL,
+    description text,
+    season_id   bigint NOT NULL,
+    target_type benefit.target_type NOT NULL,
+    campaign_id bigint,
+    indicator_level_id bigint,
+    access_code text,
+    point_of_sale_id bigint,
+    valid_from  timestamptz,
+    valid_until timestamptz,
+    all_channels boolean NOT NULL DEFAULT false,
+    quota_total integer,
+    quota_per_performance integer,
+    quota_per_contact integer,
+    quota_per_order integer,
+    status      benefit.benefit_status NOT NULL DEFAULT 'draft',
+    status_changed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT benefit_pkey PRIMARY KEY (benefit_id),
+    CONSTRAINT benefit_code_key UNIQUE (code),
+    CONSTRAINT benefit_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    CONSTRAINT benefit_name_check CHECK (btrim(name) <> ''),
+    CONSTRAINT benefit_campaign_id_check CHECK (campaign_id IS NULL OR target_type = 'contacts'),
+    CONSTRAINT benefit_indicator_level_id_check CHECK (indicator_level_id IS NULL OR target_type = 'indicator'),
+    CONSTRAINT benefit_access_code_check CHECK (access_code IS NULL OR target_type = 'partner'),
+    CONSTRAINT benefit_access_code_format_check CHECK (access_code ~ '^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$'),
+    CONSTRAINT benefit_point_of_sale_id_check CHECK (point_of_sale_id IS NULL OR target_type = 'single_use'),
+    CONSTRAINT benefit_valid_until_check CHECK (valid_until > valid_from),
+    CONSTRAINT benefit_quota_total_check CHECK (quota_total > 0),
+    CONSTRAINT benefit_quota_per_performance_check
+        CHECK (quota_per_performance > 0 AND (quota_total IS NULL OR quota_per_performance <= quota_total)),
+    CONSTRAINT benefit_quota_per_contact_check
+        CHECK (quota_per_contact > 0 AND (quota_total IS NULL OR quota_per_contact <= quota_total)),
+    CONSTRAINT benefit_quota_per_order_check
+        CHECK (quota_per_order > 0 AND (quota_total IS NULL OR quota_per_order <= quota_total)),
+    CONSTRAINT benefit_season_id_fkey FOREIGN KEY (season_id) REFERENCES benefit.season (season_id),
+    CONSTRAINT benefit_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES benefit.campaign (campaign_id),
+    CONSTRAINT benefit_indicator_level_id_fkey FOREIGN KEY (indicator_level_id)
+        REFERENCES benefit.indicator_level (level_id),
+    CONSTRAINT benefit_point_of_sale_id_fkey FOREIGN KEY (point_of_sale_id)
+        REFERENCES benefit.point_of_sale (point_of_sale_id)
+);
+CREATE UNIQUE INDEX benefit_lower_access_code_key ON benefit.benefit (pg_catalog.lower(access_code));
+CREATE INDEX benefit_season_id_idx ON benefit.benefit (season_id);
+COMMENT ON TABLE benefit.benefit IS 'A benefit: a special tariff on products for some buyers under some conditions; see benefit.go_live for the lifecycle and README for what may change once live';
+COMMENT ON COLUMN benefit.benefit.benefit_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.benefit.code IS 'Stable short code; frozen once the benefit has gone live';
+COMMENT ON COLUMN benefit.benefit.name IS 'Display name (may change at any time)';
+COMMENT ON COLUMN benefit.benefit.description IS 'Free text shown to sellers (may change at any time)';
+COMMENT ON COLUMN benefit.benefit.season_id IS 'Season of the benefit; its tariff rows must be on products of this season';
+COMMENT ON COLUMN benefit.benefit.target_type IS 'Who may use it; its parameter is campaign_id, indicator_level_id, access_code or point_of_sale_id';
+COMMENT ON COLUMN benefit.benefit.campaign_id IS 'contacts benefits: the campaign whose target list may use it';
+COMMENT ON COLUMN benefit.benefit.indicator_level_id IS 'indicator benefits: the indicator level a contact must have at the time of sale';
+COMMENT ON COLUMN benefit.benefit.access_code IS 'partner benefits: the access code given to the partner''s customers (case-insensitive, unique)';
+COMMENT ON COLUMN benefit.benefit.point_of_sale_id IS 'single_use benefits: the web point of sale on which its codes are active (required when sold on a web channel)';
+COMMENT ON COLUMN benefit.benefit.valid_from IS 'Start of validity, or NULL for no start';
+COMMENT ON COLUMN benefit.benefit.valid_until IS 'End of validity (exclusive, after valid_from), or NULL for no end';
+COMMENT ON COLUMN benefit.benefit.all_channels IS 'True: sold on every sales channel; false: only on the channels listed in benefit_channel';
+COMMENT ON COLUMN benefit.benefit.quota_total IS 'How many units may be sold with the benefit in all, or NULL for no limit (required for partner and single_use benefits)';
+COMMENT ON COLUMN benefit.benefit.quota_per_performance IS 'Units per performance, or NULL for no limit';
+COMMENT ON COLUMN benefit.benefit.quota_per_contact IS 'Units per contact, or NULL for no limit';
+COMMENT ON COLUMN benefit.benefit.quota_per_order IS 'Units per order, or NULL for no limit';
+COMMENT ON COLUMN benefit.benefit.status IS 'Lifecycle state; change it with benefit.validate, go_live, suspend, close (a direct UPDATE goes through the same checks)';
+COMMENT ON COLUMN benefit.benefit.status_changed_at IS 'When status last changed';
+COMMENT ON COLUMN benefit.benefit.created_at IS 'When the row was created';
+COMMENT ON INDEX benefit.benefit_lower_access_code_key IS 'Partner access codes are unique regardless of case';
+COMMENT ON INDEX benefit.benefit_season_id_idx IS 'Benefits of a season';
+
+CREATE TABLE benefit.benefit_channel (
+    benefit_id  bigint NOT NULL,
+    channel_id  bigint NOT NULL,
+    CONSTRAINT benefit_channel_pkey PRIMARY KEY (benefit_id, channel_id),
+    CONSTRAINT benefit_channel_benefit_id_fkey FOREIGN KEY (benefit_id)
+        REFERENCES benefit.benefit (benefit_id) ON DELETE CASCADE,
+    CONSTRAINT benefit_channel_channel_id_fkey FOREIGN KEY (channel_id)
+        REFERENCES benefit.sales_channel (channel_id)
+);
+CREATE INDEX benefit_channel_channel_id_idx ON benefit.benefit_channel (channel_id);
+COMMENT ON TABLE benefit.benefit_channel IS 'The sales channels a benefit is sold on, when benefit.all_channels is false';
+COMMENT ON COLUMN benefit.benefit_channel.benefit_id IS 'The benefit';
+COMMENT ON COLUMN benefit.benefit_channel.channel_id IS 'A sales channel it is sold on';
+COMMENT ON INDEX benefit.benefit_channel_channel_id_idx IS 'Benefits of a channel';
+
+CREATE TABLE benefit.benefit_tariff (
+    tariff_id   bigint GENERATED ALWAYS AS IDENTITY,
+    benefit_id  bigint NOT NULL,
+    product_id  bigint NOT NULL,
+    performance_id bigint,
+    seat_category_id bigint,
+    audience_id bigint,
+    price_cents bigint,
+    amount_off_cents bigint,
+    percent_off numeric(5,2),
+    CONSTRAINT benefit_tariff_pkey PRIMARY KEY (tariff_id),
+    CONSTRAINT benefit_tariff_dimensions_key
+        UNIQUE NULLS NOT DISTINCT (benefit_id, product_id, performance_id, seat_category_id, audience_id),
+    CONSTRAINT benefit_tariff_price_form_check
+        CHECK (pg_catalog.num_nonnulls(price_cents, amount_off_cents, percent_off) = 1),
+    CONSTRAINT benefit_tariff_price_cents_check CHECK (price_cents BETWEEN 0 AND 100000000000),
+    CONSTRAINT benefit_tariff_amount_off_cents_check CHECK (amount_off_cents BETWEEN 1 AND 100000000000),
+    CONSTRAINT benefit_tariff_percent_off_check CHECK (percent_off > 0 AND percent_off <= 100),
+    CONSTRAINT benefit_tariff_benefit_id_fkey FOREIGN KEY (benefit_id)
+        REFERENCES benefit.benefit (benefit_id) ON DELETE CASCADE,
+    CONSTRAINT benefit_tariff_product_id_fkey FOREIGN KEY (product_id) REFERENCES benefit.product (product_id),
+    CONSTRAINT benefit_tariff_performance_id_product_id_fkey FOREIGN KEY (performance_id, product_id)
+        REFERENCES benefit.performance (performance_id, product_id),
+    CONSTRAINT benefit_tariff_seat_category_id_fkey FOREIGN KEY (seat_category_id)
+        REFERENCES benefit.seat_category (seat_category_id),
+    CONSTRAINT benefit_tariff_audience_id_fkey FOREIGN KEY (audience_id) REFERENCES benefit.audience (audience_id)
+);
+CREATE INDEX benefit_tariff_product_id_idx ON benefit.benefit_tariff (product_id);
+COMMENT ON TABLE benefit.benefit_tariff IS 'Price rows of a benefit (sous-grille tarifaire): for product x seat category x audience, optionally one performance, exactly one of a fixed price, an amount off or a percent off; NULL in a dimension means any';
+COMMENT ON COLUMN benefit.benefit_tariff.tariff_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.benefit_tariff.benefit_id IS 'The benefit';
+COMMENT ON COLUMN benefit.benefit_tariff.product_id IS 'The product the price applies to';
+COMMENT ON COLUMN benefit.benefit_tariff.performance_id IS 'One performance of the product, or NULL for all of them';
+COMMENT ON COLUMN benefit.benefit_tariff.seat_category_id IS 'Seat category, or NULL for any';
+COMMENT ON COLUMN benefit.benefit_tariff.audience_id IS 'Audience, or NULL for any';
+COMMENT ON COLUMN benefit.benefit_tariff.price_cents IS 'Fixed benefit price in minor units (0 to 10^11); set exactly one of price_cents, amount_off_cents, percent_off';
+COMMENT ON COLUMN benefit.benefit_tariff.amount_off_cents IS 'Amount taken off the base price, in minor units (1 to 10^11); the price never goes below zero';
+COMMENT ON COLUMN benefit.benefit_tariff.percent_off IS 'Percentage taken off the base price (more than 0, at most 100, two decimals)';
+COMMENT ON INDEX benefit.benefit_tariff_product_id_idx IS 'Tariff rows of a product';
+
+CREATE TABLE benefit.benefit_status_history (
+    history_id  bigint GENERATED ALWAYS AS IDENTITY,
+    benefit_id  bigint NOT NULL,
+    from_status benefit.benefit_status,
+    to_status   benefit.benefit_status NOT NULL,
+    changed_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    changed_by  name NOT NULL DEFAULT CURRENT_USER,
+    CONSTRAINT benefit_status_history_pkey PRIMARY KEY (history_id),
+    CONSTRAINT benefit_status_history_benefit_id_fkey FOREIGN KEY (benefit_id)
+        REFERENCES benefit.benefit (benefit_id) ON DELETE CASCADE
+);
+CREATE INDEX benefit_status_history_benefit_id_idx ON benefit.benefit_status_history (benefit_id);
+COMMENT ON TABLE benefit.benefit_status_history IS 'Every lifecycle transition of every benefit: who and when (written by a trigger; deleted only with a draft benefit)';
+COMMENT ON COLUMN benefit.benefit_status_history.history_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.benefit_status_history.benefit_id IS 'The benefit';
+COMMENT ON COLUMN benefit.benefit_status_history.from_status IS 'Status before, NULL at creation';
+COMMENT ON COLUMN benefit.benefit_status_history.to_status IS 'Status after';
+COMMENT ON COLUMN benefit.benefit_status_history.changed_at IS 'When';
+COMMENT ON COLUMN benefit.benefit_status_history.changed_by IS 'Who (the database role)';
+COMMENT ON INDEX benefit.benefit_status_history_benefit_id_idx IS 'History of a benefit';
+
+--------------------------------------------------------------------------
+-- Promo codes
+--------------------------------------------------------------------------
+
+CREATE TABLE benefit.promo_code (
+    promo_code_id bigint GENERATED ALWAYS AS IDENTITY,
+    code        text NOT NULL,
+    name        text NOT NULL,
+    season_id   bigint,
+    percent_off numeric(5,2),
+    amount_off_cents bigint,
+    valid_from  timestamptz,
+    valid_until timestamptz,
+    all_channels boolean NOT NULL DEFAULT false,
+    min_basket_cents bigint NOT NULL DEFAULT 0,
+    indicator_level_id bigint,
+    max_uses_total integer,
+    max_uses_per_contact integer,
+    is_active   boolean NOT NULL DEFAULT true,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT promo_code_pkey PRIMARY KEY (promo_code_id),
+    CONSTRAINT promo_code_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$'),
+    CONSTRAINT promo_code_name_check CHECK (btrim(name) <> ''),
+    CONSTRAINT promo_code_discount_check CHECK (pg_catalog.num_nonnulls(percent_off, amount_off_cents) = 1),
+    CONSTRAINT promo_code_percent_off_check CHECK (percent_off > 0 AND percent_off <= 100),
+    CONSTRAINT promo_code_amount_off_cents_check CHECK (amount_off_cents BETWEEN 1 AND 100000000000),
+    CONSTRAINT promo_code_valid_until_check CHECK (valid_until > valid_from),
+    CONSTRAINT promo_code_min_basket_cents_check CHECK (min_basket_cents BETWEEN 0 AND 100000000000),
+    CONSTRAINT promo_code_max_uses_total_check CHECK (max_uses_total > 0),
+    CONSTRAINT promo_code_max_uses_per_contact_check
+        CHECK (max_uses_per_contact > 0 AND (max_uses_total IS NULL OR max_uses_per_contact <= max_uses_total)),
+    CONSTRAINT promo_code_season_id_fkey FOREIGN KEY (season_id) REFERENCES benefit.season (season_id),
+    CONSTRAINT promo_code_indicator_level_id_fkey FOREIGN KEY (indicator_level_id)
+        REFERENCES benefit.indicator_level (level_id)
+);
+CREATE UNIQUE INDEX promo_code_lower_code_key ON benefit.promo_code (pg_catalog.lower(code));
+COMMENT ON TABLE benefit.promo_code IS 'A promo code (coupon): anyone who knows it gets a discount on the whole basket, under conditions';
+COMMENT ON COLUMN benefit.promo_code.promo_code_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.promo_code.code IS 'The code buyers type; case-insensitive and unique regardless of case (3 to 64 letters, digits, _ or -)';
+COMMENT ON COLUMN benefit.promo_code.name IS 'Display name';
+COMMENT ON COLUMN benefit.promo_code.season_id IS 'Season it belongs to, or NULL';
+COMMENT ON COLUMN benefit.promo_code.percent_off IS 'Percentage off the basket; set exactly one of percent_off, amount_off_cents';
+COMMENT ON COLUMN benefit.promo_code.amount_off_cents IS 'Amount off the basket in minor units; never more than the basket';
+COMMENT ON COLUMN benefit.promo_code.valid_from IS 'Start of validity, or NULL for no start';
+COMMENT ON COLUMN benefit.promo_code.valid_until IS 'End of validity (exclusive, after valid_from), or NULL for no end';
+COMMENT ON COLUMN benefit.promo_code.all_channels IS 'True: usable on every channel; false: only on the channels in promo_code_channel';
+COMMENT ON COLUMN benefit.promo_code.min_basket_cents IS 'Minimum basket amount, measured after line benefits, in minor units (0: no minimum)';
+COMMENT ON COLUMN benefit.promo_code.indicator_level_id IS 'When set, only contacts having this indicator level may use the code';
+COMMENT ON COLUMN benefit.promo_code.max_uses_total IS 'Uses allowed in all, or NULL for no limit';
+COMMENT ON COLUMN benefit.promo_code.max_uses_per_contact IS 'Uses allowed per contact, or NULL for no limit';
+COMMENT ON COLUMN benefit.promo_code.is_active IS 'False switches the code off at once';
+COMMENT ON COLUMN benefit.promo_code.created_at IS 'When the row was created';
+COMMENT ON INDEX benefit.promo_code_lower_code_key IS 'Promo codes are unique regardless of case';
+
+CREATE TABLE benefit.promo_code_channel (
+    promo_code_id bigint NOT NULL,
+    channel_id  bigint NOT NULL,
+    CONSTRAINT promo_code_channel_pkey PRIMARY KEY (promo_code_id, channel_id),
+    CONSTRAINT promo_code_channel_promo_code_id_fkey FOREIGN KEY (promo_code_id)
+        REFERENCES benefit.promo_code (promo_code_id) ON DELETE CASCADE,
+    CONSTRAINT promo_code_channel_channel_id_fkey FOREIGN KEY (channel_id)
+        REFERENCES benefit.sales_channel (channel_id)
+);
+COMMENT ON TABLE benefit.promo_code_channel IS 'The channels a promo code may be used on, when promo_code.all_channels is false';
+COMMENT ON COLUMN benefit.promo_code_channel.promo_code_id IS 'The promo code';
+COMMENT ON COLUMN benefit.promo_code_channel.channel_id IS 'A channel it may be used on';
+
+--------------------------------------------------------------------------
+-- Lifecycle
+--------------------------------------------------------------------------
+
+CREATE FUNCTION benefit.list_problems(p_benefit_id bigint)
+RETURNS TABLE (field text, problem text)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH b AS (
+        SELECT b.*, s.starts_on, s.ends_on
+          FROM benefit.benefit b
+          JOIN benefit.season s ON s.season_id = b.season_id
+         WHERE b.benefit_id = p_benefit_id
+    ), chan AS (
+        SELECT c.kind
+          FROM b
+          JOIN benefit.sales_channel c
+            ON b.all_channels
+            OR c.channel_id IN (SELECT bc.channel_id FROM benefit.benefit_channel bc
+                                 WHERE bc.benefit_id = b.benefit_id)
+    )
+    SELECT 'campaign_id', 'a contacts benefit needs a campaign'
+      FROM b WHERE b.target_type = 'contacts' AND b.campaign_id IS NULL
+    UNION ALL
+    SELECT 'indicator_level_id', 'an indicator benefit needs an indicator level'
+      FROM b WHERE b.target_type = 'indicator' AND b.indicator_level_id IS NULL
+    UNION ALL
+    SELECT 'access_code', 'a partner benefit needs an access code'
+      FROM b WHERE b.target_type = 'partner' AND b.access_code IS NULL
+    UNION ALL
+    SELECT 'point_of_sale_id', 'a single-use benefit sold on the web needs a web point of sale'
+      FROM b WHERE b.target_type = 'single_use' AND b.point_of_sale_id IS NULL
+       AND EXISTS (SELECT 1 FROM chan WHERE chan.kind = 'web')
+    UNION ALL
+    SELECT 'point_of_sale_id', format('point of sale %s is not on a channel the benefit is sold on', p.code)
+      FROM b JOIN benefit.point_of_sale p ON p.point_of_sale_id = b.point_of_sale_id
+     WHERE NOT b.all_channels
+       AND NOT EXISTS (SELECT 1 FROM benefit.benefit_channel bc
+                        WHERE bc.benefit_id = b.benefit_id AND bc.channel_id = p.channel_id)
+    UNION ALL
+    SELECT 'quota_total', format('a %s benefit needs a total quota', b.target_type)
+      FROM b WHERE b.target_type IN ('partner', 'single_use') AND b.quota_total IS NULL
+    UNION ALL
+    SELECT 'channels', 'no sales channel: set all_channels or add rows to benefit_channel'
+      FROM b WHERE NOT b.all_channels
+       AND NOT EXISTS (SELECT 1 FROM benefit.benefit_channel bc WHERE bc.benefit_id = b.benefit_id)
+    UNION ALL
+    SELECT 'channels', 'all_channels is set and benefit_channel has rows too: keep one of them'
+      FROM b WHERE b.all_channels
+       AND EXISTS (SELECT 1 FROM benefit.benefit_channel bc WHERE bc.benefit_id = b.benefit_id)
+    UNION ALL
+    SELECT 'tariff', 'no tariff rows'
+      FROM b WHERE NOT EXISTS (SELECT 1 FROM benefit.benefit_tariff t WHERE t.benefit_id = b.benefit_id)
+    UNION ALL
+    SELECT 'tariff', format('product %s is in another season than the benefit', p.code)
+      FROM b
+      JOIN benefit.product p
+        ON p.product_id IN (SELECT t.product_id FROM benefit.benefit_tariff t WHERE t.benefit_id = b.benefit_id)
+     WHERE p.season_id <> b.season_id
+    UNION ALL
+    SELECT 'valid_until', 'the validity has already ended'
+      FROM b WHERE b.valid_until <= now()
+    UNION ALL
+    SELECT 'valid_until', format('the validity ends before the season starts (%s)', to_char(b.starts_on, 'YYYY-MM-DD'))
+      FROM b WHERE b.valid_until <= b.starts_on
+    UNION ALL
+    SELECT 'valid_from', format('the validity starts after the season ends (%s)', to_char(b.ends_on, 'YYYY-MM-DD'))
+      FROM b WHERE b.valid_from >= b.ends_on + 1
+$$;
+COMMENT ON FUNCTION benefit.list_problems(bigint) IS
+    'What keeps a benefit from being validated or going live: one row per problem, naming the field; no rows when it is complete';
+
+CREATE FUNCTION benefit.check_benefit_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    problems text;
+    n integer;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.status NOT IN ('draft', 'validated') THEN
+            RAISE EXCEPTION 'cannot delete benefit "%"', OLD.code
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('The benefit is %s; only draft and validated benefits can be deleted.', OLD.status),
+                      HINT = 'Close it with benefit.close() instead.';
+        END IF;
+        RETURN OLD;
+    END IF;
+
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.status <> 'draft' THEN
+            RAISE EXCEPTION 'new benefit "%" must start as draft', NEW.code
+                USING ERRCODE = 'object_not_in_prerequisite_state', COLUMN = 'status',
+                      HINT = 'Insert it as draft, then call benefit.go_live().';
+        END IF;
+        RETURN NEW;
+    END IF;
+
+    -- What may change depends on where the benefit comes from (OLD.status).
+    IF OLD.status IN ('live', 'suspended', 'closed') THEN
+        IF NEW.code IS DISTINCT FROM OLD.code
+           OR NEW.season_id IS DISTINCT FROM OLD.season_id
+           OR NEW.target_type IS DISTINCT FROM OLD.target_type
+           OR NEW.campaign_id IS DISTINCT FROM OLD.campaign_id
+           OR NEW.indicator_level_id IS DISTINCT FROM OLD.indicator_level_id THEN
+            RAISE EXCEPTION 'cannot change the code, season or target of benefit "%"', OLD.code
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('The benefit is %s; code, season_id, target_type, campaign_id and indicator_level_id are frozen once a benefit has gone live.', OLD.status),
+                      HINT = 'Close it and create a new benefit.';
+        END IF;
+    END IF;
+    IF OLD.status = 'live' THEN
+        IF NEW.access_code IS DISTINCT FROM OLD.access_code
+           OR NEW.point_of_sale_id IS DISTINCT FROM OLD.point_of_sale_id THEN
+            RAISE EXCEPTION 'cannot change the access code or point of sale of live benefit "%"', OLD.code
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Suspend it with benefit.suspend(), change it, then call benefit.go_live() again.';
+        END IF;
+    END IF;
+    IF OLD.status IN ('live', 'suspended') THEN
+        IF NEW.quota_total < OLD.quota_total OR (OLD.quota_total IS NULL AND NEW.quota_total IS NOT NULL)
+           OR NEW.quota_per_performance < OLD.quota_per_performance
+           OR (OLD.quota_per_performance IS NULL AND NEW.quota_per_performance IS NOT NULL)
+           OR NEW.quota_per_contact < OLD.quota_per_contact
+           OR (OLD.quota_per_contact IS NULL AND NEW.quota_per_contact IS NOT NULL)
+           OR NEW.quota_per_order < OLD.quota_per_order
+           OR (OLD.quota_per_order IS NULL AND NEW.quota_per_order IS NOT NULL) THEN
+            RAISE EXCEPTION 'cannot lower a quota of benefit "%"', OLD.code
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('The benefit is %s; its quotas may be raised or removed, not lowered or added.', OLD.status),
+                      HINT = 'Close it and create a new benefit with the smaller quota.';
+        END IF;
+    END IF;
+    IF OLD.status = 'closed' AND NEW.status = 'closed'
+       AND (ROW(NEW.access_code, NEW.point_of_sale_id, NEW.valid_from, NEW.valid_until, NEW.all_channels,
+                NEW.quota_total, NEW.quota_per_performance, NEW.quota_per_contact, NEW.quota_per_order)
+            IS DISTINCT FROM
+            ROW(OLD.access_code, OLD.point_of_sale_id, OLD.valid_from, OLD.valid_until, OLD.all_channels,
+                OLD.quota_total, OLD.quota_per_performance, OLD.quota_per_contact, OLD.quota_per_order)) THEN
+        RAISE EXCEPTION 'benefit "%" is closed', OLD.code
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Only name and description of a closed benefit may change.';
+    END IF;
+
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        IF NOT (   (OLD.status = 'draft' AND NEW.status IN ('validated', 'live', 'closed'))
+                OR (OLD.status = 'validated' AND NEW.status IN ('draft', 'live', 'closed'))
+                OR (OLD.status = 'live' AND NEW.status IN ('suspended', 'closed'))
+                OR (OLD.status = 'suspended' AND NEW.status IN ('live', 'closed'))) THEN
+            RAISE EXCEPTION 'benefit "%" cannot go from % to %', OLD.code, OLD.status, NEW.status
+                USING ERRCODE = 'object_not_in_prerequisite_state', COLUMN = 'status',
+                      HINT = 'Allowed: draft -> validated -> live <-> suspended, any -> closed; closed is final.';
+        END IF;
+        IF NEW.status IN ('validated', 'live') THEN
+            -- Child rows are read after this row is locked by the UPDATE, so a
+            -- concurrent tariff or channel edit has either committed or waits.
+            SELECT count(*), string_agg(format('%s: %s', p.field, p.problem), E'\n' ORDER BY p.field, p.problem)
+              INTO n, problems
+              FROM benefit.list_problems(NEW.benefit_id) p;
+            IF n > 0 THEN
+                RAISE EXCEPTION 'benefit "%" cannot %', NEW.code,
+                        CASE NEW.status WHEN 'live' THEN 'go live' ELSE 'be validated' END
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = format(E'%s problem%s:\n%s', n, CASE WHEN n > 1 THEN 's' ELSE '' END, problems),
+                          HINT = 'benefit.list_problems(benefit_id) lists the same problems.';
+            END IF;
+        END IF;
+        NEW.status_changed_at := now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION benefit.check_benefit_update() IS
+    'Trigger function: enforces the lifecycle transitions, the completeness check on validate and go live, and what may change on a live, suspended or closed benefit';
+
+CREATE TRIGGER benefit_check_trg
+    BEFORE INSERT OR UPDATE OR DELETE ON benefit.benefit
+    FOR EACH ROW EXECUTE FUNCTION benefit.check_benefit_update();
+COMMENT ON TRIGGER benefit_check_trg ON benefit.benefit IS 'Lifecycle and edit rules of benefits';
+
+CREATE FUNCTION benefit.record_status_change()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO benefit.benefit_status_history (benefit_id, from_status, to_status)
+        VALUES (NEW.benefit_id, NULL, NEW.status);
+    ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
+        INSERT INTO benefit.benefit_status_history (benefit_id, from_status, to_status)
+        VALUES (NEW.benefit_id, OLD.status, NEW.status);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION benefit.record_status_change() IS
+    'Trigger function: appends each status change of a benefit to benefit_status_history';
+
+CREATE TRIGGER benefit_history_trg
+    AFTER INSERT OR UPDATE OF status ON benefit.benefit
+    FOR EACH ROW EXECUTE FUNCTION benefit.record_status_change();
+COMMENT ON TRIGGER benefit_history_trg ON benefit.benefit IS 'Records lifecycle transitions';
+
+CREATE FUNCTION benefit.check_benefit_child()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id bigint;
+    st benefit.benefit_status;
+    bcode text;
+    editable benefit.benefit_status[];
+BEGIN
+    -- Tariff rows may change while draft, validated or suspended; channels
+    -- also while live (adding or removing a channel takes effect at once).
+    editable := CASE TG_TABLE_NAME
+                    WHEN 'benefit_tariff' THEN '{draft,validated,suspended}'::benefit.benefit_status[]
+                    ELSE '{draft,validated,live,suspended}'::benefit.benefit_status[]
+                END;
+    FOR id IN
+        SELECT DISTINCT x FROM unnest(ARRAY[
+            CASE WHEN TG_OP <> 'INSERT' THEN OLD.benefit_id END,
+            CASE WHEN TG_OP <> 'DELETE' THEN NEW.benefit_id END]) AS x
+         WHERE x IS NOT NULL
+    LOOP
+        -- FOR SHARE: a concurrent status change waits for this transaction,
+        -- and this one waits for a status change in progress.
+        SELECT b.status, b.code INTO st, bcode
+          FROM benefit.benefit b WHERE b.benefit_id = id FOR SHARE;
+        -- Not found: the benefit is being deleted (cascade) or the foreign key reports it.
+        IF FOUND AND NOT st = ANY (editable) THEN
+            RAISE EXCEPTION 'cannot change % of % benefit "%"',
+                    CASE TG_TABLE_NAME WHEN 'benefit_tariff' THEN 'the tariff rows' ELSE 'the channels' END,
+                    st, bcode
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      TABLE = TG_TABLE_NAME, SCHEMA = TG_TABLE_SCHEMA,
+                      HINT = CASE WHEN st = 'live'
+                                  THEN 'Suspend it with benefit.suspend(), edit, then call benefit.go_live() again.'
+                                  ELSE 'A closed benefit cannot change; create a new one.' END;
+        END IF;
+    END LOOP;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+COMMENT ON FUNCTION benefit.check_benefit_child() IS
+    'Trigger function: refuses tariff-row edits unless the benefit is draft, validated or suspended, and channel edits on closed benefits; serialises with status changes';
+
+CREATE TRIGGER benefit_tariff_check_trg
+    BEFORE INSERT OR UPDATE OR DELETE ON benefit.benefit_tariff
+    FOR EACH ROW EXECUTE FUNCTION benefit.check_benefit_child();
+COMMENT ON TRIGGER benefit_tariff_check_trg ON benefit.benefit_tariff IS 'Tariff rows are frozen while live and once closed';
+
+CREATE TRIGGER benefit_channel_check_trg
+    BEFORE INSERT OR UPDATE OR DELETE ON benefit.benefit_channel
+    FOR EACH ROW EXECUTE FUNCTION benefit.check_benefit_child();
+COMMENT ON TRIGGER benefit_channel_check_trg ON benefit.benefit_channel IS 'Channels are frozen once closed';
+
+CREATE FUNCTION benefit.check_live_complete()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id bigint;
+    bcode text;
+    problems text;
+BEGIN
+    -- A live benefit must stay complete: an edit allowed while live (channels,
+    -- validity, all_channels) may not leave it without what going live needed.
+    -- "The validity has already ended" is not held against edits.
+    FOR id IN
+        SELECT DISTINCT x FROM unnest(ARRAY[
+            CASE WHEN TG_OP <> 'INSERT' THEN OLD.benefit_id END,
+            CASE WHEN TG_OP <> 'DELETE' THEN NEW.benefit_id END]) AS x
+         WHERE x IS NOT NULL
+    LOOP
+        SELECT b.code INTO bcode FROM benefit.benefit b WHERE b.benefit_id = id AND b.status = 'live';
+        CONTINUE WHEN NOT FOUND;
+        SELECT string_agg(format('%s: %s', p.field, p.problem), E'\n' ORDER BY p.field, p.problem)
+          INTO problems
+          FROM benefit.list_problems(id) p
+         WHERE p.problem <> 'the validity has already ended';
+        IF problems IS NOT NULL THEN
+            RAISE EXCEPTION 'this change would leave live benefit "%" incomplete', bcode
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = problems,
+                      HINT = 'Suspend it with benefit.suspend() to rework it, or close it.';
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION benefit.check_live_complete() IS
+    'Trigger function: refuses an edit that would leave a live benefit incomplete (for example removing its last channel)';
+
+CREATE CONSTRAINT TRIGGER benefit_live_complete_trg
+    AFTER UPDATE ON benefit.benefit
+    DEFERRABLE INITIALLY IMMEDIATE
+    FOR EACH ROW WHEN (NEW.status = 'live' AND OLD.status = 'live')
+    EXECUTE FUNCTION benefit.check_live_complete();
+COMMENT ON TRIGGER benefit_live_complete_trg ON benefit.benefit IS 'A live benefit stays complete';
+
+CREATE CONSTRAINT TRIGGER benefit_channel_live_complete_trg
+    AFTER INSERT OR UPDATE OR DELETE ON benefit.benefit_channel
+    DEFERRABLE INITIALLY IMMEDIATE
+    FOR EACH ROW EXECUTE FUNCTION benefit.check_live_complete();
+COMMENT ON TRIGGER benefit_channel_live_complete_trg ON benefit.benefit_channel IS 'A live benefit keeps a channel; SET CONSTRAINTS benefit.benefit_channel_live_complete_trg DEFERRED to swap channels in one transaction';
+
+CREATE FUNCTION benefit.set_status(p_benefit_id bigint, p_status benefit.benefit_status)
+RETURNS benefit.benefit_status
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur benefit.benefit_status;
+BEGIN
+    SELECT b.status INTO cur FROM benefit.benefit b WHERE b.benefit_id = p_benefit_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'benefit % does not exist', p_benefit_id
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    IF cur <> p_status THEN
+        UPDATE benefit.benefit SET status = p_status WHERE benefit_id = p_benefit_id;
+    END IF;
+    RETURN p_status;
+END
+$$;
+COMMENT ON FUNCTION benefit.set_status(bigint, benefit.benefit_status) IS
+    'Moves a benefit to a lifecycle state (idempotent when it is already there); the transition rules and checks are those of the benefit table''s trigger';
+
+CREATE FUNCTION benefit.validate(benefit_id bigint)
+RETURNS benefit.benefit_status
+LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT benefit.set_status(validate.benefit_id, 'validated');
+END;
+COMMENT ON FUNCTION benefit.validate(bigint) IS
+    'draft -> validated: checks completeness and refuses (55000) with every problem listed';
+
+CREATE FUNCTION benefit.go_live(benefit_id bigint)
+RETURNS benefit.benefit_status
+LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT benefit.set_status(go_live.benefit_id, 'live');
+END;
+COMMENT ON FUNCTION benefit.go_live(bigint) IS
+    'draft, validated or suspended -> live: checks completeness and refuses (55000) with every problem listed';
+
+CREATE FUNCTION benefit.suspend(benefit_id bigint)
+RETURNS benefit.benefit_status
+LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT benefit.set_status(suspend.benefit_id, 'suspended');
+END;
+COMMENT ON FUNCTION benefit.suspend(bigint) IS
+    'live -> suspended: stops offering the benefit; tariff rows, access code and point of sale become editable until it goes live again';
+
+CREATE FUNCTION benefit.close(benefit_id bigint)
+RETURNS benefit.benefit_status
+LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT benefit.set_status(close.benefit_id, 'closed');
+END;
+COMMENT ON FUNCTION benefit.close(bigint) IS
+    'any state -> closed: final; the benefit and its history stay for reporting';
+
+CREATE FUNCTION benefit.library_version()
+RETURNS text
+AS 'MODULE_PATHNAME', 'benefit_library_version'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION benefit.library_version() IS
+    'Version the loaded shared library was built for; equals the installed extension version unless the library and the SQL objects are out of step';
+
+--------------------------------------------------------------------------
+-- Reporting
+--------------------------------------------------------------------------
+
+CREATE VIEW benefit.benefit_overview AS
+SELECT b.benefit_id,
+       b.code,
+       b.name,
+       s.code AS season,
+       b.target_type,
+       b.status,
+       b.valid_from,
+       b.valid_until,
+       CASE WHEN b.all_channels THEN ARRAY['*']
+            ELSE ARRAY(SELECT c.code FROM benefit.benefit_channel bc
+                         JOIN benefit.sales_channel c ON c.channel_id = bc.channel_id
+                        WHERE bc.benefit_id = b.benefit_id ORDER BY c.code)
+       END AS channels,
+       b.quota_total,
+       (SELECT count(*) FROM benefit.benefit_tariff t WHERE t.benefit_id = b.benefit_id) AS tariff_rows,
+       (SELECT count(*) FROM benefit.list_problems(b.benefit_id)) AS problems
+  FROM benefit.benefit b
+  JOIN benefit.season s ON s.season_id = b.season_id;
+COMMENT ON VIEW benefit.benefit_overview IS
+    'One row per benefit: season, target type, status, validity, channels (* for all), total quota, number of tariff rows and of go-live problems';
+
+--------------------------------------------------------------------------
+-- What each check constraint means (its name says the field)
+--------------------------------------------------------------------------
+
+COMMENT ON SCHEMA benefit IS 'benefit extension: ticketing benefits, single-use and partner codes, promo codes, quotas and their reporting';
+
+DO $comments$
+DECLARE
+    k record;
+BEGIN
+    FOR k IN
+        SELECT c.relname, con.conname
+          FROM pg_catalog.pg_constraint con
+          JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+         WHERE c.relnamespace = 'benefit'::regnamespace AND con.contype = 'c'
+           AND (con.conname = c.relname || '_code_check' OR con.conname = c.relname || '_name_check')
+    LOOP
+        EXECUTE pg_catalog.format('COMMENT ON CONSTRAINT %I ON benefit.%I IS %L', k.conname, k.relname,
+            CASE WHEN k.conname LIKE '%\_name\_check'
+                 THEN 'name must not be blank'
+                 WHEN k.relname = 'promo_code'
+                 THEN 'code: 3 to 64 characters, letters, digits, _ or -, starting with a letter or digit'
+                 ELSE 'code: 1 to 63 characters, letters, digits, _ . or -, starting with a letter or digit'
+            END);
+    END LOOP;
+END
+$comments$;
+
+COMMENT ON CONSTRAINT season_ends_on_check ON benefit.season IS 'ends_on must not be before starts_on';
+COMMENT ON CONSTRAINT point_of_sale_channel_kind_check ON benefit.point_of_sale IS 'a point of sale belongs to a web channel';
+COMMENT ON CONSTRAINT performance_ends_at_check ON benefit.performance IS 'ends_at must be after starts_at';
+COMMENT ON CONSTRAINT base_price_price_cents_check ON benefit.base_price IS 'price_cents between 0 and 10^11 minor units';
+COMMENT ON CONSTRAINT contact_email_check ON benefit.contact IS 'email must look like name@domain.tld';
+COMMENT ON CONSTRAINT contact_language_check ON benefit.contact IS 'language is an ISO 639-1 code, optionally with a region: fr, en, de-CH';
+COMMENT ON CONSTRAINT benefit_campaign_id_check ON benefit.benefit IS 'campaign_id is only for target_type contacts';
+COMMENT ON CONSTRAINT benefit_indicator_level_id_check ON benefit.benefit IS 'indicator_level_id is only for target_type indicator';
+COMMENT ON CONSTRAINT benefit_access_code_check ON benefit.benefit IS 'access_code is only for target_type partner';
+COMMENT ON CONSTRAINT benefit_access_code_format_check ON benefit.benefit IS 'access_code: 4 to 64 letters, digits, _ or -, starting with a letter or digit';
+COMMENT ON CONSTRAINT benefit_point_of_sale_id_check ON benefit.benefit IS 'point_of_sale_id is only for target_type single_use';
+COMMENT ON CONSTRAINT benefit_valid_until_check ON benefit.benefit IS 'valid_until must be after valid_from';
+COMMENT ON CONSTRAINT benefit_quota_total_check ON benefit.benefit IS 'quota_total must be positive (NULL: no limit)';
+COMMENT ON CONSTRAINT benefit_quota_per_performance_check ON benefit.benefit IS 'quota_per_performance must be positive and not above quota_total';
+COMMENT ON CONSTRAINT benefit_quota_per_contact_check ON benefit.benefit IS 'quota_per_contact must be positive and not above quota_total';
+COMMENT ON CONSTRAINT benefit_quota_per_order_check ON benefit.benefit IS 'quota_per_order must be positive and not above quota_total';
+COMMENT ON CONSTRAINT benefit_tariff_price_form_check ON benefit.benefit_tariff IS 'set exactly one of price_cents, amount_off_cents, percent_off';
+COMMENT ON CONSTRAINT benefit_tariff_price_cents_check ON benefit.benefit_tariff IS 'price_cents between 0 and 10^11 minor units';
+COMMENT ON CONSTRAINT benefit_tariff_amount_off_cents_check ON benefit.benefit_tariff IS 'amount_off_cents between 1 and 10^11 minor units';
+COMMENT ON CONSTRAINT benefit_tariff_percent_off_check ON benefit.benefit_tariff IS 'percent_off more than 0 and at most 100';
+COMMENT ON CONSTRAINT promo_code_discount_check ON benefit.promo_code IS 'set exactly one of percent_off, amount_off_cents';
+COMMENT ON CONSTRAINT promo_code_percent_off_check ON benefit.promo_code IS 'percent_off more than 0 and at most 100';
+COMMENT ON CONSTRAINT promo_code_amount_off_cents_check ON benefit.promo_code IS 'amount_off_cents between 1 and 10^11 minor units';
+COMMENT ON CONSTRAINT promo_code_valid_until_check ON benefit.promo_code IS 'valid_until must be after valid_from';
+COMMENT ON CONSTRAINT promo_code_min_basket_cents_check ON benefit.promo_code IS 'min_basket_cents between 0 and 10^11 minor units';
+COMMENT ON CONSTRAINT promo_code_max_uses_total_check ON benefit.promo_code IS 'max_uses_total must be positive (NULL: no limit)';
+COMMENT ON CONSTRAINT promo_code_max_uses_per_contact_check ON benefit.promo_code IS 'max_uses_per_contact must be positive and not above max_uses_total';
+
+--------------------------------------------------------------------------
+-- pg_dump: keep every row of every user-data table, and its sequence
+--------------------------------------------------------------------------
+
+DO $dump$
+DECLARE
+    t text;
+    seq text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY[
+        'season', 'sales_channel', 'point_of_sale', 'product_family', 'product', 'performance',
+        'seat_category', 'audience', 'base_price', 'contact', 'indicator', 'indicator_level',
+        'contact_indicator', 'campaign', 'campaign_target', 'benefit', 'benefit_channel',
+        'benefit_tariff', 'benefit_status_history', 'promo_code', 'promo_code_channel']
+    LOOP
+        PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.format('benefit.%I', t)::regclass, '');
+        FOR seq IN
+            SELECT pg_catalog.pg_get_serial_sequence(pg_catalog.format('benefit.%I', t), a.attname)
+              FROM pg_catalog.pg_attribute a
+             WHERE a.attrelid = pg_catalog.format('benefit.%I', t)::regclass
+               AND a.attidentity <> '' AND NOT a.attisdropped
+        LOOP
+            PERFORM pg_catalog.pg_extension_config_dump(seq::regclass, '');
+        END LOOP;
+    END LOOP;
+END
+$dump$;
+
+--------------------------------------------------------------------------
+-- Privileges: nothing for PUBLIC; three roles
+--------------------------------------------------------------------------
+
+REVOKE ALL ON ALL TABLES IN SCHEMA benefit FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA benefit FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA benefit FROM PUBLIC;
+REVOKE ALL ON TYPE benefit.target_type, benefit.benefit_status, benefit.contact_kind, benefit.channel_kind
+    FROM PUBLIC;
+REVOKE ALL ON SCHEMA benefit FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA benefit TO benefit_admin, benefit_sales, benefit_report;
+GRANT USAGE ON TYPE benefit.target_type, benefit.benefit_status, benefit.contact_kind, benefit.channel_kind
+    TO benefit_admin, benefit_sales, benefit_report;
+
+-- benefit_admin: configuration
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    benefit.season, benefit.sales_channel, benefit.point_of_sale, benefit.product_family, benefit.product,
+    benefit.performance, benefit.seat_category, benefit.audience, benefit.base_price, benefit.contact,
+    benefit.indicator, benefit.indicator_level, benefit.contact_indicator, benefit.campaign,
+    benefit.campaign_target, benefit.benefit, benefit.benefit_channel, benefit.benefit_tariff,
+    benefit.promo_code, benefit.promo_code_channel
+    TO benefit_admin;
+GRANT SELECT ON benefit.benefit_status_history, benefit.benefit_overview TO benefit_admin;
+GRANT EXECUTE ON FUNCTION
+    benefit.list_problems(bigint), benefit.set_status(bigint, benefit.benefit_status),
+    benefit.validate(bigint), benefit.go_live(bigint), benefit.suspend(bigint), benefit.close(bigint),
+    benefit.library_version()
+    TO benefit_admin;
+
+-- benefit_report: the reporting views
+GRANT SELECT ON benefit.benefit_overview TO benefit_report;
+GRANT EXECUTE ON FUNCTION benefit.list_problems(bigint) TO benefit_report;

@@ -1,0 +1,80 @@
+-- tap_roles: the three roles exist and hold what DESIGN §4 says; PUBLIC
+-- holds nothing; proven from login roles granted only one role each.
+\set ECHO none
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+\set ON_ERROR_STOP true
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION benefit;
+SELECT plan(22);
+
+SELECT has_role('benefit_admin');
+SELECT has_role('benefit_sales');
+SELECT has_role('benefit_report');
+SELECT isnt_superuser('benefit_admin');
+SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'benefit_sales'), false, 'the group roles cannot log in');
+
+-- nothing for PUBLIC, anywhere in the schema
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c, aclexplode(c.relacl) a
+     WHERE c.relnamespace = 'benefit'::regnamespace AND a.grantee = 0$$, 'no table, view or sequence privilege for PUBLIC');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'benefit'::regnamespace
+       AND (p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a WHERE a.grantee = 0))$$,
+    'no function executable by PUBLIC (a NULL acl would mean PUBLIC may execute)');
+SELECT is_empty($$
+    SELECT t.typname FROM pg_type t
+     WHERE t.typnamespace = 'benefit'::regnamespace AND t.typtype = 'e'
+       AND (t.typacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(t.typacl) a WHERE a.grantee = 0))$$,
+    'no type usable by PUBLIC');
+SELECT is_empty($$
+    SELECT 1 FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname = 'benefit' AND a.grantee = 0$$,
+    'no schema privilege for PUBLIC');
+
+-- what each role holds
+SELECT table_privs_are('benefit', 'benefit', 'benefit_admin', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
+SELECT table_privs_are('benefit', 'benefit_status_history', 'benefit_admin', ARRAY['SELECT'], 'the history is read-only for admins');
+SELECT table_privs_are('benefit', 'benefit', 'benefit_sales', ARRAY[]::text[], 'sales cannot touch configuration tables');
+SELECT table_privs_are('benefit', 'contact', 'benefit_report', ARRAY[]::text[], 'report cannot read tables');
+SELECT table_privs_are('benefit', 'benefit_overview', 'benefit_report', ARRAY['SELECT'], 'report reads the views');
+SELECT function_privs_are('benefit', 'go_live', ARRAY['bigint'], 'benefit_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('benefit', 'go_live', ARRAY['bigint'], 'benefit_sales', ARRAY[]::text[]);
+
+-- from login roles granted only one role each
+CREATE ROLE tap_admin LOGIN IN ROLE benefit_admin;
+CREATE ROLE tap_sales LOGIN IN ROLE benefit_sales;
+CREATE ROLE tap_report LOGIN IN ROLE benefit_report;
+CREATE ROLE tap_nobody LOGIN;
+
+SET ROLE tap_admin;
+SELECT lives_ok($$
+    INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s26', 'Season', '2026-09-01', '2027-06-30');
+    INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office');
+    INSERT INTO benefit.product_family (code, name) VALUES ('t', 'Tickets');
+    INSERT INTO benefit.product (code, name, family_id, season_id) SELECT 'p', 'P', family_id, season_id FROM benefit.product_family, benefit.season;
+    INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels) SELECT 'pub', 'Public', season_id, 'public', true FROM benefit.season;
+    INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off) SELECT benefit_id, product_id, 20 FROM benefit.benefit, benefit.product;
+    SELECT benefit.go_live(benefit_id) FROM benefit.benefit WHERE code = 'pub'$$,
+    'an admin configures a benefit and takes it live');
+RESET ROLE;
+
+SET ROLE tap_report;
+SELECT results_eq($$SELECT code, status::text FROM benefit.benefit_overview$$, $$VALUES ('pub', 'live')$$, 'report reads benefit_overview');
+SELECT throws_ok($$SELECT * FROM benefit.benefit$$, '42501', NULL, 'report cannot read the benefit table');
+RESET ROLE;
+
+SET ROLE tap_sales;
+SELECT throws_ok($$SELECT * FROM benefit.contact$$, '42501', NULL, 'sales cannot read contacts');
+SELECT throws_ok($$SELECT benefit.suspend(1)$$, '42501', NULL, 'sales cannot change the lifecycle');
+RESET ROLE;
+
+SET ROLE tap_nobody;
+SELECT throws_ok($$SELECT * FROM benefit.benefit_overview$$, '42501', NULL, 'a role without a benefit role sees nothing');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,152 @@
+-- tap_schema: the configuration model exists with the right types and
+-- constraints, every object is commented, money is never floating point,
+-- and pg_dump keeps every table and sequence holding user data.
+\set ECHO none
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+\set ON_ERROR_STOP true
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION benefit;
+SELECT plan(59);
+
+SELECT has_schema('benefit');
+SELECT tables_are('benefit', ARRAY[
+    'season', 'sales_channel', 'point_of_sale', 'product_family', 'product', 'performance',
+    'seat_category', 'audience', 'base_price', 'contact', 'indicator', 'indicator_level',
+    'contact_indicator', 'campaign', 'campaign_target', 'benefit', 'benefit_channel',
+    'benefit_tariff', 'benefit_status_history', 'promo_code', 'promo_code_channel']);
+SELECT views_are('benefit', ARRAY['benefit_overview']);
+SELECT enum_has_labels('benefit', 'target_type', ARRAY['public', 'contacts', 'indicator', 'partner', 'single_use']);
+SELECT enum_has_labels('benefit', 'benefit_status', ARRAY['draft', 'validated', 'live', 'suspended', 'closed']);
+SELECT enum_has_labels('benefit', 'contact_kind', ARRAY['person', 'organisation']);
+SELECT enum_has_labels('benefit', 'channel_kind', ARRAY['box_office', 'web', 'call_centre', 'reseller', 'other']);
+SELECT functions_are('benefit', ARRAY[
+    'list_problems', 'check_benefit_update', 'record_status_change', 'check_benefit_child',
+    'check_live_complete', 'set_status', 'validate', 'go_live', 'suspend', 'close', 'library_version']);
+
+-- every table has a primary key
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c
+     WHERE c.relnamespace = 'benefit'::regnamespace AND c.relkind = 'r'
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p')$$,
+    'every table has a primary key');
+
+-- constraints are named explicitly: <table>_..._(pkey|key|fkey|check), and fit in 63 bytes
+SELECT is_empty($$
+    SELECT k.conname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+     WHERE c.relnamespace = 'benefit'::regnamespace AND k.contype <> 't'
+       AND (k.conname NOT LIKE c.relname || '\_%'
+            OR k.conname !~ '_(pkey|key|fkey|check)$')$$,
+    'constraints are named <table>_<cols>_<pkey|key|fkey|check>');
+
+-- money: integer minor units, never floating point or the money type
+SELECT is_empty($$
+    SELECT c.relname || '.' || a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+     WHERE c.relnamespace = 'benefit'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.atttypid IN ('real'::regtype, 'double precision'::regtype, 'money'::regtype)$$,
+    'no floating-point or money column');
+SELECT is_empty($$
+    SELECT c.relname || '.' || a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+     WHERE c.relnamespace = 'benefit'::regnamespace AND c.relkind = 'r' AND a.attname LIKE '%\_cents'
+       AND a.atttypid <> 'bigint'::regtype$$,
+    'every *_cents column is bigint');
+SELECT col_type_is('benefit', 'benefit_tariff', 'percent_off', 'numeric(5,2)', 'tariff percent is numeric(5,2)');
+SELECT col_type_is('benefit', 'promo_code', 'percent_off', 'numeric(5,2)', 'promo percent is numeric(5,2)');
+
+-- the important constraints exist
+SELECT col_is_pk('benefit', 'benefit', 'benefit_id', 'benefit_id is the key of benefit');
+SELECT col_is_unique('benefit', 'benefit', 'code', 'benefit codes are unique');
+SELECT has_index('benefit', 'benefit', 'benefit_lower_access_code_key', 'access codes unique regardless of case');
+SELECT index_is_unique('benefit', 'benefit', 'benefit_lower_access_code_key');
+SELECT has_index('benefit', 'promo_code', 'promo_code_lower_code_key', 'promo codes unique regardless of case');
+SELECT index_is_unique('benefit', 'promo_code', 'promo_code_lower_code_key');
+SELECT col_is_unique('benefit', 'benefit_tariff',
+    ARRAY['benefit_id', 'product_id', 'performance_id', 'seat_category_id', 'audience_id'],
+    'one tariff row per benefit x product x performance x seat category x audience');
+SELECT fk_ok('benefit', 'benefit', 'season_id', 'benefit', 'season', 'season_id');
+SELECT fk_ok('benefit', 'benefit', 'campaign_id', 'benefit', 'campaign', 'campaign_id');
+SELECT fk_ok('benefit', 'benefit', 'indicator_level_id', 'benefit', 'indicator_level', 'level_id');
+SELECT fk_ok('benefit', 'benefit', 'point_of_sale_id', 'benefit', 'point_of_sale', 'point_of_sale_id');
+SELECT fk_ok('benefit', 'point_of_sale', ARRAY['channel_id', 'channel_kind'], 'benefit', 'sales_channel', ARRAY['channel_id', 'kind']);
+SELECT fk_ok('benefit', 'benefit_tariff', ARRAY['performance_id', 'product_id'], 'benefit', 'performance', ARRAY['performance_id', 'product_id']);
+SELECT fk_ok('benefit', 'contact_indicator', ARRAY['level_id', 'indicator_id'], 'benefit', 'indicator_level', ARRAY['level_id', 'indicator_id']);
+SELECT ok(EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'benefit_valid_until_check' AND conrelid = 'benefit.benefit'::regclass), 'validity window is checked');
+SELECT col_has_check('benefit', 'benefit', 'quota_total', 'quota_total is checked');
+SELECT col_has_check('benefit', 'benefit_tariff', 'percent_off', 'percent_off is checked');
+SELECT col_has_check('benefit', 'promo_code', 'min_basket_cents', 'minimum basket is checked');
+SELECT col_has_check('benefit', 'contact', 'email', 'e-mail is checked');
+SELECT col_not_null('benefit', 'benefit', 'season_id', 'every benefit belongs to a season');
+SELECT col_not_null('benefit', 'benefit', 'target_type', 'every benefit has a target type');
+SELECT col_default_is('benefit', 'benefit', 'status', 'draft', 'benefits start as draft');
+SELECT col_type_is('benefit', 'benefit', 'valid_from', 'timestamp with time zone', 'valid_from is timestamptz');
+SELECT col_type_is('benefit', 'benefit', 'valid_until', 'timestamp with time zone', 'valid_until is timestamptz');
+SELECT col_is_null('benefit', 'benefit', 'valid_from', 'validity start may be open');
+SELECT col_is_null('benefit', 'benefit', 'valid_until', 'validity end may be open');
+SELECT has_trigger('benefit', 'benefit', 'benefit_check_trg', 'trigger benefit_check_trg exists');
+SELECT has_trigger('benefit', 'benefit', 'benefit_history_trg', 'trigger benefit_history_trg exists');
+SELECT has_trigger('benefit', 'benefit_tariff', 'benefit_tariff_check_trg', 'trigger benefit_tariff_check_trg exists');
+SELECT has_trigger('benefit', 'benefit_channel', 'benefit_channel_check_trg', 'trigger benefit_channel_check_trg exists');
+
+-- functions: volatility and search_path pinned on every SQL/PL function
+SELECT volatility_is('benefit', 'list_problems', ARRAY['bigint'], 'stable');
+SELECT volatility_is('benefit', 'go_live', ARRAY['bigint'], 'volatile');
+SELECT is_strict('benefit', 'go_live', ARRAY['bigint'], 'go_live is strict');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'benefit'::regnamespace
+       AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
+       AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)$$,
+    'every SQL and PL/pgSQL function pins search_path = pg_catalog, pg_temp');
+SELECT is(benefit.library_version(),
+          (SELECT extversion FROM pg_extension WHERE extname = 'benefit'),
+          'the shared library matches the installed extension version');
+
+-- every object carries a COMMENT
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c
+     WHERE c.relnamespace = 'benefit'::regnamespace AND c.relkind IN ('r', 'v', 'i')
+       AND obj_description(c.oid, 'pg_class') IS NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid)$$,
+    'every table, view and index (other than those of key constraints) has a comment');
+SELECT is_empty($$
+    SELECT c.relname || '.' || a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+     WHERE c.relnamespace = 'benefit'::regnamespace AND c.relkind = 'r' AND a.attnum > 0
+       AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL$$,
+    'every column has a comment');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'benefit'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL$$,
+    'every function has a comment');
+SELECT is_empty($$
+    SELECT t.typname FROM pg_type t
+     WHERE t.typnamespace = 'benefit'::regnamespace AND t.typtype IN ('e', 'b', 'd') AND t.typelem = 0
+       AND obj_description(t.oid, 'pg_type') IS NULL$$,
+    'every type has a comment');
+SELECT is_empty($$
+    SELECT k.conname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+     WHERE c.relnamespace = 'benefit'::regnamespace AND k.contype = 'c'
+       AND obj_description(k.oid, 'pg_constraint') IS NULL$$,
+    'every check constraint has a comment');
+SELECT is_empty($$
+    SELECT g.tgname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+     WHERE c.relnamespace = 'benefit'::regnamespace AND NOT g.tgisinternal
+       AND obj_description(g.oid, 'pg_trigger') IS NULL$$,
+    'every trigger has a comment');
+SELECT isnt(obj_description('benefit'::regnamespace, 'pg_namespace'), NULL, 'the schema has a comment');
+
+-- pg_dump keeps the rows: every table and identity sequence is a configuration table
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c
+     WHERE c.relnamespace = 'benefit'::regnamespace AND c.relkind IN ('r', 'S')
+       AND c.oid <> ALL ((SELECT extconfig FROM pg_extension WHERE extname = 'benefit')::oid[])$$,
+    'every table and sequence is marked with pg_extension_config_dump');
+SELECT is((SELECT count(*)::int FROM pg_class c
+            WHERE c.relnamespace = 'benefit'::regnamespace AND c.relkind = 'S'), 17,
+          'seventeen identity sequences, one per table with a surrogate key');
+SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'benefit.benefit'::regclass), 'r', 'benefit is a plain table');
+
+SELECT * FROM finish();
+ROLLBACK;
