@@ -584,6 +584,10 @@ AS $$
     SELECT 'campaign_id', 'a contacts benefit needs a campaign'
       FROM b WHERE b.target_type = 'contacts' AND b.campaign_id IS NULL
     UNION ALL
+    SELECT 'campaign_id', format('campaign %s is for another season than the benefit', c.code)
+      FROM b JOIN benefit.campaign c ON c.campaign_id = b.campaign_id
+     WHERE c.season_id <> b.season_id
+    UNION ALL
     SELECT 'indicator_level_id', 'an indicator benefit needs an indicator level'
       FROM b WHERE b.target_type = 'indicator' AND b.indicator_level_id IS NULL
     UNION ALL

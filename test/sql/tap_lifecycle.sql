@@ -10,7 +10,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(63);
+SELECT plan(65);
 
 -- fixture
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s26', 'Season 2026-27', '2026-09-01', '2027-06-30'), ('s25', 'Old season', '2025-09-01', '2026-06-30');
@@ -59,6 +59,13 @@ SELECT throws_ok($$SELECT benefit.validate(pg_temp.bid('pub'))$$, '55000', 'bene
                  'validate runs the same checks');
 SELECT results_eq($$SELECT field FROM benefit.list_problems(pg_temp.bid('con')) ORDER BY 1$$,
                   ARRAY['campaign_id', 'channels', 'tariff'], 'contacts benefit: campaign missing');
+UPDATE benefit.campaign SET season_id = (SELECT season_id FROM benefit.season WHERE code = 's25');
+UPDATE benefit.benefit SET campaign_id = (SELECT campaign_id FROM benefit.campaign) WHERE code = 'con';
+SELECT is((SELECT problem FROM benefit.list_problems(pg_temp.bid('con')) WHERE field = 'campaign_id'),
+          'campaign spring is for another season than the benefit', 'a campaign of another season is reported');
+UPDATE benefit.campaign SET season_id = NULL;
+SELECT is_empty($$SELECT 1 FROM benefit.list_problems(pg_temp.bid('con')) WHERE field = 'campaign_id'$$,
+                'a campaign without season suits any benefit');
 SELECT results_eq($$SELECT field FROM benefit.list_problems(pg_temp.bid('ind')) ORDER BY 1$$,
                   ARRAY['channels', 'indicator_level_id', 'tariff'], 'indicator benefit: level missing');
 SELECT results_eq($$SELECT field FROM benefit.list_problems(pg_temp.bid('par')) ORDER BY 1$$,
