@@ -12,12 +12,14 @@ EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*
 
 MODULE_big = benefit
 OBJS = \
-	src/benefit.o
+	src/benefit.o \
+	src/code.o \
+	src/code_format.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 # pg_regress: plain SQL files and pgTAP files (tap_*.sql) run through pg_regress.
-REGRESS = config_errors tap_schema tap_lifecycle tap_roles
+REGRESS = config_errors code_type tap_schema tap_lifecycle tap_roles
 REGRESS_OPTS = --inputdir=test --load-extension=pgtap
 
 # isolationtester specs, one per race.

@@ -28,7 +28,7 @@ SELECT is_empty($$
     'no function executable by PUBLIC (a NULL acl would mean PUBLIC may execute)');
 SELECT is_empty($$
     SELECT t.typname FROM pg_type t
-     WHERE t.typnamespace = 'benefit'::regnamespace AND t.typtype = 'e'
+     WHERE t.typnamespace = 'benefit'::regnamespace AND t.typtype IN ('e', 'b') AND t.typelem = 0
        AND (t.typacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(t.typacl) a WHERE a.grantee = 0))$$,
     'no type usable by PUBLIC');
 SELECT is_empty($$

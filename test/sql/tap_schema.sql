@@ -25,7 +25,9 @@ SELECT enum_has_labels('benefit', 'contact_kind', ARRAY['person', 'organisation'
 SELECT enum_has_labels('benefit', 'channel_kind', ARRAY['box_office', 'web', 'call_centre', 'reseller', 'other']);
 SELECT functions_are('benefit', ARRAY[
     'list_problems', 'check_benefit_update', 'record_status_change', 'check_benefit_child',
-    'check_live_complete', 'set_status', 'validate', 'go_live', 'suspend', 'close', 'library_version']);
+    'check_live_complete', 'set_status', 'code_in', 'code_out', 'code_recv', 'code_send', 'is_valid_code',
+    'code_eq', 'code_ne', 'code_lt', 'code_le', 'code_gt', 'code_ge', 'code_cmp', 'code_sortsupport', 'code_hash',
+    'code_hash_extended', 'validate', 'go_live', 'suspend', 'close', 'library_version']);
 
 -- every table has a primary key
 SELECT is_empty($$
@@ -97,7 +99,7 @@ SELECT is_strict('benefit', 'go_live', ARRAY['bigint'], 'go_live is strict');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
      WHERE p.pronamespace = 'benefit'::regnamespace
-       AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
+       AND p.prolang NOT IN (SELECT oid FROM pg_language WHERE lanname IN ('c', 'internal'))
        AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)$$,
     'every SQL and PL/pgSQL function pins search_path = pg_catalog, pg_temp');
 SELECT is(benefit.library_version(),
