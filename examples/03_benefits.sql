@@ -32,7 +32,7 @@ INSERT INTO benefit.benefit
 SELECT 'mailing-rentree', 'Mailing de rentrée: -20 % théâtre',
        '20 % de réduction sur Cyrano et La Mouette pour les destinataires du mailing de rentrée.',
        s.season_id, 'contacts', k.campaign_id,
-       '2026-09-01 00:00 Europe/Paris', '2027-07-01 00:00 Europe/Paris', 4
+       '2026-09-01 00:00 Europe/Paris', NULL, 4
   FROM benefit.season s
   JOIN benefit.campaign k ON k.code = 'rentree-2026'
  WHERE s.code = '2026-27';
@@ -59,7 +59,7 @@ INSERT INTO benefit.benefit
 SELECT 'hotel-beau-rivage', 'Partenaire Hôtel Beau-Rivage',
        'Tarif partenaire au parterre pour les clients de l''hôtel, sur présentation du code.',
        s.season_id, 'partner', 'BEAURIVAGE26',
-       '2026-10-01 00:00 Europe/Paris', '2027-07-01 00:00 Europe/Paris', 200, 4
+       '2026-10-01 00:00 Europe/Paris', NULL, 200, 4
   FROM benefit.season s
  WHERE s.code = '2026-27';
 

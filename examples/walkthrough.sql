@@ -320,6 +320,35 @@ SELECT 'mailing-rentree' AS code, benefit.close(pg_temp.bid('mailing-rentree')) 
 CALL pg_temp.attempt($$SELECT benefit.go_live(pg_temp.bid('mailing-rentree'))$$);
 
 \echo
+\echo '======================================================================'
+\echo ' Single-use codes: a batch for the works council of CE Alpina'
+\echo '======================================================================'
+\echo
+\echo '--- generate_codes(benefit, organisation, count, document, language) returns the batch id'
+SELECT benefit.generate_codes(pg_temp.bid('ce-alpina'),
+                              (SELECT contact_id FROM benefit.contact WHERE name = 'CE Alpina SA'),
+                              20, 'bon-ce-alpina', 'fr') AS batch_id
+\gset
+SELECT b.batch_id, c.name AS organisation, b.code_count, b.email, b.document, b.language
+  FROM benefit.code_batch b JOIN benefit.contact c ON c.contact_id = b.contact_id
+ WHERE b.batch_id = :batch_id;
+
+\echo '--- the CSV for the mailer: COPY (SELECT * FROM benefit.batch_codes(id)) TO STDOUT WITH CSV HEADER (first lines)'
+SELECT string_agg(line, E'\n') AS csv
+  FROM (SELECT 'code,benefit,benefit_name' AS line
+        UNION ALL
+        (SELECT format('%s,%s,"%s"', code, benefit, benefit_name) FROM benefit.batch_codes(:batch_id) LIMIT 4)) l;
+
+\echo '--- the mail waits in the outbox; NOTIFY benefit_code_batch told the mailer at commit'
+SELECT outbox_id, batch_id, email, document, language, sent_at IS NOT NULL AS sent FROM benefit.mail_outbox;
+
+\echo '--- refusals: a benefit that is not single-use, a person, an organisation without e-mail, a count of 0'
+CALL pg_temp.attempt($$SELECT benefit.generate_codes(pg_temp.bid('fidelite-or'), (SELECT contact_id FROM benefit.contact WHERE name = 'CE Alpina SA'), 10, 'x', 'fr')$$);
+CALL pg_temp.attempt($$SELECT benefit.generate_codes(pg_temp.bid('ce-alpina'), (SELECT contact_id FROM benefit.contact WHERE kind = 'person' ORDER BY contact_id LIMIT 1), 10, 'x', 'fr')$$);
+CALL pg_temp.attempt($$SELECT benefit.generate_codes(pg_temp.bid('ce-alpina'), (SELECT contact_id FROM benefit.contact WHERE kind = 'organisation' AND email IS NULL LIMIT 1), 10, 'x', 'fr')$$);
+CALL pg_temp.attempt($$SELECT benefit.generate_codes(pg_temp.bid('ce-alpina'), (SELECT contact_id FROM benefit.contact WHERE name = 'CE Alpina SA'), 0, 'x', 'fr')$$);
+\echo
+
 \echo '--- benefit.benefit_overview'
 SELECT * FROM benefit.benefit_overview ORDER BY benefit_id;
 

@@ -487,6 +487,8 @@ CREATE TABLE benefit.benefit (
     quota_per_order integer,
     status      benefit.benefit_status NOT NULL DEFAULT 'draft',
     status_changed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    status_changed_by name NOT NULL DEFAULT CURRENT_USER,
+    revision    bigint NOT NULL DEFAULT 0,
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT benefit_pkey PRIMARY KEY (benefit_id),
     CONSTRAINT benefit_code_key UNIQUE (code),
@@ -534,6 +536,8 @@ COMMENT ON COLUMN benefit.benefit.quota_per_contact IS 'Units per contact, or NU
 COMMENT ON COLUMN benefit.benefit.quota_per_order IS 'Units per order, or NULL for no limit';
 COMMENT ON COLUMN benefit.benefit.status IS 'Lifecycle state; change it with benefit.validate, go_live, suspend, close (a direct UPDATE goes through the same checks)';
 COMMENT ON COLUMN benefit.benefit.status_changed_at IS 'When status last changed';
+COMMENT ON COLUMN benefit.benefit.status_changed_by IS 'Who last changed status (the database role calling the lifecycle function)';
+COMMENT ON COLUMN benefit.benefit.revision IS 'Bumped by every edit of the benefit''s tariff rows or channels, so that status changes and child edits conflict even under REPEATABLE READ';
 COMMENT ON COLUMN benefit.benefit.created_at IS 'When the row was created';
 COMMENT ON INDEX benefit.benefit_lower_access_code_key IS 'Partner access codes are unique regardless of case';
 COMMENT ON INDEX benefit.benefit_season_id_idx IS 'Benefits of a season';
@@ -758,14 +762,21 @@ $$;
 COMMENT ON FUNCTION benefit.list_problems(bigint) IS
     'What keeps a benefit from being validated or going live: one row per problem, naming the field; no rows when it is complete';
 
+CREATE FUNCTION benefit.count_problems(p_benefit_id bigint)
+RETURNS bigint
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT count(*) FROM benefit.list_problems(p_benefit_id);
+END;
+COMMENT ON FUNCTION benefit.count_problems(bigint) IS
+    'How many problems keep a benefit from going live (for the reporting view, which must not show their details)';
+
 CREATE FUNCTION benefit.check_benefit_update()
 RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    problems text;
-    n integer;
 BEGIN
     IF TG_OP = 'DELETE' THEN
         IF OLD.status NOT IN ('draft', 'validated') THEN
@@ -839,23 +850,12 @@ BEGIN
                 OR (OLD.status = 'suspended' AND NEW.status IN ('live', 'closed'))) THEN
             RAISE EXCEPTION 'benefit "%" cannot go from % to %', OLD.code, OLD.status, NEW.status
                 USING ERRCODE = 'object_not_in_prerequisite_state', COLUMN = 'status',
-                      HINT = 'Allowed: draft -> validated -> live <-> suspended, any -> closed; closed is final.';
+                      HINT = 'Allowed: draft <-> validated, draft or validated -> live <-> suspended, any -> closed; closed is final.';
         END IF;
-        IF NEW.status IN ('validated', 'live') THEN
-            -- Child rows are read after this row is locked by the UPDATE, so a
-            -- concurrent tariff or channel edit has either committed or waits.
-            SELECT count(*), string_agg(format('%s: %s', p.field, p.problem), E'\n' ORDER BY p.field, p.problem)
-              INTO n, problems
-              FROM benefit.list_problems(NEW.benefit_id) p;
-            IF n > 0 THEN
-                RAISE EXCEPTION 'benefit "%" cannot %', NEW.code,
-                        CASE NEW.status WHEN 'live' THEN 'go live' ELSE 'be validated' END
-                    USING ERRCODE = 'object_not_in_prerequisite_state',
-                          DETAIL = format(E'%s problem%s:\n%s', n, CASE WHEN n > 1 THEN 's' ELSE '' END, problems),
-                          HINT = 'benefit.list_problems(benefit_id) lists the same problems.';
-            END IF;
-        END IF;
+        -- Completeness is checked after the row is written, by
+        -- benefit_live_complete_trg, so it judges the new values.
         NEW.status_changed_at := now();
+        NEW.status_changed_by := current_user;
     END IF;
     RETURN NEW;
 END
@@ -870,16 +870,16 @@ COMMENT ON TRIGGER benefit_check_trg ON benefit.benefit IS 'Lifecycle and edit r
 
 CREATE FUNCTION benefit.record_status_change()
 RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO benefit.benefit_status_history (benefit_id, from_status, to_status)
-        VALUES (NEW.benefit_id, NULL, NEW.status);
+        INSERT INTO benefit.benefit_status_history (benefit_id, from_status, to_status, changed_by)
+        VALUES (NEW.benefit_id, NULL, NEW.status, NEW.status_changed_by);
     ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
-        INSERT INTO benefit.benefit_status_history (benefit_id, from_status, to_status)
-        VALUES (NEW.benefit_id, OLD.status, NEW.status);
+        INSERT INTO benefit.benefit_status_history (benefit_id, from_status, to_status, changed_at, changed_by)
+        VALUES (NEW.benefit_id, OLD.status, NEW.status, NEW.status_changed_at, NEW.status_changed_by);
     END IF;
     RETURN NULL;
 END
@@ -894,7 +894,7 @@ COMMENT ON TRIGGER benefit_history_trg ON benefit.benefit IS 'Records lifecycle 
 
 CREATE FUNCTION benefit.check_benefit_child()
 RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -915,10 +915,13 @@ BEGIN
             CASE WHEN TG_OP <> 'DELETE' THEN NEW.benefit_id END]) AS x
          WHERE x IS NOT NULL
     LOOP
-        -- FOR SHARE: a concurrent status change waits for this transaction,
-        -- and this one waits for a status change in progress.
-        SELECT b.status, b.code INTO st, bcode
-          FROM benefit.benefit b WHERE b.benefit_id = id FOR SHARE;
+        -- A real update of the parent row: a concurrent status change or
+        -- child edit waits for this transaction (and fails with a
+        -- serialization error under REPEATABLE READ instead of judging
+        -- rows it cannot see).
+        UPDATE benefit.benefit b SET revision = b.revision + 1
+         WHERE b.benefit_id = id
+        RETURNING b.status, b.code INTO st, bcode;
         -- Not found: the benefit is being deleted (cascade) or the foreign key reports it.
         IF FOUND AND NOT st = ANY (editable) THEN
             RAISE EXCEPTION 'cannot change % of % benefit "%"',
@@ -949,14 +952,33 @@ COMMENT ON TRIGGER benefit_channel_check_trg ON benefit.benefit_channel IS 'Chan
 
 CREATE FUNCTION benefit.check_live_complete()
 RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     id bigint;
     bcode text;
     problems text;
+    n integer;
 BEGIN
+    -- A status change to validated or live: every problem refuses it,
+    -- judged on the row as written (not as it was before the UPDATE).
+    IF TG_TABLE_NAME = 'benefit' THEN
+      IF NEW.status IS DISTINCT FROM OLD.status THEN
+        SELECT count(*), string_agg(format('%s: %s', p.field, p.problem), E'\n' ORDER BY p.field, p.problem)
+          INTO n, problems
+          FROM benefit.list_problems(NEW.benefit_id) p;
+        IF n > 0 THEN
+            RAISE EXCEPTION 'benefit "%" cannot %', NEW.code,
+                    CASE NEW.status WHEN 'live' THEN 'go live' ELSE 'be validated' END
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format(E'%s problem%s:\n%s', n, CASE WHEN n > 1 THEN 's' ELSE '' END, problems),
+                      HINT = 'benefit.list_problems(benefit_id) lists the same problems.';
+        END IF;
+        RETURN NULL;
+      END IF;
+    END IF;
+
     -- A live benefit must stay complete: an edit allowed while live (channels,
     -- validity, all_channels) may not leave it without what going live needed.
     -- "The validity has already ended" is not held against edits.
@@ -983,14 +1005,15 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit.check_live_complete() IS
-    'Trigger function: refuses an edit that would leave a live benefit incomplete (for example removing its last channel)';
+    'Trigger function: refuses validating or going live with problems, and an edit that would leave a live benefit incomplete (for example removing its last channel)';
 
 CREATE CONSTRAINT TRIGGER benefit_live_complete_trg
     AFTER UPDATE ON benefit.benefit
     DEFERRABLE INITIALLY IMMEDIATE
-    FOR EACH ROW WHEN (NEW.status = 'live' AND OLD.status = 'live')
+    FOR EACH ROW WHEN ((NEW.status IS DISTINCT FROM OLD.status AND NEW.status IN ('validated', 'live'))
+                       OR (NEW.status = 'live' AND NEW.revision = OLD.revision))
     EXECUTE FUNCTION benefit.check_live_complete();
-COMMENT ON TRIGGER benefit_live_complete_trg ON benefit.benefit IS 'A live benefit stays complete';
+COMMENT ON TRIGGER benefit_live_complete_trg ON benefit.benefit IS 'Validating and going live need a complete benefit, and a live benefit stays complete';
 
 CREATE CONSTRAINT TRIGGER benefit_channel_live_complete_trg
     AFTER INSERT OR UPDATE OR DELETE ON benefit.benefit_channel
@@ -1068,6 +1091,136 @@ COMMENT ON FUNCTION benefit.library_version() IS
     'Version the loaded shared library was built for; equals the installed extension version unless the library and the SQL objects are out of step';
 
 --------------------------------------------------------------------------
+-- Single-use codes: batches, codes, history, mail outbox
+--------------------------------------------------------------------------
+
+CREATE TYPE benefit.code_state AS ENUM ('issued', 'held', 'used', 'invalidated');
+COMMENT ON TYPE benefit.code_state IS
+    'State of a single-use code: issued -> held (by one order until a deadline) -> used; a hold can be released or expire (back to issued); issued or held codes can be invalidated; used and invalidated are final';
+
+CREATE TABLE benefit.code_batch (
+    batch_id    bigint GENERATED ALWAYS AS IDENTITY,
+    benefit_id  bigint NOT NULL,
+    season_id   bigint NOT NULL,
+    contact_id  bigint NOT NULL,
+    code_count  integer NOT NULL,
+    email       text NOT NULL,
+    document    text NOT NULL,
+    language    text NOT NULL,
+    created_by  name NOT NULL DEFAULT CURRENT_USER,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT code_batch_pkey PRIMARY KEY (batch_id),
+    CONSTRAINT code_batch_code_count_check CHECK (code_count > 0),
+    CONSTRAINT code_batch_document_check CHECK (btrim(document) <> ''),
+    CONSTRAINT code_batch_language_check CHECK (language ~ '^[a-z]{2}(-[A-Z]{2})?$'),
+    CONSTRAINT code_batch_benefit_id_fkey FOREIGN KEY (benefit_id) REFERENCES benefit.benefit (benefit_id),
+    CONSTRAINT code_batch_season_id_fkey FOREIGN KEY (season_id) REFERENCES benefit.season (season_id),
+    CONSTRAINT code_batch_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES benefit.contact (contact_id)
+);
+CREATE INDEX code_batch_contact_id_idx ON benefit.code_batch (contact_id);
+CREATE INDEX code_batch_benefit_id_idx ON benefit.code_batch (benefit_id);
+COMMENT ON TABLE benefit.code_batch IS 'A batch of single-use codes generated for an organisation contact (Complément vente: générer et envoyer les codes); written by benefit.generate_codes';
+COMMENT ON COLUMN benefit.code_batch.batch_id IS 'Surrogate key, returned by benefit.generate_codes';
+COMMENT ON COLUMN benefit.code_batch.benefit_id IS 'The single-use benefit the codes unlock';
+COMMENT ON COLUMN benefit.code_batch.season_id IS 'Season of the benefit when the batch was generated';
+COMMENT ON COLUMN benefit.code_batch.contact_id IS 'The organisation contact that receives the codes';
+COMMENT ON COLUMN benefit.code_batch.code_count IS 'How many codes were generated';
+COMMENT ON COLUMN benefit.code_batch.email IS 'E-mail address the CSV goes to, taken from the contact at generation time';
+COMMENT ON COLUMN benefit.code_batch.document IS 'Document template the mailer uses';
+COMMENT ON COLUMN benefit.code_batch.language IS 'Language of the mail';
+COMMENT ON COLUMN benefit.code_batch.created_by IS 'Who generated the batch (database role)';
+COMMENT ON COLUMN benefit.code_batch.created_at IS 'When';
+COMMENT ON CONSTRAINT code_batch_code_count_check ON benefit.code_batch IS 'code_count must be positive';
+COMMENT ON CONSTRAINT code_batch_document_check ON benefit.code_batch IS 'document must not be blank';
+COMMENT ON CONSTRAINT code_batch_language_check ON benefit.code_batch IS 'language is an ISO 639-1 code, optionally with a region';
+COMMENT ON INDEX benefit.code_batch_contact_id_idx IS 'Batches of an organisation contact';
+COMMENT ON INDEX benefit.code_batch_benefit_id_idx IS 'Batches of a benefit';
+
+CREATE TABLE benefit.single_use_code (
+    code        benefit.code NOT NULL,
+    batch_id    bigint NOT NULL,
+    benefit_id  bigint NOT NULL,
+    state       benefit.code_state NOT NULL DEFAULT 'issued',
+    hold_order  text,
+    hold_until  timestamptz,
+    used_at     timestamptz,
+    used_by_contact bigint,
+    used_order  text,
+    invalidated_at timestamptz,
+    invalidated_by name,
+    invalidated_reason text,
+    CONSTRAINT single_use_code_pkey PRIMARY KEY (code),
+    CONSTRAINT single_use_code_hold_check
+        CHECK ((state = 'held') = (hold_order IS NOT NULL AND hold_until IS NOT NULL)),
+    CONSTRAINT single_use_code_used_check CHECK ((state = 'used') = (used_at IS NOT NULL AND used_order IS NOT NULL)),
+    CONSTRAINT single_use_code_invalidated_check
+        CHECK ((state = 'invalidated') = (invalidated_at IS NOT NULL AND invalidated_reason IS NOT NULL))
+) WITH (fillfactor = 80);
+CREATE INDEX single_use_code_batch_id_idx ON benefit.single_use_code (batch_id);
+COMMENT ON TABLE benefit.single_use_code IS 'Every single-use code and its state; the hot table of redemption (fillfactor 80 and no index on changing columns, so updates stay HOT)';
+COMMENT ON COLUMN benefit.single_use_code.code IS 'The code (8 bytes)';
+COMMENT ON COLUMN benefit.single_use_code.batch_id IS 'The batch it was generated in (no foreign key: rows are written only by benefit.generate_codes, and a per-row key check would double the cost of generating a million codes)';
+COMMENT ON COLUMN benefit.single_use_code.benefit_id IS 'The benefit it unlocks (that of its batch, copied so redemption reads one row)';
+COMMENT ON COLUMN benefit.single_use_code.state IS 'issued, held, used or invalidated';
+COMMENT ON COLUMN benefit.single_use_code.hold_order IS 'Order reference holding the code (state held)';
+COMMENT ON COLUMN benefit.single_use_code.hold_until IS 'Deadline of the hold (state held)';
+COMMENT ON COLUMN benefit.single_use_code.used_at IS 'When it was used (state used)';
+COMMENT ON COLUMN benefit.single_use_code.used_by_contact IS 'Contact who used it, NULL for an anonymous buyer';
+COMMENT ON COLUMN benefit.single_use_code.used_order IS 'Order it was used for (state used)';
+COMMENT ON COLUMN benefit.single_use_code.invalidated_at IS 'When an operator invalidated it';
+COMMENT ON COLUMN benefit.single_use_code.invalidated_by IS 'Who invalidated it (database role)';
+COMMENT ON COLUMN benefit.single_use_code.invalidated_reason IS 'Why it was invalidated';
+COMMENT ON CONSTRAINT single_use_code_hold_check ON benefit.single_use_code IS 'a held code has an order reference and a deadline, and only a held code has them';
+COMMENT ON CONSTRAINT single_use_code_used_check ON benefit.single_use_code IS 'a used code has a use time and an order, and only a used code has them';
+COMMENT ON CONSTRAINT single_use_code_invalidated_check ON benefit.single_use_code IS 'an invalidated code has a time and a reason, and only an invalidated code has them';
+COMMENT ON INDEX benefit.single_use_code_batch_id_idx IS 'Codes of a batch (CSV export, dashboard)';
+
+CREATE TABLE benefit.mail_outbox (
+    outbox_id   bigint GENERATED ALWAYS AS IDENTITY,
+    batch_id    bigint NOT NULL,
+    email       text NOT NULL,
+    document    text NOT NULL,
+    language    text NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    sent_at     timestamptz,
+    CONSTRAINT mail_outbox_pkey PRIMARY KEY (outbox_id),
+    CONSTRAINT mail_outbox_batch_id_fkey FOREIGN KEY (batch_id) REFERENCES benefit.code_batch (batch_id)
+);
+CREATE INDEX mail_outbox_unsent_idx ON benefit.mail_outbox (outbox_id) WHERE sent_at IS NULL;
+COMMENT ON TABLE benefit.mail_outbox IS 'Mails to send, written in the transaction that generates a batch; a mailer outside the database LISTENs on channel benefit_code_batch, sends the CSV of benefit.batch_codes(batch_id) and sets sent_at';
+COMMENT ON COLUMN benefit.mail_outbox.outbox_id IS 'Surrogate key';
+COMMENT ON COLUMN benefit.mail_outbox.batch_id IS 'The batch whose codes go in the CSV';
+COMMENT ON COLUMN benefit.mail_outbox.email IS 'Recipient';
+COMMENT ON COLUMN benefit.mail_outbox.document IS 'Document template';
+COMMENT ON COLUMN benefit.mail_outbox.language IS 'Language of the mail';
+COMMENT ON COLUMN benefit.mail_outbox.created_at IS 'When the mail was queued';
+COMMENT ON COLUMN benefit.mail_outbox.sent_at IS 'When the mailer sent it; NULL while pending';
+COMMENT ON INDEX benefit.mail_outbox_unsent_idx IS 'Pending mails';
+
+CREATE FUNCTION benefit.generate_codes(benefit_id bigint, organisation_contact_id bigint, count integer,
+                                       document text, language text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'benefit_generate_codes'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION benefit.generate_codes(bigint, bigint, integer, text, text) IS
+    'Generates count single-use codes (1 to 10,000,000) of a single-use benefit for an organisation contact, records the batch, queues its mail in mail_outbox and sends NOTIFY benefit_code_batch with the batch id; returns the batch id';
+
+CREATE FUNCTION benefit.batch_codes(batch_id bigint)
+RETURNS TABLE (code text, benefit text, benefit_name text)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT c.code::text, b.code, b.name
+      FROM benefit.single_use_code c
+      JOIN benefit.benefit b ON b.benefit_id = c.benefit_id
+     WHERE c.batch_id = batch_codes.batch_id
+     ORDER BY c.code;
+END;
+COMMENT ON FUNCTION benefit.batch_codes(bigint) IS
+    'The codes of a batch, for the CSV mailed to the organisation: COPY (SELECT * FROM benefit.batch_codes(42)) TO STDOUT WITH CSV HEADER';
+
+--------------------------------------------------------------------------
 -- Reporting
 --------------------------------------------------------------------------
 
@@ -1087,7 +1240,7 @@ SELECT b.benefit_id,
        END AS channels,
        b.quota_total,
        (SELECT count(*) FROM benefit.benefit_tariff t WHERE t.benefit_id = b.benefit_id) AS tariff_rows,
-       (SELECT count(*) FROM benefit.list_problems(b.benefit_id)) AS problems
+       benefit.count_problems(b.benefit_id) AS problems
   FROM benefit.benefit b
   JOIN benefit.season s ON s.season_id = b.season_id;
 COMMENT ON VIEW benefit.benefit_overview IS
@@ -1162,7 +1315,8 @@ BEGIN
         'season', 'sales_channel', 'point_of_sale', 'product_family', 'product', 'performance',
         'seat_category', 'audience', 'base_price', 'contact', 'indicator', 'indicator_level',
         'contact_indicator', 'campaign', 'campaign_target', 'benefit', 'benefit_channel',
-        'benefit_tariff', 'benefit_status_history', 'promo_code', 'promo_code_channel']
+        'benefit_tariff', 'benefit_status_history', 'promo_code', 'promo_code_channel',
+        'code_batch', 'single_use_code', 'mail_outbox']
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.format('benefit.%I', t)::regclass, '');
         FOR seq IN
@@ -1185,12 +1339,12 @@ REVOKE ALL ON ALL TABLES IN SCHEMA benefit FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA benefit FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA benefit FROM PUBLIC;
 REVOKE ALL ON TYPE benefit.target_type, benefit.benefit_status, benefit.contact_kind, benefit.channel_kind,
-    benefit.code FROM PUBLIC;
+    benefit.code, benefit.code_state FROM PUBLIC;
 REVOKE ALL ON SCHEMA benefit FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA benefit TO benefit_admin, benefit_sales, benefit_report;
 GRANT USAGE ON TYPE benefit.target_type, benefit.benefit_status, benefit.contact_kind, benefit.channel_kind,
-    benefit.code TO benefit_admin, benefit_sales, benefit_report;
+    benefit.code, benefit.code_state TO benefit_admin, benefit_sales, benefit_report;
 
 -- benefit_admin: configuration
 GRANT SELECT, INSERT, UPDATE, DELETE ON
@@ -1200,13 +1354,16 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     benefit.campaign_target, benefit.benefit, benefit.benefit_channel, benefit.benefit_tariff,
     benefit.promo_code, benefit.promo_code_channel
     TO benefit_admin;
-GRANT SELECT ON benefit.benefit_status_history, benefit.benefit_overview TO benefit_admin;
+GRANT SELECT ON benefit.benefit_status_history, benefit.benefit_overview, benefit.code_batch,
+    benefit.single_use_code TO benefit_admin;
+GRANT SELECT, UPDATE (sent_at) ON benefit.mail_outbox TO benefit_admin;
 GRANT EXECUTE ON FUNCTION
-    benefit.list_problems(bigint), benefit.set_status(bigint, benefit.benefit_status),
+    benefit.list_problems(bigint), benefit.count_problems(bigint), benefit.set_status(bigint, benefit.benefit_status),
     benefit.validate(bigint), benefit.go_live(bigint), benefit.suspend(bigint), benefit.close(bigint),
-    benefit.library_version()
+    benefit.library_version(), benefit.generate_codes(bigint, bigint, integer, text, text),
+    benefit.batch_codes(bigint), benefit.is_valid_code(text)
     TO benefit_admin;
 
 -- benefit_report: the reporting views
 GRANT SELECT ON benefit.benefit_overview TO benefit_report;
-GRANT EXECUTE ON FUNCTION benefit.list_problems(bigint) TO benefit_report;
+GRANT EXECUTE ON FUNCTION benefit.count_problems(bigint) TO benefit_report;

@@ -9,7 +9,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(22);
+SELECT plan(23);
 
 SELECT has_role('benefit_admin');
 SELECT has_role('benefit_sales');
@@ -61,6 +61,10 @@ SELECT lives_ok($$
     SELECT benefit.go_live(benefit_id) FROM benefit.benefit WHERE code = 'pub'$$,
     'an admin configures a benefit and takes it live');
 RESET ROLE;
+SELECT is((SELECT string_agg(to_status::text || ' by ' || (changed_by::text COLLATE "default"), ', ' ORDER BY history_id)
+             FROM benefit.benefit_status_history),
+          'draft by tap_admin, live by tap_admin',
+          'the history records the role that made each change, not the function owner');
 
 SET ROLE tap_report;
 SELECT results_eq($$SELECT code, status::text FROM benefit.benefit_overview$$, $$VALUES ('pub', 'live')$$, 'report reads benefit_overview');

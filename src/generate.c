@@ -1,0 +1,341 @@
+/*-------------------------------------------------------------------------
+ *
+ * generate.c
+ *		benefit.generate_codes: bulk generation of single-use codes.
+ *
+ * Codes come from pg_strong_random(); 64 random bits are masked to 60
+ * (bcode_from_random), so there is no modulo bias.  They are inserted in
+ * chunks of GEN_CHUNK through one kept SPI plan, so backend memory stays
+ * bounded whatever the count.  A chunk is first inserted plainly inside a
+ * subtransaction; on the (rare: 2^60 values) unique violation it is
+ * inserted again with ON CONFLICT DO NOTHING and the codes lost to
+ * collisions are generated anew, so a collision is never the caller's
+ * error.  The batch row, the mail outbox row and the NOTIFY are written in
+ * the caller's transaction: all or nothing.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/syscache.h"
+
+#include "code_format.h"
+#include "generate.h"
+
+/* Codes inserted per statement: 80 kB of values, one array. */
+#define GEN_CHUNK 10000
+
+static SPIPlanPtr plan_benefit;
+static SPIPlanPtr plan_contact;
+static SPIPlanPtr plan_batch;
+static SPIPlanPtr plan_insert_fast;
+static SPIPlanPtr plan_insert_safe;
+static SPIPlanPtr plan_outbox;
+static SPIPlanPtr plan_notify;
+static Oid	plans_code_type = InvalidOid;
+
+/* Prepares a statement and keeps its plan for the life of the backend. */
+static SPIPlanPtr
+prepare_kept(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/* Returns the OID of type benefit.code as installed now. */
+Oid
+benefit_code_type_oid(void)
+{
+	Oid			nsp = get_namespace_oid("benefit", false);
+	Oid			typ = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+									  CStringGetDatum("code"), ObjectIdGetDatum(nsp));
+
+	if (!OidIsValid(typ))
+		elog(ERROR, "type benefit.code does not exist");
+	return typ;
+}
+
+/*
+ * Prepares the plans once per backend; again if the extension was dropped
+ * and created anew (the type OID changed).
+ */
+static void
+prepare_plans(Oid code_type)
+{
+	Oid			arr_type;
+	Oid			t_int8[1] = {INT8OID};
+	Oid			t_batch[7] = {INT8OID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID};
+	Oid			t_insert[3];
+	Oid			t_outbox[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+
+	if (plans_code_type == code_type)
+		return;
+	if (OidIsValid(plans_code_type))
+	{
+		SPI_freeplan(plan_benefit);
+		SPI_freeplan(plan_contact);
+		SPI_freeplan(plan_batch);
+		SPI_freeplan(plan_insert_fast);
+		SPI_freeplan(plan_insert_safe);
+		SPI_freeplan(plan_outbox);
+		SPI_freeplan(plan_notify);
+		plans_code_type = InvalidOid;
+	}
+	arr_type = get_array_type(code_type);
+	t_insert[0] = arr_type;
+	t_insert[1] = INT8OID;
+	t_insert[2] = INT8OID;
+
+	plan_benefit = prepare_kept(
+		"SELECT b.target_type::text, b.status::text, b.season_id, b.code "
+		"FROM benefit.benefit b WHERE b.benefit_id = $1 FOR SHARE",
+		1, t_int8);
+	plan_contact = prepare_kept(
+		"SELECT c.kind::text, c.email, c.name FROM benefit.contact c WHERE c.contact_id = $1",
+		1, t_int8);
+	plan_batch = prepare_kept(
+		"INSERT INTO benefit.code_batch "
+		"(benefit_id, season_id, contact_id, code_count, email, document, language) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING batch_id",
+		7, t_batch);
+	plan_insert_fast = prepare_kept(
+		"INSERT INTO benefit.single_use_code (code, batch_id, benefit_id) "
+		"SELECT u.c, $2, $3 FROM pg_catalog.unnest($1) AS u(c)",
+		3, t_insert);
+	plan_insert_safe = prepare_kept(
+		"INSERT INTO benefit.single_use_code (code, batch_id, benefit_id) "
+		"SELECT u.c, $2, $3 FROM pg_catalog.unnest($1) AS u(c) "
+		"ON CONFLICT (code) DO NOTHING",
+		3, t_insert);
+	plan_outbox = prepare_kept(
+		"INSERT INTO benefit.mail_outbox (batch_id, email, document, language) "
+		"VALUES ($1, $2, $3, $4)",
+		4, t_outbox);
+	plan_notify = prepare_kept(
+		"SELECT pg_catalog.pg_notify('" BENEFIT_BATCH_CHANNEL "', $1::pg_catalog.text)",
+		1, t_int8);
+	plans_code_type = code_type;
+}
+
+/*
+ * Runs an INSERT plan inside a subtransaction.  Returns false, with nothing
+ * written, when it hit a unique violation; rethrows any other error.
+ */
+static bool
+insert_in_subxact(Datum *args, uint64 *inserted)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		int			ret = SPI_execute_plan(plan_insert_fast, args, NULL, false, 0);
+
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "inserting codes failed: %s", SPI_result_code_string(ret));
+		*inserted = SPI_processed;
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/* Generates and inserts n codes; returns how many went in (fewer only on collisions). */
+static uint64
+insert_chunk(Oid code_type, int n, int64 batch_id, int64 benefit_id)
+{
+	uint64	   *random = palloc(sizeof(uint64) * n);
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	Datum		args[3];
+	uint64		inserted = 0;
+	int			ret;
+
+	if (!pg_strong_random(random, sizeof(uint64) * n))
+		ereport(ERROR,
+				errcode(ERRCODE_INTERNAL_ERROR),
+				errmsg("could not generate random codes"),
+				errdetail("pg_strong_random() failed."));
+	for (int i = 0; i < n; i++)
+		elems[i] = Int64GetDatum((int64) bcode_from_random(random[i]));
+
+	args[0] = PointerGetDatum(construct_array(elems, n, code_type, sizeof(int64), true, TYPALIGN_DOUBLE));
+	args[1] = Int64GetDatum(batch_id);
+	args[2] = Int64GetDatum(benefit_id);
+
+	if (insert_in_subxact(args, &inserted))
+		return inserted;
+
+	/* A collision: keep the codes that are new, the caller draws again. */
+	ret = SPI_execute_plan(plan_insert_safe, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "inserting codes failed: %s", SPI_result_code_string(ret));
+	return SPI_processed;
+}
+
+/* Runs a kept SELECT plan expected to return at most one row. */
+static bool
+select_one(SPIPlanPtr plan, Datum *args)
+{
+	int			ret = SPI_execute_plan(plan, args, NULL, false, 1);
+
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "lookup failed: %s", SPI_result_code_string(ret));
+	return SPI_processed == 1;
+}
+
+PG_FUNCTION_INFO_V1(benefit_generate_codes);
+
+/* Generates a batch of single-use codes for an organisation contact; returns the batch id. */
+Datum
+benefit_generate_codes(PG_FUNCTION_ARGS)
+{
+	int64		benefit_id = PG_GETARG_INT64(0);
+	int64		contact_id = PG_GETARG_INT64(1);
+	int32		count = PG_GETARG_INT32(2);
+	Datum		document = PG_GETARG_DATUM(3);
+	Datum		language = PG_GETARG_DATUM(4);
+	Oid			code_type;
+	Datum		args[7];
+	bool		isnull;
+	char	   *target;
+	char	   *status;
+	char	   *bcode;
+	Datum		season_id;
+	Datum		email;
+	int64		batch_id;
+	int64		remaining;
+	MemoryContext chunkcxt;
+	MemoryContext oldcxt;
+
+	if (count <= 0 || count > BENEFIT_MAX_CODES_PER_BATCH)
+		ereport(ERROR,
+				errcode(count <= 0 ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				errmsg("count must be between 1 and %d", BENEFIT_MAX_CODES_PER_BATCH),
+				errdetail("The count given was %d.", count),
+				count > 0 ? errhint("Generate several batches.") : 0);
+
+	code_type = benefit_code_type_oid();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	prepare_plans(code_type);
+
+	/* the benefit: exists, single-use, not closed (locked against closing) */
+	args[0] = Int64GetDatum(benefit_id);
+	if (!select_one(plan_benefit, args))
+		ereport(ERROR,
+				errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("benefit " INT64_FORMAT " does not exist", benefit_id));
+	target = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	season_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	bcode = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	if (strcmp(target, "single_use") != 0)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("benefit \"%s\" is not a single-use benefit", bcode),
+				errdetail("Its target type is %s; codes are generated for single_use benefits only.", target));
+	if (strcmp(status, "closed") == 0)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("benefit \"%s\" is closed", bcode),
+				errdetail("Codes cannot be generated for a closed benefit."));
+
+	/* the contact: exists, an organisation, with an e-mail */
+	args[0] = Int64GetDatum(contact_id);
+	if (!select_one(plan_contact, args))
+		ereport(ERROR,
+				errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("contact " INT64_FORMAT " does not exist", contact_id));
+	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "organisation") != 0)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("contact \"%s\" is not an organisation",
+					   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3)),
+				errdetail("Batches of single-use codes go to organisation contacts."));
+	email = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("organisation \"%s\" has no e-mail address",
+					   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3)),
+				errhint("Set benefit.contact.email: the codes are mailed to it."));
+	email = datumCopy(email, false, -1);
+
+	/* the batch */
+	args[0] = Int64GetDatum(benefit_id);
+	args[1] = season_id;
+	args[2] = Int64GetDatum(contact_id);
+	args[3] = Int32GetDatum(count);
+	args[4] = email;
+	args[5] = document;
+	args[6] = language;
+	if (SPI_execute_plan(plan_batch, args, NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "inserting the batch failed");
+	batch_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+
+	/* the codes, chunk by chunk, in a context reset after each chunk */
+	chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "benefit code chunk", ALLOCSET_DEFAULT_SIZES);
+	remaining = count;
+	while (remaining > 0)
+	{
+		int			n = (int) Min(remaining, GEN_CHUNK);
+
+		oldcxt = MemoryContextSwitchTo(chunkcxt);
+		remaining -= (int64) insert_chunk(code_type, n, batch_id, benefit_id);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(chunkcxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	MemoryContextDelete(chunkcxt);
+
+	/* the mail: an outbox row and a notification, both sent at commit */
+	args[0] = Int64GetDatum(batch_id);
+	args[1] = email;
+	args[2] = document;
+	args[3] = language;
+	if (SPI_execute_plan(plan_outbox, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "queuing the mail failed");
+	if (SPI_execute_plan(plan_notify, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "NOTIFY failed");
+
+	SPI_finish();
+	PG_RETURN_INT64(batch_id);
+}

@@ -1,0 +1,84 @@
+-- tap_generate: benefit.generate_codes makes unique, valid codes for an
+-- organisation contact, records the batch, queues its mail; and refuses
+-- every wrong request with a clear reason, writing nothing.
+\set ECHO none
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+\set ON_ERROR_STOP true
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION benefit;
+SELECT plan(24);
+
+INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s26', 'Season', '2026-09-01', '2027-06-30');
+INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office');
+INSERT INTO benefit.product_family (code, name) VALUES ('t', 'Tickets');
+INSERT INTO benefit.product (code, name, family_id, season_id) SELECT 'p', 'P', family_id, season_id FROM benefit.product_family, benefit.season;
+INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels, quota_total)
+    SELECT v.c, v.c, season_id, v.t::benefit.target_type, true, 1000
+      FROM benefit.season, (VALUES ('vouchers', 'single_use'), ('public', 'public'), ('old', 'single_use')) v(c, t);
+INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off) SELECT benefit_id, product_id, 50 FROM benefit.benefit, benefit.product;
+SELECT benefit.close(benefit_id) FROM benefit.benefit WHERE code = 'old' \g /dev/null
+INSERT INTO benefit.contact (kind, name, email, language) VALUES
+    ('organisation', 'Acme Works Council', 'council@acme.example', 'de'),
+    ('organisation', 'No Mail Club', NULL, 'fr'),
+    ('person', 'Ada Person', 'ada@example.org', 'en');
+CREATE FUNCTION pg_temp.bid(c text) RETURNS bigint LANGUAGE sql AS $$ SELECT benefit_id FROM benefit.benefit WHERE code = c $$;
+CREATE FUNCTION pg_temp.cid(n text) RETURNS bigint LANGUAGE sql AS $$ SELECT contact_id FROM benefit.contact WHERE name = n $$;
+
+-- refusals, each with its reason
+SELECT throws_ok($$SELECT benefit.generate_codes(pg_temp.bid('public'), pg_temp.cid('Acme Works Council'), 10, 'letter', 'de')$$,
+                 '22023', 'benefit "public" is not a single-use benefit', 'a benefit that is not single-use');
+SELECT throws_ok($$SELECT benefit.generate_codes(pg_temp.bid('old'), pg_temp.cid('Acme Works Council'), 10, 'letter', 'de')$$,
+                 '55000', 'benefit "old" is closed', 'a closed benefit');
+SELECT throws_ok($$SELECT benefit.generate_codes(999999, pg_temp.cid('Acme Works Council'), 10, 'letter', 'de')$$,
+                 'P0002', 'benefit 999999 does not exist', 'an unknown benefit');
+SELECT throws_ok($$SELECT benefit.generate_codes(pg_temp.bid('vouchers'), pg_temp.cid('Ada Person'), 10, 'letter', 'de')$$,
+                 '22023', 'contact "Ada Person" is not an organisation', 'a person contact');
+SELECT throws_ok($$SELECT benefit.generate_codes(pg_temp.bid('vouchers'), pg_temp.cid('No Mail Club'), 10, 'letter', 'de')$$,
+                 '22023', 'organisation "No Mail Club" has no e-mail address', 'an organisation without e-mail');
+SELECT throws_ok($$SELECT benefit.generate_codes(pg_temp.bid('vouchers'), 999999, 10, 'letter', 'de')$$,
+                 'P0002', 'contact 999999 does not exist', 'an unknown contact');
+SELECT throws_ok($$SELECT benefit.generate_codes(pg_temp.bid('vouchers'), pg_temp.cid('Acme Works Council'), 0, 'letter', 'de')$$,
+                 '22023', 'count must be between 1 and 10000000', 'a count of zero');
+SELECT throws_ok($$SELECT benefit.generate_codes(pg_temp.bid('vouchers'), pg_temp.cid('Acme Works Council'), -5, 'letter', 'de')$$,
+                 '22023', 'count must be between 1 and 10000000', 'a negative count');
+SELECT throws_ok($$SELECT benefit.generate_codes(pg_temp.bid('vouchers'), pg_temp.cid('Acme Works Council'), 10000001, 'letter', 'de')$$,
+                 '54000', 'count must be between 1 and 10000000', 'a count above the maximum');
+SELECT throws_ok($$SELECT benefit.generate_codes(pg_temp.bid('vouchers'), pg_temp.cid('Acme Works Council'), 10, '  ', 'de')$$,
+                 '23514', NULL, 'a blank document template');
+SELECT throws_ok($$SELECT benefit.generate_codes(pg_temp.bid('vouchers'), pg_temp.cid('Acme Works Council'), 10, 'letter', 'german')$$,
+                 '23514', NULL, 'a malformed language');
+SELECT is(benefit.generate_codes(NULL, pg_temp.cid('Acme Works Council'), 10, 'letter', 'de'), NULL, 'NULL in, NULL out');
+SELECT is((SELECT count(*)::int FROM benefit.code_batch) + (SELECT count(*)::int FROM benefit.single_use_code)
+          + (SELECT count(*)::int FROM benefit.mail_outbox), 0, 'refusals write nothing');
+
+-- a batch
+SELECT isnt(benefit.generate_codes(pg_temp.bid('vouchers'), pg_temp.cid('Acme Works Council'), 25000, 'letter', 'de'), NULL,
+            'a batch of 25,000 codes (three chunks) is generated');
+SELECT results_eq($$SELECT b.code_count, b.email, b.document, b.language, b.season_id, b.created_by::text FROM benefit.code_batch b$$,
+                  $$SELECT 25000, 'council@acme.example'::text, 'letter'::text, 'de'::text, season_id, current_user::text FROM benefit.season$$,
+                  'the batch records count, e-mail from the contact, document, language, season and who');
+SELECT is((SELECT count(*)::int FROM benefit.single_use_code), 25000, 'exactly the count of codes');
+SELECT is((SELECT count(DISTINCT code)::int FROM benefit.single_use_code), 25000, 'all distinct');
+SELECT is((SELECT count(*)::int FROM benefit.single_use_code WHERE state = 'issued' AND benefit_id = pg_temp.bid('vouchers')), 25000,
+          'all issued, for the benefit');
+SELECT is((SELECT count(*)::int FROM benefit.batch_codes((SELECT batch_id FROM benefit.code_batch)) bc
+            WHERE benefit.is_valid_code(bc.code)), 25000, 'batch_codes lists them, each with a valid check character');
+SELECT cmp_ok((SELECT count(DISTINCT substr(code::text, 1, 1))::int FROM benefit.single_use_code), '=', 32,
+              'the first character takes all 32 values (the codes are random)');
+SELECT results_eq($$SELECT email, document, language, sent_at IS NULL FROM benefit.mail_outbox$$,
+                  $$VALUES ('council@acme.example'::text, 'letter'::text, 'de'::text, true)$$, 'one mail is queued in the outbox');
+SELECT isnt(benefit.generate_codes(pg_temp.bid('vouchers'), pg_temp.cid('Acme Works Council'), 1, 'letter', 'de'), NULL, 'a second batch');
+SELECT is((SELECT count(DISTINCT code)::int FROM benefit.single_use_code), 25001, 'codes are unique across batches');
+
+-- privileges
+CREATE ROLE tap_gen_sales LOGIN IN ROLE benefit_sales;
+SET ROLE tap_gen_sales;
+SELECT throws_ok($$SELECT benefit.generate_codes(1, 1, 1, 'x', 'fr')$$, '42501', NULL, 'the sales role cannot generate codes');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;
