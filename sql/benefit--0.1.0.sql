@@ -3,7 +3,7 @@
  *
  * Configuration is plain tables with named constraints: DBAs write INSERTs.
  * Money is always integer minor units (columns ending in _cents, bigint);
- * percentages are numeric(5,2).  Every table holding user data, and its
+ * percentages are numeric with at most two decimals.  Every table holding user data, and its
  * identity sequence, is registered with pg_extension_config_dump so that
  * pg_dump keeps the rows.
  */
@@ -566,7 +566,7 @@ CREATE TABLE benefit.benefit_tariff (
     audience_id bigint,
     price_cents bigint,
     amount_off_cents bigint,
-    percent_off numeric(5,2),
+    percent_off numeric,
     CONSTRAINT benefit_tariff_pkey PRIMARY KEY (tariff_id),
     CONSTRAINT benefit_tariff_dimensions_key
         UNIQUE NULLS NOT DISTINCT (benefit_id, product_id, performance_id, seat_category_id, audience_id),
@@ -574,7 +574,8 @@ CREATE TABLE benefit.benefit_tariff (
         CHECK (pg_catalog.num_nonnulls(price_cents, amount_off_cents, percent_off) = 1),
     CONSTRAINT benefit_tariff_price_cents_check CHECK (price_cents BETWEEN 0 AND 100000000000),
     CONSTRAINT benefit_tariff_amount_off_cents_check CHECK (amount_off_cents BETWEEN 1 AND 100000000000),
-    CONSTRAINT benefit_tariff_percent_off_check CHECK (percent_off > 0 AND percent_off <= 100),
+    CONSTRAINT benefit_tariff_percent_off_check
+        CHECK (percent_off > 0 AND percent_off <= 100 AND percent_off = round(percent_off, 2)),
     CONSTRAINT benefit_tariff_benefit_id_fkey FOREIGN KEY (benefit_id)
         REFERENCES benefit.benefit (benefit_id) ON DELETE CASCADE,
     CONSTRAINT benefit_tariff_product_id_fkey FOREIGN KEY (product_id) REFERENCES benefit.product (product_id),
@@ -594,7 +595,7 @@ COMMENT ON COLUMN benefit.benefit_tariff.seat_category_id IS 'Seat category, or 
 COMMENT ON COLUMN benefit.benefit_tariff.audience_id IS 'Audience, or NULL for any';
 COMMENT ON COLUMN benefit.benefit_tariff.price_cents IS 'Fixed benefit price in minor units (0 to 10^11); set exactly one of price_cents, amount_off_cents, percent_off';
 COMMENT ON COLUMN benefit.benefit_tariff.amount_off_cents IS 'Amount taken off the base price, in minor units (1 to 10^11); the price never goes below zero';
-COMMENT ON COLUMN benefit.benefit_tariff.percent_off IS 'Percentage taken off the base price (more than 0, at most 100, two decimals)';
+COMMENT ON COLUMN benefit.benefit_tariff.percent_off IS 'Percentage taken off the base price (more than 0, at most 100, at most two decimals)';
 COMMENT ON INDEX benefit.benefit_tariff_product_id_idx IS 'Tariff rows of a product';
 
 CREATE TABLE benefit.benefit_status_history (
@@ -627,7 +628,7 @@ CREATE TABLE benefit.promo_code (
     code        text NOT NULL,
     name        text NOT NULL,
     season_id   bigint,
-    percent_off numeric(5,2),
+    percent_off numeric,
     amount_off_cents bigint,
     valid_from  timestamptz,
     valid_until timestamptz,
@@ -642,7 +643,8 @@ CREATE TABLE benefit.promo_code (
     CONSTRAINT promo_code_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$'),
     CONSTRAINT promo_code_name_check CHECK (btrim(name) <> ''),
     CONSTRAINT promo_code_discount_check CHECK (pg_catalog.num_nonnulls(percent_off, amount_off_cents) = 1),
-    CONSTRAINT promo_code_percent_off_check CHECK (percent_off > 0 AND percent_off <= 100),
+    CONSTRAINT promo_code_percent_off_check
+        CHECK (percent_off > 0 AND percent_off <= 100 AND percent_off = round(percent_off, 2)),
     CONSTRAINT promo_code_amount_off_cents_check CHECK (amount_off_cents BETWEEN 1 AND 100000000000),
     CONSTRAINT promo_code_valid_until_check CHECK (valid_until > valid_from),
     CONSTRAINT promo_code_min_basket_cents_check CHECK (min_basket_cents BETWEEN 0 AND 100000000000),
@@ -1293,9 +1295,9 @@ COMMENT ON CONSTRAINT benefit_quota_per_order_check ON benefit.benefit IS 'quota
 COMMENT ON CONSTRAINT benefit_tariff_price_form_check ON benefit.benefit_tariff IS 'set exactly one of price_cents, amount_off_cents, percent_off';
 COMMENT ON CONSTRAINT benefit_tariff_price_cents_check ON benefit.benefit_tariff IS 'price_cents between 0 and 10^11 minor units';
 COMMENT ON CONSTRAINT benefit_tariff_amount_off_cents_check ON benefit.benefit_tariff IS 'amount_off_cents between 1 and 10^11 minor units';
-COMMENT ON CONSTRAINT benefit_tariff_percent_off_check ON benefit.benefit_tariff IS 'percent_off more than 0 and at most 100';
+COMMENT ON CONSTRAINT benefit_tariff_percent_off_check ON benefit.benefit_tariff IS 'percent_off more than 0 and at most 100, with at most two decimals';
 COMMENT ON CONSTRAINT promo_code_discount_check ON benefit.promo_code IS 'set exactly one of percent_off, amount_off_cents';
-COMMENT ON CONSTRAINT promo_code_percent_off_check ON benefit.promo_code IS 'percent_off more than 0 and at most 100';
+COMMENT ON CONSTRAINT promo_code_percent_off_check ON benefit.promo_code IS 'percent_off more than 0 and at most 100, with at most two decimals';
 COMMENT ON CONSTRAINT promo_code_amount_off_cents_check ON benefit.promo_code IS 'amount_off_cents between 1 and 10^11 minor units';
 COMMENT ON CONSTRAINT promo_code_valid_until_check ON benefit.promo_code IS 'valid_until must be after valid_from';
 COMMENT ON CONSTRAINT promo_code_min_basket_cents_check ON benefit.promo_code IS 'min_basket_cents between 0 and 10^11 minor units';

@@ -92,6 +92,7 @@ SELECT pg_temp.try($$INSERT INTO benefit.benefit_tariff (benefit_id, product_id,
 SELECT pg_temp.try($$INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off) SELECT b.benefit_id, p.product_id, 100.5 FROM benefit.benefit b, benefit.product p$$);
 SELECT pg_temp.try($$INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off) SELECT b.benefit_id, p.product_id, 0 FROM benefit.benefit b, benefit.product p$$);
 SELECT pg_temp.try($$INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off) SELECT b.benefit_id, p.product_id, 1000 FROM benefit.benefit b, benefit.product p$$);
+SELECT pg_temp.try($$INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off) SELECT b.benefit_id, p.product_id, 12.345 FROM benefit.benefit b, benefit.product p$$);
 SELECT pg_temp.try($$INSERT INTO benefit.benefit_tariff (benefit_id, product_id, performance_id, price_cents) SELECT b.benefit_id, p.product_id, 999, 10 FROM benefit.benefit b, benefit.product p$$);
 SELECT pg_temp.try($$INSERT INTO benefit.benefit_tariff (benefit_id, product_id, price_cents) SELECT b.benefit_id, p.product_id, 10 FROM benefit.benefit b, benefit.product p UNION ALL SELECT b.benefit_id, p.product_id, 20 FROM benefit.benefit b, benefit.product p$$);
 SELECT pg_temp.try($$INSERT INTO benefit.benefit_tariff (benefit_id, product_id, seat_category_id, price_cents) SELECT b.benefit_id, p.product_id, 999, 10 FROM benefit.benefit b, benefit.product p$$);

@@ -56,8 +56,8 @@ SELECT is_empty($$
      WHERE c.relnamespace = 'benefit'::regnamespace AND c.relkind = 'r' AND a.attname LIKE '%\_cents'
        AND a.atttypid <> 'bigint'::regtype$$,
     'every *_cents column is bigint');
-SELECT col_type_is('benefit', 'benefit_tariff', 'percent_off', 'numeric(5,2)', 'tariff percent is numeric(5,2)');
-SELECT col_type_is('benefit', 'promo_code', 'percent_off', 'numeric(5,2)', 'promo percent is numeric(5,2)');
+SELECT col_type_is('benefit', 'benefit_tariff', 'percent_off', 'numeric', 'tariff percent is exact numeric');
+SELECT col_type_is('benefit', 'promo_code', 'percent_off', 'numeric', 'promo percent is exact numeric');
 
 -- the important constraints exist
 SELECT col_is_pk('benefit', 'benefit', 'benefit_id', 'benefit_id is the key of benefit');
