@@ -15,16 +15,17 @@ OBJS = \
 	src/benefit.o \
 	src/code.o \
 	src/code_format.o \
-	src/generate.o
+	src/generate.o \
+	src/redeem.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 # pg_regress: plain SQL files and pgTAP files (tap_*.sql) run through pg_regress.
-REGRESS = config_errors code_type tap_schema tap_lifecycle tap_roles tap_generate
+REGRESS = config_errors code_type tap_schema tap_lifecycle tap_roles tap_generate tap_redeem
 REGRESS_OPTS = --inputdir=test --load-extension=pgtap
 
 # isolationtester specs, one per race.
-ISOLATION = golive_vs_tariff_edit channel_edits_race
+ISOLATION = golive_vs_tariff_edit channel_edits_race redeem_race
 ISOLATION_OPTS = --inputdir=test --outputdir=.
 
 PG_CONFIG ?= pg_config

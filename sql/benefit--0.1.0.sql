@@ -1222,6 +1222,92 @@ END;
 COMMENT ON FUNCTION benefit.batch_codes(bigint) IS
     'The codes of a batch, for the CSV mailed to the organisation: COPY (SELECT * FROM benefit.batch_codes(42)) TO STDOUT WITH CSV HEADER';
 
+CREATE TYPE benefit.reason AS ENUM (
+    'ok', 'unknown_code', 'already_used', 'invalidated', 'held_by_other_order', 'benefit_not_live',
+    'not_yet_valid', 'expired', 'wrong_channel', 'wrong_point_of_sale');
+COMMENT ON TYPE benefit.reason IS
+    'Why a runtime call accepted or refused something: business refusals are results with a reason, not errors (README lists each)';
+
+CREATE TYPE benefit.redemption AS (
+    reason      benefit.reason,
+    code        benefit.code,
+    benefit_id  bigint,
+    benefit_code text,
+    used_at     timestamptz
+);
+COMMENT ON TYPE benefit.redemption IS
+    'Result of benefit.redeem_code: the reason (ok or why not), the code, its benefit and, when ok, the time of use';
+
+CREATE TABLE benefit.code_history (
+    history_id  bigint GENERATED ALWAYS AS IDENTITY,
+    code        benefit.code NOT NULL,
+    from_state  benefit.code_state NOT NULL,
+    to_state    benefit.code_state NOT NULL,
+    at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    by_role     name NOT NULL DEFAULT SESSION_USER,
+    order_ref   text,
+    contact_id  bigint,
+    channel     text,
+    reason      text,
+    CONSTRAINT code_history_pkey PRIMARY KEY (history_id)
+);
+CREATE INDEX code_history_code_idx ON benefit.code_history (code);
+COMMENT ON TABLE benefit.code_history IS 'Every change of state of every single-use code, appended by the runtime functions; never updated or deleted by the API';
+COMMENT ON COLUMN benefit.code_history.history_id IS 'Surrogate key, in order of writing';
+COMMENT ON COLUMN benefit.code_history.code IS 'The code';
+COMMENT ON COLUMN benefit.code_history.from_state IS 'State before';
+COMMENT ON COLUMN benefit.code_history.to_state IS 'State after';
+COMMENT ON COLUMN benefit.code_history.at IS 'When';
+COMMENT ON COLUMN benefit.code_history.by_role IS 'Who: the database role of the session (the application or operator login)';
+COMMENT ON COLUMN benefit.code_history.order_ref IS 'Order reference of the use or hold, if any';
+COMMENT ON COLUMN benefit.code_history.contact_id IS 'Contact who used the code, NULL for an anonymous buyer';
+COMMENT ON COLUMN benefit.code_history.channel IS 'Sales channel code of the call, if given';
+COMMENT ON COLUMN benefit.code_history.reason IS 'Operator''s reason (invalidation)';
+COMMENT ON INDEX benefit.code_history_code_idx IS 'History of a code';
+
+CREATE FUNCTION benefit.redeem_code(code benefit.code, contact_id bigint, order_ref text,
+                                    channel text DEFAULT NULL, point_of_sale text DEFAULT NULL)
+RETURNS benefit.redemption
+AS 'MODULE_PATHNAME', 'benefit_redeem_code'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION benefit.redeem_code(benefit.code, bigint, text, text, text) IS
+    'Checks and uses a single-use code for an order in one call: returns reason ok exactly once per code, whatever the concurrency, or why not (unknown_code, already_used, invalidated, held_by_other_order, benefit_not_live, not_yet_valid, expired, wrong_channel, wrong_point_of_sale); contact_id NULL for an anonymous buyer; channel and point_of_sale are sales-channel and point-of-sale codes (NULL: not checked)';
+
+CREATE FUNCTION benefit.invalidate_code(code benefit.code, reason text)
+RETURNS benefit.reason
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st benefit.code_state;
+BEGIN
+    IF btrim(reason) = '' THEN
+        RAISE EXCEPTION 'a reason is required to invalidate a code'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the row lock orders this call with any redemption of the same code
+    SELECT c.state INTO st FROM benefit.single_use_code c
+     WHERE c.code OPERATOR(benefit.=) invalidate_code.code FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'unknown_code';
+    ELSIF st = 'used' THEN
+        RETURN 'already_used';
+    ELSIF st = 'invalidated' THEN
+        RETURN 'invalidated';
+    END IF;
+    UPDATE benefit.single_use_code c
+       SET state = 'invalidated', invalidated_at = now(), invalidated_by = session_user,
+           invalidated_reason = invalidate_code.reason, hold_order = NULL, hold_until = NULL
+     WHERE c.code OPERATOR(benefit.=) invalidate_code.code;
+    INSERT INTO benefit.code_history (code, from_state, to_state, reason)
+    VALUES (invalidate_code.code, st, 'invalidated', invalidate_code.reason);
+    RETURN 'ok';
+END
+$$;
+COMMENT ON FUNCTION benefit.invalidate_code(benefit.code, text) IS
+    'Operator invalidation of an issued or held code (who, when and why recorded); returns ok, or already_used / invalidated / unknown_code when it cannot';
+
 --------------------------------------------------------------------------
 -- Reporting
 --------------------------------------------------------------------------
@@ -1318,7 +1404,7 @@ BEGIN
         'seat_category', 'audience', 'base_price', 'contact', 'indicator', 'indicator_level',
         'contact_indicator', 'campaign', 'campaign_target', 'benefit', 'benefit_channel',
         'benefit_tariff', 'benefit_status_history', 'promo_code', 'promo_code_channel',
-        'code_batch', 'single_use_code', 'mail_outbox']
+        'code_batch', 'single_use_code', 'mail_outbox', 'code_history']
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.format('benefit.%I', t)::regclass, '');
         FOR seq IN
@@ -1341,12 +1427,12 @@ REVOKE ALL ON ALL TABLES IN SCHEMA benefit FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA benefit FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA benefit FROM PUBLIC;
 REVOKE ALL ON TYPE benefit.target_type, benefit.benefit_status, benefit.contact_kind, benefit.channel_kind,
-    benefit.code, benefit.code_state FROM PUBLIC;
+    benefit.code, benefit.code_state, benefit.reason, benefit.redemption FROM PUBLIC;
 REVOKE ALL ON SCHEMA benefit FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA benefit TO benefit_admin, benefit_sales, benefit_report;
 GRANT USAGE ON TYPE benefit.target_type, benefit.benefit_status, benefit.contact_kind, benefit.channel_kind,
-    benefit.code, benefit.code_state TO benefit_admin, benefit_sales, benefit_report;
+    benefit.code, benefit.code_state, benefit.reason, benefit.redemption TO benefit_admin, benefit_sales, benefit_report;
 
 -- benefit_admin: configuration
 GRANT SELECT, INSERT, UPDATE, DELETE ON
@@ -1363,8 +1449,15 @@ GRANT EXECUTE ON FUNCTION
     benefit.list_problems(bigint), benefit.count_problems(bigint), benefit.set_status(bigint, benefit.benefit_status),
     benefit.validate(bigint), benefit.go_live(bigint), benefit.suspend(bigint), benefit.close(bigint),
     benefit.library_version(), benefit.generate_codes(bigint, bigint, integer, text, text),
-    benefit.batch_codes(bigint), benefit.is_valid_code(text)
+    benefit.batch_codes(bigint), benefit.is_valid_code(text), benefit.invalidate_code(benefit.code, text),
+    benefit.redeem_code(benefit.code, bigint, text, text, text)
     TO benefit_admin;
+GRANT SELECT ON benefit.code_history TO benefit_admin;
+
+-- benefit_sales: the runtime functions only
+GRANT EXECUTE ON FUNCTION
+    benefit.redeem_code(benefit.code, bigint, text, text, text), benefit.is_valid_code(text)
+    TO benefit_sales;
 
 -- benefit_report: the reporting views
 GRANT SELECT ON benefit.benefit_overview TO benefit_report;

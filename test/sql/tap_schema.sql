@@ -18,14 +18,14 @@ SELECT tables_are('benefit', ARRAY[
     'seat_category', 'audience', 'base_price', 'contact', 'indicator', 'indicator_level',
     'contact_indicator', 'campaign', 'campaign_target', 'benefit', 'benefit_channel',
     'benefit_tariff', 'benefit_status_history', 'promo_code', 'promo_code_channel', 'code_batch',
-    'single_use_code', 'mail_outbox']);
+    'single_use_code', 'mail_outbox', 'code_history']);
 SELECT views_are('benefit', ARRAY['benefit_overview']);
 SELECT enum_has_labels('benefit', 'target_type', ARRAY['public', 'contacts', 'indicator', 'partner', 'single_use']);
 SELECT enum_has_labels('benefit', 'benefit_status', ARRAY['draft', 'validated', 'live', 'suspended', 'closed']);
 SELECT enum_has_labels('benefit', 'contact_kind', ARRAY['person', 'organisation']);
 SELECT enum_has_labels('benefit', 'channel_kind', ARRAY['box_office', 'web', 'call_centre', 'reseller', 'other']);
 SELECT functions_are('benefit', ARRAY[
-    'list_problems', 'count_problems', 'generate_codes', 'batch_codes', 'check_benefit_update', 'record_status_change', 'check_benefit_child',
+    'list_problems', 'count_problems', 'generate_codes', 'batch_codes', 'redeem_code', 'invalidate_code', 'check_benefit_update', 'record_status_change', 'check_benefit_child',
     'check_live_complete', 'set_status', 'code_in', 'code_out', 'code_recv', 'code_send', 'is_valid_code',
     'code_eq', 'code_ne', 'code_lt', 'code_le', 'code_gt', 'code_ge', 'code_cmp', 'code_sortsupport', 'code_hash',
     'code_hash_extended', 'validate', 'go_live', 'suspend', 'close', 'library_version']);
@@ -147,8 +147,8 @@ SELECT is_empty($$
        AND c.oid <> ALL ((SELECT extconfig FROM pg_extension WHERE extname = 'benefit')::oid[])$$,
     'every table and sequence is marked with pg_extension_config_dump');
 SELECT is((SELECT count(*)::int FROM pg_class c
-            WHERE c.relnamespace = 'benefit'::regnamespace AND c.relkind = 'S'), 19,
-          'nineteen identity sequences, one per table with a surrogate key');
+            WHERE c.relnamespace = 'benefit'::regnamespace AND c.relkind = 'S'), 20,
+          'twenty identity sequences, one per table with a surrogate key');
 SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'benefit.benefit'::regclass), 'r', 'benefit is a plain table');
 
 SELECT * FROM finish();

@@ -1,0 +1,271 @@
+/*-------------------------------------------------------------------------
+ *
+ * redeem.c
+ *		benefit.redeem_code: check and use a single-use code in one call.
+ *
+ * The code's row is locked first (SELECT ... FOR UPDATE OF c): any number
+ * of concurrent callers queue on that lock, the first to commit uses the
+ * code, and every later one reads the committed row and gets
+ * already_used (or ok if the first rolled back).  Business refusals are
+ * results with a benefit.reason, never errors; only bad input raises.
+ * Every use is appended to benefit.code_history in the same transaction.
+ * All statements are prepared once per backend and kept.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/timestamp.h"
+
+#include "generate.h"
+
+static SPIPlanPtr plan_lock;
+static SPIPlanPtr plan_channel;
+static SPIPlanPtr plan_use;
+static SPIPlanPtr plan_history;
+static Oid	plans_code_type = InvalidOid;
+
+/* Prepares and keeps a plan, or fails loudly. */
+static SPIPlanPtr
+keep(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/* Prepares the plans once per backend, again after the extension is re-created. */
+static void
+prepare_plans(Oid code_type)
+{
+	Oid			t_lock[1];
+	Oid			t_channel[2] = {TEXTOID, INT8OID};
+	Oid			t_use[4];
+	Oid			t_history[6];
+
+	if (plans_code_type == code_type)
+		return;
+	if (OidIsValid(plans_code_type))
+	{
+		SPI_freeplan(plan_lock);
+		SPI_freeplan(plan_channel);
+		SPI_freeplan(plan_use);
+		SPI_freeplan(plan_history);
+		plans_code_type = InvalidOid;
+	}
+	t_lock[0] = code_type;
+	t_use[0] = code_type;
+	t_use[1] = TIMESTAMPTZOID;
+	t_use[2] = INT8OID;
+	t_use[3] = TEXTOID;
+	t_history[0] = code_type;
+	t_history[1] = TEXTOID;
+	t_history[2] = TIMESTAMPTZOID;
+	t_history[3] = TEXTOID;
+	t_history[4] = INT8OID;
+	t_history[5] = TEXTOID;
+
+	plan_lock = keep(
+		"SELECT c.state::pg_catalog.text, c.hold_order, c.hold_until, c.benefit_id, "
+		"       b.status::pg_catalog.text, b.valid_from, b.valid_until, b.all_channels, "
+		"       p.code, b.code "
+		"FROM benefit.single_use_code c "
+		"JOIN benefit.benefit b ON b.benefit_id = c.benefit_id "
+		"LEFT JOIN benefit.point_of_sale p ON p.point_of_sale_id = b.point_of_sale_id "
+		"WHERE c.code OPERATOR(benefit.=) $1 FOR UPDATE OF c",
+		1, t_lock);
+	plan_channel = keep(
+		"SELECT sc.kind::pg_catalog.text, "
+		"       EXISTS (SELECT 1 FROM benefit.benefit_channel bc "
+		"                WHERE bc.benefit_id = $2 AND bc.channel_id = sc.channel_id) "
+		"FROM benefit.sales_channel sc WHERE sc.code = $1",
+		2, t_channel);
+	plan_use = keep(
+		"UPDATE benefit.single_use_code SET state = 'used', used_at = $2, used_by_contact = $3, "
+		"       used_order = $4, hold_order = NULL, hold_until = NULL "
+		"WHERE code OPERATOR(benefit.=) $1",
+		4, t_use);
+	plan_history = keep(
+		"INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
+		"VALUES ($1, $2::benefit.code_state, 'used', $3, $4, $5, $6)",
+		6, t_history);
+	plans_code_type = code_type;
+}
+
+/* Returns column n of the first row of the last SPI result, as text (NULL for SQL NULL). */
+static char *
+col_text(int n)
+{
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, n);
+}
+
+/* Returns column n of the first row of the last SPI result as a Datum. */
+static Datum
+col_datum(int n, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, n, isnull);
+}
+
+PG_FUNCTION_INFO_V1(benefit_redeem_code);
+
+/* Checks and uses a single-use code for an order; returns a benefit.redemption. */
+Datum
+benefit_redeem_code(PG_FUNCTION_ARGS)
+{
+	TupleDesc	resdesc;
+	Datum		values[5];
+	bool		nulls[5] = {false, true, true, true, true};
+	const char *reason = "ok";
+	Datum		code;
+	bool		contact_null = PG_ARGISNULL(1);
+	Datum		order_ref;
+	char	   *order_str;
+	char	   *channel = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	char	   *pos = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Oid			code_type;
+	Datum		args[6];
+	char		argnulls[6];
+	bool		isnull;
+	int			ret;
+
+	if (get_call_result_type(fcinfo, NULL, &resdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "redeem_code must return a composite type");
+	resdesc = BlessTupleDesc(resdesc);
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("code must not be NULL"));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("order_ref must not be NULL"),
+				errdetail("A code is used for an order: pass its reference."));
+	code = PG_GETARG_DATUM(0);
+	order_ref = PG_GETARG_DATUM(2);
+	order_str = TextDatumGetCString(order_ref);
+	if (order_str[strspn(order_str, " \t\r\n")] == '\0' || strlen(order_str) > 200)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("order_ref must be 1 to 200 characters, not blank"));
+	values[1] = code;
+	nulls[1] = false;
+
+	code_type = benefit_code_type_oid();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	prepare_plans(code_type);
+
+	args[0] = code;
+	ret = SPI_execute_plan(plan_lock, args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "looking up the code failed: %s", SPI_result_code_string(ret));
+
+	if (SPI_processed == 0)
+		reason = "unknown_code";
+	else
+	{
+		char	   *state = col_text(1);
+		char	   *hold_order = col_text(2);
+		Datum		hold_until = col_datum(3, &isnull);
+		bool		hold_until_null = isnull;
+		int64		benefit_id = DatumGetInt64(col_datum(4, &isnull));
+		char	   *status = col_text(5);
+		Datum		valid_from = col_datum(6, &isnull);
+		bool		from_null = isnull;
+		Datum		valid_until = col_datum(7, &isnull);
+		bool		until_null = isnull;
+		bool		all_channels = DatumGetBool(col_datum(8, &isnull));
+		char	   *pos_code = col_text(9);
+		char	   *benefit_code = col_text(10);
+
+		values[2] = Int64GetDatum(benefit_id);
+		nulls[2] = false;
+		values[3] = CStringGetTextDatum(benefit_code);
+		nulls[3] = false;
+
+		if (strcmp(state, "invalidated") == 0)
+			reason = "invalidated";
+		else if (strcmp(state, "used") == 0)
+			reason = "already_used";
+		else if (strcmp(state, "held") == 0 && strcmp(hold_order, order_str) != 0 &&
+				 !hold_until_null && DatumGetTimestampTz(hold_until) >= now)
+			reason = "held_by_other_order";
+		else if (strcmp(status, "live") != 0)
+			reason = "benefit_not_live";
+		else if (!from_null && DatumGetTimestampTz(valid_from) > now)
+			reason = "not_yet_valid";
+		else if (!until_null && DatumGetTimestampTz(valid_until) <= now)
+			reason = "expired";
+		else if (channel != NULL)
+		{
+			char	   *kind;
+			bool		listed;
+
+			args[0] = CStringGetTextDatum(channel);
+			args[1] = Int64GetDatum(benefit_id);
+			ret = SPI_execute_plan(plan_channel, args, NULL, false, 1);
+			if (ret != SPI_OK_SELECT)
+				elog(ERROR, "looking up the channel failed: %s", SPI_result_code_string(ret));
+			if (SPI_processed == 0)
+				ereport(ERROR,
+						errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("sales channel \"%s\" does not exist", channel));
+			kind = col_text(1);
+			listed = DatumGetBool(col_datum(2, &isnull));
+			if (!all_channels && !listed)
+				reason = "wrong_channel";
+			else if (strcmp(kind, "web") == 0 && pos_code != NULL &&
+					 (pos == NULL || strcmp(pos, pos_code) != 0))
+				reason = "wrong_point_of_sale";
+		}
+
+		if (strcmp(reason, "ok") == 0)
+		{
+			args[0] = code;
+			args[1] = TimestampTzGetDatum(now);
+			args[2] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
+			args[3] = order_ref;
+			memset(argnulls, ' ', sizeof(argnulls));
+			argnulls[2] = contact_null ? 'n' : ' ';
+			ret = SPI_execute_plan(plan_use, args, argnulls, false, 0);
+			if (ret != SPI_OK_UPDATE || SPI_processed != 1)
+				elog(ERROR, "using the code failed: %s", SPI_result_code_string(ret));
+
+			args[0] = code;
+			args[1] = CStringGetTextDatum(state);
+			args[2] = TimestampTzGetDatum(now);
+			args[3] = order_ref;
+			args[4] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
+			args[5] = channel ? CStringGetTextDatum(channel) : (Datum) 0;
+			memset(argnulls, ' ', sizeof(argnulls));
+			argnulls[4] = contact_null ? 'n' : ' ';
+			argnulls[5] = channel ? ' ' : 'n';
+			ret = SPI_execute_plan(plan_history, args, argnulls, false, 0);
+			if (ret != SPI_OK_INSERT)
+				elog(ERROR, "recording the use failed: %s", SPI_result_code_string(ret));
+			values[4] = TimestampTzGetDatum(now);
+			nulls[4] = false;
+		}
+	}
+
+	values[0] = DirectFunctionCall2(enum_in, CStringGetDatum(reason), ObjectIdGetDatum(TupleDescAttr(resdesc, 0)->atttypid));
+	/* values built from SPI results must outlive SPI_finish */
+	if (!nulls[3])
+		values[3] = SPI_datumTransfer(values[3], false, -1);
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(resdesc, values, nulls)));
+}
