@@ -349,6 +349,26 @@ CALL pg_temp.attempt($$SELECT benefit.generate_codes(pg_temp.bid('ce-alpina'), (
 CALL pg_temp.attempt($$SELECT benefit.generate_codes(pg_temp.bid('ce-alpina'), (SELECT contact_id FROM benefit.contact WHERE name = 'CE Alpina SA'), 0, 'x', 'fr')$$);
 \echo
 
+\echo '--- a buyer types the first code in on the web shop: redeem_code(code, contact, order, channel, point of sale)'
+SELECT code AS first_code FROM benefit.single_use_code WHERE batch_id = :batch_id ORDER BY code LIMIT 1 \gset
+SELECT code AS second_code FROM benefit.single_use_code WHERE batch_id = :batch_id ORDER BY code OFFSET 1 LIMIT 1 \gset
+SELECT reason, code, benefit_code, used_at IS NOT NULL AS used
+  FROM benefit.redeem_code(:'first_code', (SELECT contact_id FROM benefit.contact WHERE name = 'Camille Martin'),
+                           'WEB-2026-0001', 'web', 'shop');
+\echo '--- the same code again, for another order: refused with its reason, not an error'
+SELECT reason, code, benefit_code FROM benefit.redeem_code(:'first_code', NULL, 'WEB-2026-0002', 'web', 'shop');
+\echo '--- the second code on the call centre, a channel "ce-alpina" is not sold on'
+SELECT reason FROM benefit.redeem_code(:'second_code', NULL, 'TEL-2026-0001', 'call-centre');
+\echo '--- a mistyped code (one character changed) is caught by the check character before any table is read'
+SELECT benefit.is_valid_code(:'first_code') AS as_printed,
+       benefit.is_valid_code(overlay(:'first_code' placing CASE WHEN substr(:'first_code', 1, 1) = 'A' THEN 'B' ELSE 'A' END from 1 for 1)) AS one_char_changed;
+\echo '--- the organisation reports the second code lost: an operator invalidates it'
+SELECT benefit.invalidate_code(:'second_code', 'reported lost by CE Alpina') AS invalidation;
+SELECT reason FROM benefit.redeem_code(:'second_code', NULL, 'BOX-2026-0001', 'box-office');
+\echo '--- benefit.code_history'
+SELECT code, from_state, to_state, order_ref, channel, reason FROM benefit.code_history ORDER BY history_id;
+\echo
+
 \echo '--- benefit.benefit_overview'
 SELECT * FROM benefit.benefit_overview ORDER BY benefit_id;
 
