@@ -1274,6 +1274,146 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION benefit.redeem_code(benefit.code, bigint, text, text, text) IS
     'Checks and uses a single-use code for an order in one call: returns reason ok exactly once per code, whatever the concurrency, or why not (unknown_code, already_used, invalidated, held_by_other_order, benefit_not_live, not_yet_valid, expired, wrong_channel, wrong_point_of_sale); contact_id NULL for an anonymous buyer; channel and point_of_sale are sales-channel and point-of-sale codes (NULL: not checked)';
 
+CREATE FUNCTION benefit.check_code_use(state benefit.code_state, hold_order text, hold_until timestamptz,
+                                       benefit_id bigint, order_ref text, channel text, point_of_sale text)
+RETURNS benefit.reason
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    b record;
+    ch record;
+BEGIN
+    IF state = 'invalidated' THEN
+        RETURN 'invalidated';
+    ELSIF state = 'used' THEN
+        RETURN 'already_used';
+    ELSIF state = 'held' AND hold_order <> order_ref AND hold_until >= now() THEN
+        RETURN 'held_by_other_order';
+    END IF;
+    SELECT bb.status, bb.valid_from, bb.valid_until, bb.all_channels, p.code AS pos_code INTO b
+      FROM benefit.benefit bb LEFT JOIN benefit.point_of_sale p ON p.point_of_sale_id = bb.point_of_sale_id
+     WHERE bb.benefit_id = check_code_use.benefit_id;
+    IF b.status <> 'live' THEN
+        RETURN 'benefit_not_live';
+    ELSIF b.valid_from > now() THEN
+        RETURN 'not_yet_valid';
+    ELSIF b.valid_until <= now() THEN
+        RETURN 'expired';
+    END IF;
+    IF channel IS NOT NULL THEN
+        SELECT sc.kind, EXISTS (SELECT 1 FROM benefit.benefit_channel bc
+                                 WHERE bc.benefit_id = check_code_use.benefit_id AND bc.channel_id = sc.channel_id) AS listed
+          INTO ch
+          FROM benefit.sales_channel sc WHERE sc.code = channel;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'sales channel "%" does not exist', channel USING ERRCODE = 'invalid_parameter_value';
+        ELSIF NOT b.all_channels AND NOT ch.listed THEN
+            RETURN 'wrong_channel';
+        ELSIF ch.kind = 'web' AND b.pos_code IS NOT NULL AND point_of_sale IS DISTINCT FROM b.pos_code THEN
+            RETURN 'wrong_point_of_sale';
+        END IF;
+    END IF;
+    RETURN 'ok';
+END
+$$;
+COMMENT ON FUNCTION benefit.check_code_use(benefit.code_state, text, timestamptz, bigint, text, text, text) IS
+    'The rules of using a single-use code, in the order redeem_code applies them (state, hold, benefit live, validity, channel, point of sale): ok or the reason';
+
+CREATE FUNCTION benefit.hold_code(code benefit.code, order_ref text, hold_until timestamptz,
+                                  channel text DEFAULT NULL, point_of_sale text DEFAULT NULL)
+RETURNS benefit.reason
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    r benefit.reason;
+BEGIN
+    IF code IS NULL OR order_ref IS NULL OR hold_until IS NULL THEN
+        RAISE EXCEPTION 'code, order_ref and hold_until must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF hold_until <= now() OR hold_until > now() + interval '7 days' THEN
+        RAISE EXCEPTION 'hold_until must be in the next 7 days' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = format('hold_until was %s.', hold_until);
+    END IF;
+    -- the checks of redeem_code, without using the code: same reasons, same order
+    SELECT * INTO c FROM benefit.single_use_code sc
+     WHERE sc.code OPERATOR(benefit.=) hold_code.code FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'unknown_code';
+    END IF;
+    r := benefit.check_code_use(c.state, c.hold_order, c.hold_until, c.benefit_id, hold_code.order_ref,
+                                hold_code.channel, hold_code.point_of_sale);
+    IF r <> 'ok' THEN
+        RETURN r;
+    END IF;
+    UPDATE benefit.single_use_code sc SET state = 'held', hold_order = hold_code.order_ref,
+           hold_until = hold_code.hold_until
+     WHERE sc.code OPERATOR(benefit.=) hold_code.code;
+    IF c.state <> 'held' OR c.hold_order IS DISTINCT FROM hold_code.order_ref THEN
+        INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, channel)
+        VALUES (hold_code.code, c.state, 'held', hold_code.order_ref, hold_code.channel);
+    END IF;
+    RETURN 'ok';
+END
+$$;
+COMMENT ON FUNCTION benefit.hold_code(benefit.code, text, timestamptz, text, text) IS
+    'Holds a single-use code for an order until a deadline (at most 7 days ahead); holding again for the same order moves the deadline; returns ok or the reason, as redeem_code does; redeem_code by the same order then uses it';
+
+CREATE FUNCTION benefit.release_code(code benefit.code, order_ref text)
+RETURNS benefit.reason
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    SELECT * INTO c FROM benefit.single_use_code sc
+     WHERE sc.code OPERATOR(benefit.=) release_code.code FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'unknown_code';
+    ELSIF c.state = 'used' THEN
+        RETURN 'already_used';
+    ELSIF c.state = 'invalidated' THEN
+        RETURN 'invalidated';
+    ELSIF c.state = 'held' AND c.hold_order <> release_code.order_ref AND c.hold_until >= now() THEN
+        RETURN 'held_by_other_order';
+    ELSIF c.state = 'issued' OR c.hold_order <> release_code.order_ref THEN
+        RETURN 'ok';                -- nothing held by this order: releasing is idempotent
+    END IF;
+    UPDATE benefit.single_use_code sc SET state = 'issued', hold_order = NULL, hold_until = NULL
+     WHERE sc.code OPERATOR(benefit.=) release_code.code;
+    INSERT INTO benefit.code_history (code, from_state, to_state, order_ref)
+    VALUES (release_code.code, 'held', 'issued', release_code.order_ref);
+    RETURN 'ok';
+END
+$$;
+COMMENT ON FUNCTION benefit.release_code(benefit.code, text) IS
+    'Gives back a code held by an order (back to issued); idempotent; refuses with held_by_other_order, already_used, invalidated or unknown_code';
+
+CREATE FUNCTION benefit.expire_code_holds()
+RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH expired AS (
+        UPDATE benefit.single_use_code sc SET state = 'issued', hold_order = NULL, hold_until = NULL
+          FROM (SELECT c.code, c.hold_order FROM benefit.single_use_code c
+                 WHERE c.state = 'held' AND c.hold_until < now()
+                   FOR UPDATE SKIP LOCKED) old
+         WHERE sc.code OPERATOR(benefit.=) old.code AND sc.state = 'held' AND sc.hold_until < now()
+        RETURNING sc.code, old.hold_order
+    ), logged AS (
+        INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, reason)
+        SELECT e.code, 'held', 'issued', e.hold_order, 'hold expired' FROM expired e
+        RETURNING 1
+    )
+    SELECT count(*) FROM logged;
+END;
+COMMENT ON FUNCTION benefit.expire_code_holds() IS
+    'Returns codes whose hold deadline has passed to issued, with a history row each; returns how many; safe to run concurrently (rows being used right now are skipped and caught next time); an expired hold never blocks another order (redeem_code and hold_code ignore it)';
+
 CREATE FUNCTION benefit.invalidate_code(code benefit.code, reason text)
 RETURNS benefit.reason
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
@@ -1456,8 +1596,10 @@ GRANT SELECT ON benefit.code_history TO benefit_admin;
 
 -- benefit_sales: the runtime functions only
 GRANT EXECUTE ON FUNCTION
-    benefit.redeem_code(benefit.code, bigint, text, text, text), benefit.is_valid_code(text)
+    benefit.redeem_code(benefit.code, bigint, text, text, text), benefit.is_valid_code(text),
+    benefit.hold_code(benefit.code, text, timestamptz, text, text), benefit.release_code(benefit.code, text)
     TO benefit_sales;
+GRANT EXECUTE ON FUNCTION benefit.expire_code_holds() TO benefit_admin, benefit_sales;
 
 -- benefit_report: the reporting views
 GRANT SELECT ON benefit.benefit_overview TO benefit_report;

@@ -10,7 +10,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
 SET LOCAL search_path = public, benefit;
-SELECT plan(33);
+SELECT plan(49);
 
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s26', 'A long season', '2000-01-01', '2999-12-31');
 INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office'), ('web', 'Web', 'web'), ('phone', 'Phone', 'call_centre');
@@ -71,6 +71,25 @@ SELECT is(pg_temp.r(pg_temp.c('ce', 6), 'order-x'), 'held_by_other_order', 'a co
 SELECT is(pg_temp.r(pg_temp.c('ce', 6), 'order-h'), 'ok', 'the holding order may use it');
 UPDATE benefit.single_use_code SET state = 'held', hold_order = 'order-h2', hold_until = now() - interval '1 second' WHERE code = pg_temp.c('ce', 7);
 SELECT is(pg_temp.r(pg_temp.c('ce', 7), 'order-y'), 'ok', 'an expired hold does not protect the code');
+
+-- the hold API: hold, use by the holding order, release, expiry
+SELECT is(benefit.hold_code(pg_temp.c('ce', 9), 'order-a', now() + interval '15 minutes')::text, 'ok', 'an issued code is held for an order');
+SELECT is(benefit.hold_code(pg_temp.c('ce', 9), 'order-b', now() + interval '15 minutes')::text, 'held_by_other_order', 'another order cannot hold it');
+SELECT is(benefit.hold_code(pg_temp.c('ce', 9), 'order-a', now() + interval '30 minutes')::text, 'ok', 'the same order may extend its hold');
+SELECT is(benefit.release_code(pg_temp.c('ce', 9), 'order-b')::text, 'held_by_other_order', 'another order cannot release it');
+SELECT is(benefit.release_code(pg_temp.c('ce', 9), 'order-a')::text, 'ok', 'the holding order releases it');
+SELECT is((SELECT state::text FROM benefit.single_use_code WHERE code = pg_temp.c('ce', 9)), 'issued', 'a released code is issued again');
+SELECT is(benefit.release_code(pg_temp.c('ce', 9), 'order-a')::text, 'ok', 'releasing twice is harmless');
+SELECT is(benefit.hold_code(pg_temp.c('ce', 1), 'order-c', now() + interval '15 minutes')::text, 'already_used', 'a used code cannot be held');
+SELECT is(benefit.hold_code(pg_temp.c('draft', 2), 'order-c', now() + interval '15 minutes')::text, 'benefit_not_live', 'hold checks the benefit like redeem');
+SELECT is(benefit.hold_code(pg_temp.c('ce', 9), 'order-c', now() + interval '15 minutes', 'phone')::text, 'wrong_channel', 'hold checks the channel like redeem');
+SELECT throws_ok($$SELECT benefit.hold_code(pg_temp.c('ce', 9), 'order-c', now() - interval '1 minute')$$, '22023', 'hold_until must be in the next 7 days', 'a deadline in the past');
+SELECT is(benefit.hold_code(pg_temp.c('ce', 9), 'order-d', now() + interval '15 minutes')::text, 'ok', 'held again by order-d');
+UPDATE benefit.single_use_code SET hold_until = now() - interval '1 second' WHERE code = pg_temp.c('ce', 9);
+SELECT is(benefit.expire_code_holds(), 1::bigint, 'expire_code_holds releases the hold past its deadline');
+SELECT is((SELECT state::text FROM benefit.single_use_code WHERE code = pg_temp.c('ce', 9)), 'issued', 'the expired code is issued again');
+SELECT is(benefit.expire_code_holds(), 0::bigint, 'and nothing else');
+SELECT is(pg_temp.r(pg_temp.c('ce', 9), 'order-e'), 'ok', 'another order can now use it');
 
 -- bad input raises
 SELECT throws_ok($$SELECT benefit.redeem_code('ZZZZ-ZZZZ-ZZZZ-S', NULL, 'o')$$, '22P02', NULL, 'a mistyped code is an error, not a reason');

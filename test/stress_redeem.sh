@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# test/stress_redeem.sh: a short pgbench stress test of single-use code
+# redemption.  16 clients redeem random codes of a pool of 2,000 for random
+# orders while one transaction in ten invalidates a random code, so
+# redemptions race each other and race invalidations.  Each transaction is
+# one statement that calls benefit.redeem_code (or benefit.invalidate_code)
+# and writes what it returned into public.outcome, so the outcome row
+# commits with the redemption or not at all.  Then the invariants are
+# checked in SQL and printed as TAP lines:
+#   - no code is used twice, and every 'ok' is a code in state used;
+#   - every 'ok' outcome's order is the used_order of its code;
+#   - no code is both used and invalidated;
+#   - benefit.code_history matches the states of the codes;
+#   - pgbench processed transactions and none failed.
+# Exit status 0 only when every check passed.
+#
+# Runs against the cluster that PGHOST/PGPORT/PGUSER point at, with the
+# extension installed (bin/test runs it inside pg_virtualenv); creates and
+# drops its own database benefit_stress.  STRESS_SECONDS (default 10) is
+# the length of the pgbench run; STRESS_KEEP_DB=1 keeps the database for
+# inspection.
+set -euo pipefail
+
+db=benefit_stress
+seconds=${STRESS_SECONDS:-10}
+clients=16
+pool_size=2000
+
+work=$(mktemp -d)
+cleanup() {
+    rm -rf "$work"
+    if [ -z "${STRESS_KEEP_DB:-}" ]; then
+        dropdb --if-exists "$db" >/dev/null 2>&1 || true
+    fi
+}
+trap cleanup EXIT
+
+q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" "$@"; }
+
+dropdb --if-exists "$db" >/dev/null
+createdb "$db"
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "ALTER DATABASE $db SET search_path = public, benefit"
+
+# 1. a live single-use benefit, an organisation with 2,000 codes, a buyer
+contact=$(q <<SQL
+CREATE EXTENSION benefit;
+INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('stress', 'Stress season', '2000-01-01', '2999-12-31');
+INSERT INTO benefit.product_family (code, name) VALUES ('tickets', 'Tickets');
+INSERT INTO benefit.product (code, name, family_id, season_id)
+    SELECT 'show', 'Show', family_id, season_id FROM benefit.product_family, benefit.season;
+INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels, quota_total)
+    SELECT 'stress', 'Stress codes', season_id, 'single_use', true, 100000 FROM benefit.season;
+INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off)
+    SELECT benefit_id, product_id, 10 FROM benefit.benefit, benefit.product;
+SELECT benefit.go_live(benefit_id) FROM benefit.benefit WHERE code = 'stress' \g /dev/null
+INSERT INTO benefit.contact (kind, name, email) VALUES
+    ('organisation', 'Acme works council', 'ce@acme.example'),
+    ('person', 'Ada Buyer', 'ada@example.org');
+SELECT benefit.generate_codes(b.benefit_id, c.contact_id, $pool_size, 'letter', 'fr')
+  FROM benefit.benefit b, benefit.contact c WHERE b.code = 'stress' AND c.kind = 'organisation' \g /dev/null
+CREATE TABLE public.pool (i int PRIMARY KEY, code benefit.code NOT NULL);
+INSERT INTO public.pool (i, code)
+    SELECT row_number() OVER (ORDER BY code), code FROM benefit.single_use_code;
+-- op: redeem or invalidate; reason: what the call returned
+CREATE TABLE public.outcome (op text NOT NULL, reason text NOT NULL, code benefit.code NOT NULL, order_ref text);
+ANALYZE public.pool;
+SELECT contact_id FROM benefit.contact WHERE kind = 'person';
+SQL
+)
+if [ "$(q -c "SELECT count(*) FROM public.pool")" != "$pool_size" ]; then
+    echo "stress_redeem.sh: the pool does not hold $pool_size codes" >&2
+    exit 1
+fi
+
+# 2. pgbench: 9 redemptions (half of them anonymous) for 1 invalidation.
+# The order is computed once (OFFSET 0 keeps random() from being inlined
+# twice) and both passed to redeem_code and stored with its result.
+cat > "$work/redeem.sql" <<SQL
+\set i random(1, $pool_size)
+\set buyer random(0, 1) * :contact
+INSERT INTO public.outcome (op, reason, code, order_ref)
+SELECT 'redeem', r.reason::text, r.code, o.ref
+  FROM (SELECT 'order-' || :client_id::text || '-' || :i::text || '-' || random()::text AS ref OFFSET 0) o,
+       benefit.redeem_code((SELECT p.code FROM public.pool p WHERE p.i = :i), NULLIF(:buyer::bigint, 0), o.ref) r;
+SQL
+cat > "$work/invalidate.sql" <<SQL
+\set i random(1, $pool_size)
+INSERT INTO public.outcome (op, reason, code)
+SELECT 'invalidate', benefit.invalidate_code(p.code, 'stress')::text, p.code FROM public.pool p WHERE p.i = :i;
+SQL
+
+bench_rc=0
+pgbench -M prepared -n -c "$clients" -j 2 -T "$seconds" -D contact="$contact" \
+    -f "$work/redeem.sql@9" -f "$work/invalidate.sql@1" "$db" >"$work/pgbench.out" 2>&1 || bench_rc=$?
+
+# the totals (first occurrence: the per-script sections repeat these labels)
+processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench.out" | head -n 1)
+failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench.out" | head -n 1)
+
+# 3. the invariants
+n=0
+violations=0
+check() { # check "description" count-of-violations [query printing the offending rows]
+    n=$((n + 1))
+    if [ "$2" = 0 ]; then
+        echo "ok $n - $1"
+    else
+        echo "not ok $n - $1"
+        violations=$((violations + 1))
+        [ -z "${3:-}" ] || q -F ' | ' -c "$3" | sed 's/^/#   /'
+    fi
+}
+
+echo "1..6"
+
+check "pgbench processed transactions and none failed (exit $bench_rc, ${processed:-?} processed, ${failed:-?} failed)" \
+    "$([ "$bench_rc" = 0 ] && [ "${processed:-0}" -gt 0 ] && [ "${failed:-x}" = 0 ] && echo 0 || echo 1)"
+if [ "$bench_rc" != 0 ] || [ "${failed:-x}" != 0 ]; then sed 's/^/#   /' "$work/pgbench.out"; fi
+
+# no code used twice; as many ok redemptions as codes in state used
+check "no code is used twice: $(q -c "SELECT count(*) FROM outcome WHERE op = 'redeem' AND reason = 'ok'") ok redemptions, $(q -c "SELECT count(*) FROM benefit.single_use_code WHERE state = 'used'") used codes" \
+    "$(q -c "SELECT (SELECT coalesce(max(n), 0) > 1 FROM (SELECT count(*) AS n FROM outcome WHERE op = 'redeem' AND reason = 'ok' GROUP BY code) s)::int
+              + ((SELECT count(*) FROM outcome WHERE op = 'redeem' AND reason = 'ok')
+                 <> (SELECT count(*) FROM benefit.single_use_code WHERE state = 'used'))::int")" \
+    "SELECT 'ok outcomes', code::text, count(*) FROM outcome WHERE op = 'redeem' AND reason = 'ok' GROUP BY code HAVING count(*) > 1
+     UNION ALL SELECT 'used without ok', c.code::text, 0 FROM benefit.single_use_code c
+      WHERE c.state = 'used' AND NOT EXISTS (SELECT FROM outcome o WHERE o.op = 'redeem' AND o.reason = 'ok' AND o.code = c.code)
+     LIMIT 20"
+
+check "every ok redemption's order is the used_order of its code" \
+    "$(q -c "SELECT count(*) FROM outcome o LEFT JOIN benefit.single_use_code c ON c.code = o.code
+              WHERE o.op = 'redeem' AND o.reason = 'ok' AND (c.state IS DISTINCT FROM 'used' OR c.used_order IS DISTINCT FROM o.order_ref)")" \
+    "SELECT o.code::text, o.order_ref, c.state, c.used_order FROM outcome o LEFT JOIN benefit.single_use_code c ON c.code = o.code
+      WHERE o.op = 'redeem' AND o.reason = 'ok' AND (c.state IS DISTINCT FROM 'used' OR c.used_order IS DISTINCT FROM o.order_ref) LIMIT 20"
+
+# no code both used and invalidated: neither in the outcomes nor in the history;
+# every ok invalidation is a code in state invalidated, once
+check "no code is both used and invalidated" \
+    "$(q -c "SELECT (SELECT count(*) FROM (SELECT code FROM outcome WHERE reason = 'ok' GROUP BY code HAVING count(DISTINCT op) > 1) s)
+              + (SELECT count(*) FROM (SELECT code FROM benefit.code_history WHERE to_state IN ('used', 'invalidated') GROUP BY code HAVING count(*) > 1) s)
+              + (SELECT count(*) FROM outcome o LEFT JOIN benefit.single_use_code c ON c.code = o.code
+                  WHERE o.op = 'invalidate' AND o.reason = 'ok' AND c.state IS DISTINCT FROM 'invalidated')
+              + (SELECT count(*) FROM (SELECT code FROM outcome WHERE op = 'invalidate' AND reason = 'ok' GROUP BY code HAVING count(*) > 1) s)
+              + abs((SELECT count(*) FROM outcome WHERE op = 'invalidate' AND reason = 'ok')
+                    - (SELECT count(*) FROM benefit.single_use_code WHERE state = 'invalidated'))")" \
+    "SELECT o.op, o.reason, o.code::text, o.order_ref, c.state FROM outcome o JOIN benefit.single_use_code c ON c.code = o.code
+      WHERE o.reason = 'ok' AND o.code IN (SELECT code FROM outcome WHERE reason = 'ok' GROUP BY code HAVING count(*) > 1)
+     UNION ALL SELECT 'history', to_state::text, code::text, order_ref, NULL FROM benefit.code_history
+      WHERE code IN (SELECT code FROM benefit.code_history WHERE to_state IN ('used', 'invalidated') GROUP BY code HAVING count(*) > 1)
+     LIMIT 20"
+
+check "the history matches the states of the codes" \
+    "$(q -c "SELECT (SELECT count(*) FROM benefit.single_use_code c
+                       WHERE c.state <> 'issued'
+                         AND c.state IS DISTINCT FROM (SELECT h.to_state FROM benefit.code_history h WHERE h.code = c.code ORDER BY h.history_id DESC LIMIT 1))
+              + (SELECT count(*) FROM benefit.single_use_code c
+                  WHERE c.state = 'issued' AND EXISTS (SELECT FROM benefit.code_history h WHERE h.code = c.code))
+              + abs((SELECT count(*) FROM benefit.code_history WHERE to_state = 'used')
+                    - (SELECT count(*) FROM benefit.single_use_code WHERE state = 'used'))
+              + abs((SELECT count(*) FROM benefit.code_history WHERE to_state = 'invalidated')
+                    - (SELECT count(*) FROM benefit.single_use_code WHERE state = 'invalidated'))
+              + (SELECT count(*) FROM benefit.single_use_code c JOIN benefit.code_history h ON h.code = c.code AND h.to_state = 'used'
+                  WHERE h.order_ref IS DISTINCT FROM c.used_order)")" \
+    "SELECT c.code::text, c.state, c.used_order, h.history_id, h.from_state, h.to_state, h.order_ref
+       FROM benefit.single_use_code c JOIN benefit.code_history h ON h.code = c.code
+      WHERE c.code IN (SELECT c.code FROM benefit.single_use_code c
+                        WHERE c.state IS DISTINCT FROM coalesce((SELECT h.to_state FROM benefit.code_history h WHERE h.code = c.code ORDER BY h.history_id DESC LIMIT 1), 'issued'))
+      ORDER BY h.history_id LIMIT 20"
+
+# each committed pgbench transaction wrote exactly one outcome row; a client
+# cut off by the end of -T may have committed one more that pgbench did not count
+outcomes=$(q -c "SELECT count(*) FROM outcome")
+check "one outcome row per transaction ($outcomes rows, ${processed:-?} transactions)" \
+    "$([ -n "$processed" ] && [ "$outcomes" -ge "$processed" ] && [ "$outcomes" -le $((processed + clients)) ] && echo 0 || echo 1)"
+
+used=$(q -c "SELECT count(*) FROM benefit.single_use_code WHERE state = 'used'")
+invalidated=$(q -c "SELECT count(*) FROM benefit.single_use_code WHERE state = 'invalidated'")
+refusals=$(q -c "SELECT count(*) FROM outcome WHERE op = 'redeem' AND reason <> 'ok'")
+by_reason=$(q -c "SELECT coalesce(string_agg(format('%s: %s', reason, n), ', ' ORDER BY reason), '') FROM (SELECT reason, count(*) AS n FROM outcome WHERE op = 'redeem' AND reason <> 'ok' GROUP BY reason) s")
+echo "# stress: $clients clients x $seconds s, ${processed:-?} transactions, $used codes used, $invalidated invalidated, $refusals refusals by reason {$by_reason}, $violations violations"
+
+# 4. the database is dropped by the EXIT trap
+[ "$violations" = 0 ]
