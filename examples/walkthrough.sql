@@ -365,6 +365,25 @@ SELECT benefit.is_valid_code(:'first_code') AS as_printed,
 \echo '--- the organisation reports the second code lost: an operator invalidates it'
 SELECT benefit.invalidate_code(:'second_code', 'reported lost by CE Alpina') AS invalidation;
 SELECT reason FROM benefit.redeem_code(:'second_code', NULL, 'BOX-2026-0001', 'box-office');
+\echo '--- two tickets are issued with the first code; one is scanned at the door'
+SELECT benefit.record_ticket('TKT-000101', 'WEB-2026-0001', pg_temp.bid('ce-alpina'), :'first_code') AS ticket_1,
+       benefit.record_ticket('TKT-000102', 'WEB-2026-0001', pg_temp.bid('ce-alpina'), :'first_code') AS ticket_2;
+SELECT benefit.ticket_scanned('TKT-000101', '2026-12-18 19:41+01') AS first_scan,
+       benefit.ticket_scanned('TKT-000101') AS second_scan;
+\echo '--- the "Code avantage" box: a partner code, a single-use code, a typo'
+SELECT 'beaurivage26' AS typed, kind, reason, benefit_code FROM benefit.enter_code('beaurivage26', 'web')
+UNION ALL
+SELECT lower(:'first_code'), kind, reason, benefit_code FROM benefit.enter_code(lower(:'first_code'), 'web', 'shop')
+UNION ALL
+SELECT 'PROMO?', kind, reason, benefit_code FROM benefit.enter_code('PROMO?');
+\echo '--- benefit.code_dashboard (tableau de bord)'
+SELECT organisation, benefit, batches, codes_generated, codes_used, codes_held, codes_invalidated, codes_left,
+       tickets_issued, tickets_scanned
+  FROM benefit.code_dashboard;
+\echo '--- benefit.code_tracking (suivi des codes), the codes that changed'
+SELECT code, organisation, benefit, state, used_at IS NOT NULL AS used, used_by, used_order, invalidated_reason,
+       tickets_issued, tickets_scanned
+  FROM benefit.code_tracking WHERE state <> 'issued' ORDER BY code;
 \echo '--- benefit.code_history'
 SELECT code, from_state, to_state, order_ref, channel, reason FROM benefit.code_history ORDER BY history_id;
 \echo

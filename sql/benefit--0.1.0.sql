@@ -1288,7 +1288,7 @@ BEGIN
         RETURN 'invalidated';
     ELSIF state = 'used' THEN
         RETURN 'already_used';
-    ELSIF state = 'held' AND hold_order <> order_ref AND hold_until >= now() THEN
+    ELSIF state = 'held' AND hold_order IS DISTINCT FROM order_ref AND hold_until >= now() THEN
         RETURN 'held_by_other_order';
     END IF;
     SELECT bb.status, bb.valid_from, bb.valid_until, bb.all_channels, p.code AS pos_code INTO b
@@ -1449,6 +1449,208 @@ COMMENT ON FUNCTION benefit.invalidate_code(benefit.code, text) IS
     'Operator invalidation of an issued or held code (who, when and why recorded); returns ok, or already_used / invalidated / unknown_code when it cannot';
 
 --------------------------------------------------------------------------
+-- The "Code avantage" box, tickets, code reporting
+--------------------------------------------------------------------------
+
+CREATE FUNCTION benefit.enter_code(code text, channel text DEFAULT NULL, point_of_sale text DEFAULT NULL)
+RETURNS TABLE (kind text, reason benefit.reason, benefit_id bigint, benefit_code text, benefit_name text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    b record;
+    v_channel_id bigint;
+BEGIN
+    IF enter_code.code IS NULL OR length(enter_code.code) > 200 THEN
+        RETURN QUERY SELECT 'unknown'::text, 'unknown_code'::benefit.reason, NULL::bigint, NULL::text, NULL::text;
+        RETURN;
+    END IF;
+    IF benefit.is_valid_code(enter_code.code) THEN
+        SELECT sc.*, bb.code AS bcode, bb.name AS bname INTO c
+          FROM benefit.single_use_code sc JOIN benefit.benefit bb ON bb.benefit_id = sc.benefit_id
+         WHERE sc.code OPERATOR(benefit.=) enter_code.code::benefit.code;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT 'single_use'::text, 'unknown_code'::benefit.reason, NULL::bigint, NULL::text, NULL::text;
+        ELSE
+            RETURN QUERY SELECT 'single_use'::text,
+                                benefit.check_code_use(c.state, c.hold_order, c.hold_until, c.benefit_id, NULL,
+                                                       enter_code.channel, enter_code.point_of_sale),
+                                c.benefit_id, c.bcode, c.bname;
+        END IF;
+        RETURN;
+    END IF;
+    SELECT bb.benefit_id, bb.code, bb.name, bb.status, bb.valid_from, bb.valid_until, bb.all_channels INTO b
+      FROM benefit.benefit bb
+     WHERE lower(bb.access_code) = lower(btrim(enter_code.code)) AND bb.target_type = 'partner';
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown'::text, 'unknown_code'::benefit.reason, NULL::bigint, NULL::text, NULL::text;
+        RETURN;
+    END IF;
+    IF channel IS NOT NULL THEN
+        SELECT sc.channel_id INTO v_channel_id FROM benefit.sales_channel sc WHERE sc.code = channel;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'sales channel "%" does not exist', channel USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    RETURN QUERY SELECT 'partner'::text,
+        CASE WHEN b.status <> 'live' THEN 'benefit_not_live'
+             WHEN b.valid_from > now() THEN 'not_yet_valid'
+             WHEN b.valid_until <= now() THEN 'expired'
+             WHEN channel IS NOT NULL AND NOT b.all_channels
+                  AND NOT EXISTS (SELECT 1 FROM benefit.benefit_channel bc
+                                   WHERE bc.benefit_id = b.benefit_id AND bc.channel_id = v_channel_id)
+             THEN 'wrong_channel'
+             ELSE 'ok' END::benefit.reason,
+        b.benefit_id, b.code, b.name;
+END
+$$;
+COMMENT ON FUNCTION benefit.enter_code(text, text, text) IS
+    'The web "Code avantage" box and the box-office Avantages button: tells whether the text typed is a single-use code or a partner access code, which benefit it unlocks and whether it can be used now (reason); never raises for what a buyer types; uses nothing';
+
+CREATE TABLE benefit.ticket (
+    ticket_ref  text NOT NULL,
+    order_ref   text NOT NULL,
+    benefit_id  bigint NOT NULL,
+    code        benefit.code,
+    issued_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    scanned_at  timestamptz,
+    CONSTRAINT ticket_pkey PRIMARY KEY (ticket_ref),
+    CONSTRAINT ticket_ticket_ref_check CHECK (btrim(ticket_ref) <> '' AND length(ticket_ref) <= 200),
+    CONSTRAINT ticket_benefit_id_fkey FOREIGN KEY (benefit_id) REFERENCES benefit.benefit (benefit_id),
+    CONSTRAINT ticket_code_fkey FOREIGN KEY (code) REFERENCES benefit.single_use_code (code)
+);
+CREATE INDEX ticket_code_idx ON benefit.ticket (code);
+CREATE INDEX ticket_benefit_id_idx ON benefit.ticket (benefit_id);
+COMMENT ON TABLE benefit.ticket IS 'Tickets issued through a benefit (and the single-use code that priced them), and their scan at access control';
+COMMENT ON COLUMN benefit.ticket.ticket_ref IS 'The ticketing system''s ticket reference (barcode)';
+COMMENT ON COLUMN benefit.ticket.order_ref IS 'Order the ticket was sold in';
+COMMENT ON COLUMN benefit.ticket.benefit_id IS 'Benefit that priced the ticket';
+COMMENT ON COLUMN benefit.ticket.code IS 'Single-use code that unlocked the benefit, if any';
+COMMENT ON COLUMN benefit.ticket.issued_at IS 'When the ticket was issued';
+COMMENT ON COLUMN benefit.ticket.scanned_at IS 'First scan at access control, NULL while not scanned';
+COMMENT ON CONSTRAINT ticket_ticket_ref_check ON benefit.ticket IS 'ticket_ref must be 1 to 200 characters, not blank';
+COMMENT ON INDEX benefit.ticket_code_idx IS 'Tickets of a code';
+COMMENT ON INDEX benefit.ticket_benefit_id_idx IS 'Tickets of a benefit';
+
+CREATE FUNCTION benefit.record_ticket(ticket_ref text, order_ref text, benefit_id bigint, code benefit.code DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    IF ticket_ref IS NULL OR order_ref IS NULL OR benefit_id IS NULL THEN
+        RAISE EXCEPTION 'ticket_ref, order_ref and benefit_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM 1 FROM benefit.benefit b WHERE b.benefit_id = record_ticket.benefit_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'benefit % does not exist', benefit_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF code IS NOT NULL THEN
+        SELECT sc.state, sc.used_order, sc.benefit_id INTO c FROM benefit.single_use_code sc
+         WHERE sc.code OPERATOR(benefit.=) record_ticket.code;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'code % does not exist', code USING ERRCODE = 'no_data_found';
+        ELSIF c.benefit_id <> record_ticket.benefit_id THEN
+            RAISE EXCEPTION 'code % is not a code of benefit %', code, benefit_id USING ERRCODE = 'invalid_parameter_value';
+        ELSIF c.state <> 'used' OR c.used_order <> record_ticket.order_ref THEN
+            RAISE EXCEPTION 'code % was not used for order "%"', code, order_ref
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Redeem the code for the order (benefit.redeem_code) before issuing its tickets.';
+        END IF;
+    END IF;
+    BEGIN
+        INSERT INTO benefit.ticket (ticket_ref, order_ref, benefit_id, code)
+        VALUES (record_ticket.ticket_ref, record_ticket.order_ref, record_ticket.benefit_id, record_ticket.code);
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'ticket "%" is already recorded', ticket_ref USING ERRCODE = 'unique_violation';
+    END;
+    RETURN ticket_ref;
+END
+$$;
+COMMENT ON FUNCTION benefit.record_ticket(text, text, bigint, benefit.code) IS
+    'Records a ticket issued through a benefit, with the single-use code that priced it (which must have been used for that order); refuses unknown benefits and codes and a ticket recorded twice';
+
+CREATE FUNCTION benefit.ticket_scanned(ticket_ref text, at timestamptz DEFAULT pg_catalog.now())
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    first_scan timestamptz;
+BEGIN
+    IF ticket_ref IS NULL OR at IS NULL THEN
+        RAISE EXCEPTION 'ticket_ref and at must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT t.scanned_at INTO first_scan FROM benefit.ticket t WHERE t.ticket_ref = ticket_scanned.ticket_ref FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'ticket "%" is not a ticket issued through a benefit', ticket_ref USING ERRCODE = 'no_data_found';
+    END IF;
+    IF first_scan IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    UPDATE benefit.ticket t SET scanned_at = ticket_scanned.at WHERE t.ticket_ref = ticket_scanned.ticket_ref;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION benefit.ticket_scanned(text, timestamptz) IS
+    'Records the scan of a ticket at access control: true for the first scan, false when it was already scanned (the first time is kept)';
+
+CREATE VIEW benefit.code_tracking AS
+SELECT c.code,
+       c.batch_id,
+       o.contact_id AS organisation_id,
+       o.name AS organisation,
+       b.benefit_id,
+       b.code AS benefit,
+       c.state,
+       c.hold_order,
+       c.hold_until,
+       c.used_at,
+       c.used_by_contact,
+       u.name AS used_by,
+       c.used_order,
+       c.invalidated_at,
+       c.invalidated_by,
+       c.invalidated_reason,
+       (SELECT count(*) FROM benefit.ticket t WHERE t.code OPERATOR(benefit.=) c.code) AS tickets_issued,
+       (SELECT count(*) FROM benefit.ticket t WHERE t.code OPERATOR(benefit.=) c.code AND t.scanned_at IS NOT NULL) AS tickets_scanned
+  FROM benefit.single_use_code c
+  JOIN benefit.code_batch cb ON cb.batch_id = c.batch_id
+  JOIN benefit.contact o ON o.contact_id = cb.contact_id
+  JOIN benefit.benefit b ON b.benefit_id = c.benefit_id
+  LEFT JOIN benefit.contact u ON u.contact_id = c.used_by_contact;
+COMMENT ON VIEW benefit.code_tracking IS
+    'Suivi des codes: one row per single-use code: batch, organisation, benefit, state, hold, when it was used, by which contact and for which order, invalidation (when, who, why), tickets issued and scanned';
+
+CREATE VIEW benefit.code_dashboard AS
+SELECT o.contact_id AS organisation_id,
+       o.name AS organisation,
+       b.benefit_id,
+       b.code AS benefit,
+       b.name AS benefit_name,
+       count(DISTINCT cb.batch_id) AS batches,
+       count(c.code) AS codes_generated,
+       count(c.code) FILTER (WHERE c.state = 'used') AS codes_used,
+       count(c.code) FILTER (WHERE c.state = 'held') AS codes_held,
+       count(c.code) FILTER (WHERE c.state = 'invalidated') AS codes_invalidated,
+       count(c.code) FILTER (WHERE c.state = 'issued') AS codes_left,
+       coalesce(sum(tk.issued), 0)::bigint AS tickets_issued,
+       coalesce(sum(tk.scanned), 0)::bigint AS tickets_scanned
+  FROM benefit.code_batch cb
+  JOIN benefit.contact o ON o.contact_id = cb.contact_id
+  JOIN benefit.benefit b ON b.benefit_id = cb.benefit_id
+  JOIN benefit.single_use_code c ON c.batch_id = cb.batch_id
+  LEFT JOIN (SELECT t.code, count(*) AS issued, count(t.scanned_at) AS scanned
+               FROM benefit.ticket t WHERE t.code IS NOT NULL GROUP BY t.code) tk
+    ON tk.code OPERATOR(benefit.=) c.code
+ GROUP BY o.contact_id, o.name, b.benefit_id, b.code, b.name;
+COMMENT ON VIEW benefit.code_dashboard IS
+    'Tableau de bord: per organisation contact and benefit: batches, codes generated, used, held, invalidated and left, tickets issued with them and tickets scanned at entry';
+
+--------------------------------------------------------------------------
 -- Reporting
 --------------------------------------------------------------------------
 
@@ -1544,7 +1746,7 @@ BEGIN
         'seat_category', 'audience', 'base_price', 'contact', 'indicator', 'indicator_level',
         'contact_indicator', 'campaign', 'campaign_target', 'benefit', 'benefit_channel',
         'benefit_tariff', 'benefit_status_history', 'promo_code', 'promo_code_channel',
-        'code_batch', 'single_use_code', 'mail_outbox', 'code_history']
+        'code_batch', 'single_use_code', 'mail_outbox', 'code_history', 'ticket']
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.format('benefit.%I', t)::regclass, '');
         FOR seq IN
@@ -1597,10 +1799,13 @@ GRANT SELECT ON benefit.code_history TO benefit_admin;
 -- benefit_sales: the runtime functions only
 GRANT EXECUTE ON FUNCTION
     benefit.redeem_code(benefit.code, bigint, text, text, text), benefit.is_valid_code(text),
-    benefit.hold_code(benefit.code, text, timestamptz, text, text), benefit.release_code(benefit.code, text)
-    TO benefit_sales;
+    benefit.hold_code(benefit.code, text, timestamptz, text, text), benefit.release_code(benefit.code, text),
+    benefit.enter_code(text, text, text), benefit.record_ticket(text, text, bigint, benefit.code),
+    benefit.ticket_scanned(text, timestamptz)
+    TO benefit_sales, benefit_admin;
 GRANT EXECUTE ON FUNCTION benefit.expire_code_holds() TO benefit_admin, benefit_sales;
 
 -- benefit_report: the reporting views
-GRANT SELECT ON benefit.benefit_overview TO benefit_report;
+GRANT SELECT ON benefit.benefit_overview, benefit.code_tracking, benefit.code_dashboard TO benefit_report;
+GRANT SELECT ON benefit.code_tracking, benefit.code_dashboard, benefit.ticket TO benefit_admin;
 GRANT EXECUTE ON FUNCTION benefit.count_problems(bigint) TO benefit_report;

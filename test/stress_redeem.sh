@@ -30,14 +30,14 @@ work=$(mktemp -d)
 cleanup() {
     rm -rf "$work"
     if [ -z "${STRESS_KEEP_DB:-}" ]; then
-        dropdb --if-exists "$db" >/dev/null 2>&1 || true
+        PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db" || true
     fi
 }
 trap cleanup EXIT
 
 q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" "$@"; }
 
-dropdb --if-exists "$db" >/dev/null
+PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db"
 createdb "$db"
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "ALTER DATABASE $db SET search_path = public, benefit"
 
@@ -62,7 +62,10 @@ CREATE TABLE public.pool (i int PRIMARY KEY, code benefit.code NOT NULL);
 INSERT INTO public.pool (i, code)
     SELECT row_number() OVER (ORDER BY code), code FROM benefit.single_use_code;
 -- op: redeem or invalidate; reason: what the call returned
-CREATE TABLE public.outcome (op text NOT NULL, reason text NOT NULL, code benefit.code NOT NULL, order_ref text);
+-- started: start of the transaction that made the call; done: just before its commit
+CREATE TABLE public.outcome (op text NOT NULL, reason text NOT NULL, code benefit.code NOT NULL, order_ref text,
+                             started timestamptz NOT NULL DEFAULT now(),
+                             done timestamptz NOT NULL DEFAULT clock_timestamp());
 ANALYZE public.pool;
 SELECT contact_id FROM benefit.contact WHERE kind = 'person';
 SQL
@@ -107,7 +110,7 @@ check() { # check "description" count-of-violations [query printing the offendin
     else
         echo "not ok $n - $1"
         violations=$((violations + 1))
-        [ -z "${3:-}" ] || q -F ' | ' -c "$3" | sed 's/^/#   /'
+        if [ -n "${3:-}" ]; then q -F ' | ' -c "$3" | sed 's/^/#   /' || true; fi
     fi
 }
 
@@ -144,7 +147,7 @@ check "no code is both used and invalidated" \
               + abs((SELECT count(*) FROM outcome WHERE op = 'invalidate' AND reason = 'ok')
                     - (SELECT count(*) FROM benefit.single_use_code WHERE state = 'invalidated'))")" \
     "SELECT o.op, o.reason, o.code::text, o.order_ref, c.state FROM outcome o JOIN benefit.single_use_code c ON c.code = o.code
-      WHERE o.reason = 'ok' AND o.code IN (SELECT code FROM outcome WHERE reason = 'ok' GROUP BY code HAVING count(*) > 1)
+      WHERE o.reason = 'ok' AND o.code IN (SELECT code FROM outcome WHERE reason = 'ok' GROUP BY code HAVING count(DISTINCT op) > 1)
      UNION ALL SELECT 'history', to_state::text, code::text, order_ref, NULL FROM benefit.code_history
       WHERE code IN (SELECT code FROM benefit.code_history WHERE to_state IN ('used', 'invalidated') GROUP BY code HAVING count(*) > 1)
      LIMIT 20"
@@ -164,7 +167,8 @@ check "the history matches the states of the codes" \
     "SELECT c.code::text, c.state, c.used_order, h.history_id, h.from_state, h.to_state, h.order_ref
        FROM benefit.single_use_code c JOIN benefit.code_history h ON h.code = c.code
       WHERE c.code IN (SELECT c.code FROM benefit.single_use_code c
-                        WHERE c.state IS DISTINCT FROM coalesce((SELECT h.to_state FROM benefit.code_history h WHERE h.code = c.code ORDER BY h.history_id DESC LIMIT 1), 'issued'))
+                        WHERE c.state IS DISTINCT FROM coalesce((SELECT h.to_state FROM benefit.code_history h WHERE h.code = c.code ORDER BY h.history_id DESC LIMIT 1), 'issued')
+                           OR EXISTS (SELECT FROM benefit.code_history h WHERE h.code = c.code AND h.to_state = 'used' AND h.order_ref IS DISTINCT FROM c.used_order))
       ORDER BY h.history_id LIMIT 20"
 
 # each committed pgbench transaction wrote exactly one outcome row; a client
@@ -177,7 +181,13 @@ used=$(q -c "SELECT count(*) FROM benefit.single_use_code WHERE state = 'used'")
 invalidated=$(q -c "SELECT count(*) FROM benefit.single_use_code WHERE state = 'invalidated'")
 refusals=$(q -c "SELECT count(*) FROM outcome WHERE op = 'redeem' AND reason <> 'ok'")
 by_reason=$(q -c "SELECT coalesce(string_agg(format('%s: %s', reason, n), ', ' ORDER BY reason), '') FROM (SELECT reason, count(*) AS n FROM outcome WHERE op = 'redeem' AND reason <> 'ok' GROUP BY reason) s")
+settled=$(q -c "SELECT coalesce(round(extract(epoch FROM max(at) - min(at))::numeric, 2), 0) FROM benefit.code_history")
 echo "# stress: $clients clients x $seconds s, ${processed:-?} transactions, $used codes used, $invalidated invalidated, $refusals refusals by reason {$by_reason}, $violations violations"
+# a refusal whose transaction started before the one that used or
+# invalidated the code was done overlapped it: the race this test is about
+raced=$(q -c "SELECT count(*) FROM outcome o JOIN outcome w ON w.code = o.code AND w.reason = 'ok'
+               WHERE o.reason IN ('already_used', 'invalidated') AND o.started < w.done")
+echo "# $raced refusals overlapped the transaction that used or invalidated the code; the $((used + invalidated)) changes of state spanned the first $settled s of the run; $((pool_size - used - invalidated)) codes are still issued"
 
 # 4. the database is dropped by the EXIT trap
 [ "$violations" = 0 ]

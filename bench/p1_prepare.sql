@@ -1,0 +1,34 @@
+-- bench/p1_prepare.sql: P1 set-up, run once by bench/run (psql -v codes=N).
+-- benefit.single_use_code must hold :codes unused codes (left by P3's last generate_codes, or made
+-- here); bench.code_copy is a copy of it (same columns, constraints, indexes, fillfactor 80, same
+-- rows in the same order) for the bare-UPDATE baseline; bench.pool numbers the codes 1..:codes so
+-- that both pgbench scripts pick a random code with the same primary-key lookup.
+\set ON_ERROR_STOP on
+SET client_min_messages = warning;
+
+DROP TABLE IF EXISTS bench.copy_target, bench.text_code;   -- P3's tables: free their buffers
+
+SELECT count(*) <> :codes AS need_codes FROM benefit.single_use_code \gset
+\if :need_codes
+    SELECT b.benefit_id, c.contact_id
+      FROM benefit.benefit b, benefit.contact c
+     WHERE b.code = 'bench' AND c.external_ref = 'bench' \gset
+    TRUNCATE benefit.single_use_code;
+    SELECT benefit.generate_codes(:benefit_id, :contact_id, :codes, 'bench', 'en') \g /dev/null
+\endif
+
+CREATE TABLE bench.code_copy (LIKE benefit.single_use_code INCLUDING ALL) WITH (fillfactor = 80);
+INSERT INTO bench.code_copy SELECT * FROM benefit.single_use_code;
+CREATE TABLE bench.pool (i integer PRIMARY KEY, code benefit.code NOT NULL);
+INSERT INTO bench.pool SELECT row_number() OVER (), code FROM benefit.single_use_code;
+TRUNCATE benefit.code_history;
+VACUUM ANALYZE benefit.single_use_code, bench.code_copy, bench.pool, benefit.code_history;
+
+-- load every page of the three tables and their indexes into shared buffers
+SELECT sum(pg_prewarm(c.oid))
+  FROM pg_class c
+ WHERE c.oid = ANY (ARRAY['benefit.single_use_code', 'bench.code_copy', 'bench.pool']::regclass[])
+    OR c.oid IN (SELECT indexrelid FROM pg_index
+                  WHERE indrelid = ANY (ARRAY['benefit.single_use_code', 'bench.code_copy', 'bench.pool']::regclass[]))
+\g /dev/null
+CHECKPOINT;
