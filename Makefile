@@ -16,7 +16,8 @@ OBJS = \
 	src/code.o \
 	src/code_format.o \
 	src/generate.o \
-	src/redeem.o
+	src/redeem.o \
+	src/glue.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 

@@ -33,6 +33,7 @@
 
 #include "code_format.h"
 #include "generate.h"
+#include "glue.h"
 
 /* Codes inserted per statement: 80 kB of values, one array. */
 #define GEN_CHUNK 10000
@@ -45,32 +46,6 @@ static SPIPlanPtr plan_insert_safe;
 static SPIPlanPtr plan_outbox;
 static SPIPlanPtr plan_notify;
 static Oid	plans_code_type = InvalidOid;
-
-/* Prepares a statement and keeps its plan for the life of the backend. */
-static SPIPlanPtr
-prepare_kept(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
-}
-
-/* Returns the OID of type benefit.code as installed now. */
-Oid
-benefit_code_type_oid(void)
-{
-	Oid			nsp = get_namespace_oid("benefit", false);
-	Oid			typ = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-									  CStringGetDatum("code"), ObjectIdGetDatum(nsp));
-
-	if (!OidIsValid(typ))
-		elog(ERROR, "type benefit.code does not exist");
-	return typ;
-}
 
 /*
  * Prepares the plans once per backend; again if the extension was dropped
@@ -103,32 +78,32 @@ prepare_plans(Oid code_type)
 	t_insert[1] = INT8OID;
 	t_insert[2] = INT8OID;
 
-	plan_benefit = prepare_kept(
+	plan_benefit = benefit_keep_plan(
 		"SELECT b.target_type::text, b.status::text, b.season_id, b.code "
 		"FROM benefit.benefit b WHERE b.benefit_id = $1 FOR SHARE",
 		1, t_int8);
-	plan_contact = prepare_kept(
+	plan_contact = benefit_keep_plan(
 		"SELECT c.kind::text, c.email, c.name FROM benefit.contact c WHERE c.contact_id = $1",
 		1, t_int8);
-	plan_batch = prepare_kept(
+	plan_batch = benefit_keep_plan(
 		"INSERT INTO benefit.code_batch "
 		"(benefit_id, season_id, contact_id, code_count, email, document, language) "
 		"VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING batch_id",
 		7, t_batch);
-	plan_insert_fast = prepare_kept(
+	plan_insert_fast = benefit_keep_plan(
 		"INSERT INTO benefit.single_use_code (code, batch_id, benefit_id) "
 		"SELECT u.c, $2, $3 FROM pg_catalog.unnest($1) AS u(c)",
 		3, t_insert);
-	plan_insert_safe = prepare_kept(
+	plan_insert_safe = benefit_keep_plan(
 		"INSERT INTO benefit.single_use_code (code, batch_id, benefit_id) "
 		"SELECT u.c, $2, $3 FROM pg_catalog.unnest($1) AS u(c) "
 		"ON CONFLICT (code) DO NOTHING",
 		3, t_insert);
-	plan_outbox = prepare_kept(
+	plan_outbox = benefit_keep_plan(
 		"INSERT INTO benefit.mail_outbox (batch_id, email, document, language) "
 		"VALUES ($1, $2, $3, $4)",
 		4, t_outbox);
-	plan_notify = prepare_kept(
+	plan_notify = benefit_keep_plan(
 		"SELECT pg_catalog.pg_notify('" BENEFIT_BATCH_CHANNEL "', $1::pg_catalog.text)",
 		1, t_int8);
 	plans_code_type = code_type;

@@ -14,6 +14,5 @@
 /* NOTIFY channel announcing a new batch; the payload is the batch id. */
 #define BENEFIT_BATCH_CHANNEL "benefit_code_batch"
 
-extern Oid	benefit_code_type_oid(void);
 
 #endif							/* BENEFIT_GENERATE_H */

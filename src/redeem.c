@@ -25,26 +25,13 @@
 #include "utils/datum.h"
 #include "utils/timestamp.h"
 
-#include "generate.h"
+#include "glue.h"
 
 static SPIPlanPtr plan_lock;
 static SPIPlanPtr plan_channel;
 static SPIPlanPtr plan_use;
 static SPIPlanPtr plan_history;
 static Oid	plans_code_type = InvalidOid;
-
-/* Prepares and keeps a plan, or fails loudly. */
-static SPIPlanPtr
-keep(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
-}
 
 /* Prepares the plans once per backend, again after the extension is re-created. */
 static void
@@ -77,7 +64,7 @@ prepare_plans(Oid code_type)
 	t_history[4] = INT8OID;
 	t_history[5] = TEXTOID;
 
-	plan_lock = keep(
+	plan_lock = benefit_keep_plan(
 		"SELECT c.state::pg_catalog.text, c.hold_order, c.hold_until, c.benefit_id, "
 		"       b.status::pg_catalog.text, b.valid_from, b.valid_until, b.all_channels, "
 		"       p.code, b.code "
@@ -86,18 +73,18 @@ prepare_plans(Oid code_type)
 		"LEFT JOIN benefit.point_of_sale p ON p.point_of_sale_id = b.point_of_sale_id "
 		"WHERE c.code OPERATOR(benefit.=) $1 FOR UPDATE OF c",
 		1, t_lock);
-	plan_channel = keep(
+	plan_channel = benefit_keep_plan(
 		"SELECT sc.kind::pg_catalog.text, "
 		"       EXISTS (SELECT 1 FROM benefit.benefit_channel bc "
 		"                WHERE bc.benefit_id = $2 AND bc.channel_id = sc.channel_id) "
 		"FROM benefit.sales_channel sc WHERE sc.code = $1",
 		2, t_channel);
-	plan_use = keep(
+	plan_use = benefit_keep_plan(
 		"UPDATE benefit.single_use_code SET state = 'used', used_at = $2, used_by_contact = $3, "
 		"       used_order = $4, hold_order = NULL, hold_until = NULL "
 		"WHERE code OPERATOR(benefit.=) $1",
 		4, t_use);
-	plan_history = keep(
+	plan_history = benefit_keep_plan(
 		"INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
 		"VALUES ($1, $2::benefit.code_state, 'used', $3, $4, $5, $6)",
 		6, t_history);

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # test/stress_redeem.sh: a short pgbench stress test of single-use code
-# redemption.  16 clients redeem random codes of a pool of 2,000 for random
-# orders while one transaction in ten invalidates a random code, so
-# redemptions race each other and race invalidations.  Each transaction is
-# one statement that calls benefit.redeem_code (or benefit.invalidate_code)
-# and writes what it returned into public.outcome, so the outcome row
-# commits with the redemption or not at all.  Then the invariants are
-# checked in SQL and printed as TAP lines:
+# redemption.  16 clients redeem codes of a pool of 2,000 for random orders
+# while one transaction in ten invalidates a code, so redemptions race each
+# other and race invalidations (a third of the calls aim at the lowest code
+# still issued, so that the races really happen).  Each transaction is one
+# statement that calls benefit.redeem_code (or benefit.invalidate_code) and
+# writes what it returned into public.outcome, so the outcome row commits
+# with the redemption or not at all.  Then the invariants are checked in
+# SQL and printed as TAP lines:
 #   - no code is used twice, and every 'ok' is a code in state used;
 #   - every 'ok' outcome's order is the used_order of its code;
 #   - no code is both used and invalidated;
@@ -75,21 +76,30 @@ if [ "$(q -c "SELECT count(*) FROM public.pool")" != "$pool_size" ]; then
     exit 1
 fi
 
-# 2. pgbench: 9 redemptions (half of them anonymous) for 1 invalidation.
-# The order is computed once (OFFSET 0 keeps random() from being inlined
-# twice) and both passed to redeem_code and stored with its result.
+# 2. pgbench: 9 redemptions (half of them anonymous) for 1 invalidation, on
+# a random code of the pool.  Drawn at random, two calls rarely meet on a
+# code before its first use, so one call in three instead aims at the lowest
+# code still issued, where all clients that do so at the same time collide
+# (and falls back to a random code once none is left).  The order is
+# computed once (OFFSET 0 keeps random() from being inlined twice), passed to
+# redeem_code and stored with its result.
+target="coalesce(CASE WHEN :hot = 0 THEN (SELECT c.code FROM benefit.single_use_code c WHERE c.state = 'issued' ORDER BY c.code LIMIT 1) END,
+                (SELECT p.code FROM public.pool p WHERE p.i = :i))"
 cat > "$work/redeem.sql" <<SQL
 \set i random(1, $pool_size)
+\set hot random(0, 2)
 \set buyer random(0, 1) * :contact
 INSERT INTO public.outcome (op, reason, code, order_ref)
 SELECT 'redeem', r.reason::text, r.code, o.ref
   FROM (SELECT 'order-' || :client_id::text || '-' || :i::text || '-' || random()::text AS ref OFFSET 0) o,
-       benefit.redeem_code((SELECT p.code FROM public.pool p WHERE p.i = :i), NULLIF(:buyer::bigint, 0), o.ref) r;
+       benefit.redeem_code($target, NULLIF(:buyer::bigint, 0), o.ref) r;
 SQL
 cat > "$work/invalidate.sql" <<SQL
 \set i random(1, $pool_size)
+\set hot random(0, 2)
 INSERT INTO public.outcome (op, reason, code)
-SELECT 'invalidate', benefit.invalidate_code(p.code, 'stress')::text, p.code FROM public.pool p WHERE p.i = :i;
+SELECT 'invalidate', benefit.invalidate_code(t.code, 'stress')::text, t.code
+  FROM (SELECT $target AS code OFFSET 0) t;
 SQL
 
 bench_rc=0
@@ -185,9 +195,11 @@ settled=$(q -c "SELECT coalesce(round(extract(epoch FROM max(at) - min(at))::num
 echo "# stress: $clients clients x $seconds s, ${processed:-?} transactions, $used codes used, $invalidated invalidated, $refusals refusals by reason {$by_reason}, $violations violations"
 # a refusal whose transaction started before the one that used or
 # invalidated the code was done overlapped it: the race this test is about
-raced=$(q -c "SELECT count(*) FROM outcome o JOIN outcome w ON w.code = o.code AND w.reason = 'ok'
-               WHERE o.reason IN ('already_used', 'invalidated') AND o.started < w.done")
-echo "# $raced refusals overlapped the transaction that used or invalidated the code; the $((used + invalidated)) changes of state spanned the first $settled s of the run; $((pool_size - used - invalidated)) codes are still issued"
+raced=$(q -F ' ' -c "SELECT count(*) FILTER (WHERE o.op = w.op), count(*) FILTER (WHERE o.op <> w.op)
+                       FROM outcome o JOIN outcome w ON w.code = o.code AND w.reason = 'ok'
+                      WHERE o.reason IN ('already_used', 'invalidated') AND o.started < w.done")
+read -r raced_same raced_cross <<<"$raced"
+echo "# races: $raced_same refusals overlapped the use or invalidation of their code by a call of the same kind, $raced_cross by a call of the other kind; the $((used + invalidated)) changes of state spanned the first $settled s of the run; $((pool_size - used - invalidated)) codes are still issued"
 
 # 4. the database is dropped by the EXIT trap
 [ "$violations" = 0 ]

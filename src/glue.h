@@ -1,0 +1,16 @@
+/*-------------------------------------------------------------------------
+ *
+ * glue.h
+ *		Helpers shared by the SPI glue files: kept plans and type lookups.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BENEFIT_GLUE_H
+#define BENEFIT_GLUE_H
+
+#include "executor/spi.h"
+
+extern SPIPlanPtr benefit_keep_plan(const char *sql, int nargs, Oid *argtypes);
+extern Oid	benefit_code_type_oid(void);
+
+#endif							/* BENEFIT_GLUE_H */
