@@ -13,7 +13,7 @@ SELECT count(*) <> :codes AS need_codes FROM benefit.single_use_code \gset
     SELECT b.benefit_id, c.contact_id
       FROM benefit.benefit b, benefit.contact c
      WHERE b.code = 'bench' AND c.external_ref = 'bench' \gset
-    TRUNCATE benefit.single_use_code;
+    TRUNCATE benefit.single_use_code CASCADE;   -- and the (empty) tables that reference it
     SELECT benefit.generate_codes(:benefit_id, :contact_id, :codes, 'bench', 'en') \g /dev/null
 \endif
 
@@ -21,7 +21,7 @@ CREATE TABLE bench.code_copy (LIKE benefit.single_use_code INCLUDING ALL) WITH (
 INSERT INTO bench.code_copy SELECT * FROM benefit.single_use_code;
 CREATE TABLE bench.pool (i integer PRIMARY KEY, code benefit.code NOT NULL);
 INSERT INTO bench.pool SELECT row_number() OVER (), code FROM benefit.single_use_code;
-TRUNCATE benefit.code_history;
+TRUNCATE benefit.code_history CASCADE;
 VACUUM ANALYZE benefit.single_use_code, bench.code_copy, bench.pool, benefit.code_history;
 
 -- load every page of the three tables and their indexes into shared buffers

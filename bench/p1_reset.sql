@@ -9,6 +9,6 @@ UPDATE benefit.single_use_code
 UPDATE bench.code_copy
    SET state = 'issued', used_at = NULL, used_by_contact = NULL, used_order = NULL
  WHERE state = 'used';
-TRUNCATE benefit.code_history;
+TRUNCATE benefit.code_history CASCADE;
 VACUUM benefit.single_use_code, bench.code_copy, benefit.code_history;
 CHECKPOINT;

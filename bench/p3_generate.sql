@@ -7,7 +7,7 @@ SET client_min_messages = warning;
 SELECT b.benefit_id, c.contact_id
   FROM benefit.benefit b, benefit.contact c
  WHERE b.code = 'bench' AND c.external_ref = 'bench' \gset
-TRUNCATE benefit.single_use_code;
+TRUNCATE benefit.single_use_code CASCADE;   -- and the (empty) tables that reference it
 CHECKPOINT;
 SELECT pg_backend_pid() AS pid \gset
 \setenv BENCH_BACKEND_PID :pid

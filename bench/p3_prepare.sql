@@ -18,4 +18,4 @@ SELECT benefit.generate_codes(:benefit_id, :contact_id, :codes, 'bench', 'en') \
 -- server-side COPY (superuser) into the server's data directory
 SELECT current_setting('data_directory') || '/bench_codes.tsv' AS codes_file \gset
 COPY (SELECT code, batch_id, benefit_id FROM benefit.single_use_code) TO :'codes_file';
-TRUNCATE benefit.single_use_code;
+TRUNCATE benefit.single_use_code CASCADE;   -- and the (empty) tables that reference it
