@@ -61,7 +61,7 @@ AS 'MODULE_PATHNAME', 'benefit_code_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAF
 COMMENT ON FUNCTION benefit.code_in(cstring) IS 'Input function of benefit.code: case-insensitive, ignores spaces and hyphens, reads O as 0 and I, L as 1; 22P02 when malformed or the check character does not match';
 CREATE FUNCTION benefit.code_out(benefit.code) RETURNS cstring
 AS 'MODULE_PATHNAME', 'benefit_code_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION benefit.code_out(benefit.code) IS 'Output function of benefit.code: XXXX-XXXX-XXXX-C';
+COMMENT ON FUNCTION benefit.code_out(benefit.code) IS 'Output function of benefit.code: dddd-dddd-dddd-c';
 CREATE FUNCTION benefit.code_recv(internal) RETURNS benefit.code
 AS 'MODULE_PATHNAME', 'benefit_code_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION benefit.code_recv(internal) IS 'Binary input of benefit.code: a format-version byte (1), then the value as int8; refuses other versions and values over 60 bits';
@@ -80,7 +80,7 @@ CREATE TYPE benefit.code (
     STORAGE = plain
 );
 COMMENT ON TYPE benefit.code IS
-    'A single-use code: 60 random bits in 8 bytes, written as 12 Crockford base32 characters and a check character, XXXX-XXXX-XXXX-C';
+    'A single-use code: 60 random bits in 8 bytes, written as 12 Crockford base32 characters and a check character, dddd-dddd-dddd-c';
 
 CREATE FUNCTION benefit.is_valid_code(text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'benefit_is_valid_code' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -170,7 +170,7 @@ COMMENT ON OPERATOR CLASS benefit.code_hash_ops USING hash IS 'Default hash oper
 CREATE CAST (text AS benefit.code) WITH INOUT AS ASSIGNMENT;
 COMMENT ON CAST (text AS benefit.code) IS 'Parses a code (22P02 when malformed)';
 CREATE CAST (benefit.code AS text) WITH INOUT AS ASSIGNMENT;
-COMMENT ON CAST (benefit.code AS text) IS 'The canonical text form XXXX-XXXX-XXXX-C';
+COMMENT ON CAST (benefit.code AS text) IS 'The canonical text form dddd-dddd-dddd-c';
 
 --------------------------------------------------------------------------
 -- Seasons, channels, points of sale

@@ -77,7 +77,7 @@ benefit_code_in(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(benefit_code_out);
 
-/* Writes a code in its canonical grouped form XXXX-XXXX-XXXX-C. */
+/* Writes a code in its canonical grouped form dddd-dddd-dddd-c. */
 Datum
 benefit_code_out(PG_FUNCTION_ARGS)
 {

@@ -130,7 +130,7 @@ bcode_check_char(uint64_t value)
 	return bcode_alphabet[check_value(value & BCODE_VALUE_MASK)];
 }
 
-/* Writes the grouped text form XXXX-XXXX-XXXX-C of value into out. */
+/* Writes the grouped text form dddd-dddd-dddd-c of value into out. */
 void
 bcode_format(uint64_t value, char out[BCODE_TEXT_SIZE])
 {

@@ -17,7 +17,7 @@
  * Text form.  12 data characters, most significant 5 bits first (12 x 5 =
  * 60 bits exactly, so any 12 characters give a value below 2^60: a parsed
  * code can never overflow), then 1 check character, printed uppercase in
- * groups of four: XXXX-XXXX-XXXX-C (16 characters, 17 bytes with the NUL).
+ * groups of four: dddd-dddd-dddd-c (16 characters, 17 bytes with the NUL).
  * Value 0 is 0000-0000-0000-0; value 2^60 - 1 is ZZZZ-ZZZZ-ZZZZ-R.
  *
  * Input is forgiving: letters are case-insensitive; O and o read as 0;
@@ -82,7 +82,7 @@
 /* Mask of the bits a code value may use: 2^60 - 1. */
 #define BCODE_VALUE_MASK	((UINT64_C(1) << BCODE_DATA_BITS) - 1)
 
-/* Size of the grouped text form XXXX-XXXX-XXXX-C including its NUL. */
+/* Size of the grouped text form dddd-dddd-dddd-c including its NUL. */
 #define BCODE_TEXT_SIZE		17
 
 /* *bad_pos value when the status has no position in the input. */
