@@ -3,11 +3,15 @@
  * redeem.c
  *		benefit.redeem_code: check and use a single-use code in one call.
  *
- * The code's row is locked first (SELECT ... FOR UPDATE OF c): any number
- * of concurrent callers queue on that lock, the first to commit uses the
- * code, and every later one reads the committed row and gets
- * already_used (or ok if the first rolled back).  Business refusals are
- * results with a benefit.reason, never errors; only bad input raises.
+ * The common case (an issued code of a live benefit, in its window and on
+ * its channel) is one statement: a conditional UPDATE ... WHERE state =
+ * 'issued' that also writes the history row.  Exactly-once comes from the
+ * row lock that UPDATE takes: concurrent callers queue on it, and when the
+ * first commits the others re-check the row, find it used and update
+ * nothing.  Whenever nothing was updated, the slow path locks the row
+ * (SELECT ... FOR UPDATE) and works out the reason, or uses a code held by
+ * this very order.  Business refusals are results with a benefit.reason,
+ * never errors; only bad input raises.
  * Every use is appended to benefit.code_history in the same transaction.
  * All statements are prepared once per backend and kept.
  *
@@ -27,6 +31,7 @@
 
 #include "glue.h"
 
+static SPIPlanPtr plan_fast;
 static SPIPlanPtr plan_lock;
 static SPIPlanPtr plan_channel;
 static SPIPlanPtr plan_use;
@@ -41,11 +46,13 @@ prepare_plans(Oid code_type)
 	Oid			t_channel[2] = {TEXTOID, INT8OID};
 	Oid			t_use[4];
 	Oid			t_history[6];
+	Oid			t_fast[6];
 
 	if (plans_code_type == code_type)
 		return;
 	if (OidIsValid(plans_code_type))
 	{
+		SPI_freeplan(plan_fast);
 		SPI_freeplan(plan_lock);
 		SPI_freeplan(plan_channel);
 		SPI_freeplan(plan_use);
@@ -63,6 +70,42 @@ prepare_plans(Oid code_type)
 	t_history[3] = TEXTOID;
 	t_history[4] = INT8OID;
 	t_history[5] = TEXTOID;
+	t_fast[0] = code_type;
+	t_fast[1] = TIMESTAMPTZOID;
+	t_fast[2] = INT8OID;
+	t_fast[3] = TEXTOID;
+	t_fast[4] = TEXTOID;
+	t_fast[5] = TEXTOID;
+
+	/*
+	 * The common case in one statement: an issued code of a live benefit,
+	 * in its window, on one of its channels, is used and its history row
+	 * written.  No row back means "not that simple": the slow path below
+	 * locks the row and finds the reason (or uses a code held by this order).
+	 */
+	plan_fast = benefit_keep_plan(
+		"WITH u AS ("
+		" UPDATE benefit.single_use_code c"
+		"    SET state = 'used', used_at = $2, used_by_contact = $3, used_order = $4"
+		"   FROM benefit.benefit b"
+		"  WHERE c.code OPERATOR(benefit.=) $1 AND c.state = 'issued'"
+		"    AND b.benefit_id = c.benefit_id AND b.status = 'live'"
+		"    AND (b.valid_from IS NULL OR b.valid_from <= $2)"
+		"    AND (b.valid_until IS NULL OR b.valid_until > $2)"
+		"    AND ($5::pg_catalog.text IS NULL OR ("
+		"         (b.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc"
+		"                                      JOIN benefit.sales_channel sc ON sc.channel_id = bc.channel_id"
+		"                                     WHERE bc.benefit_id = b.benefit_id AND sc.code = $5))"
+		"         AND (b.point_of_sale_id IS NULL"
+		"              OR EXISTS (SELECT 1 FROM benefit.sales_channel sc WHERE sc.code = $5 AND sc.kind <> 'web')"
+		"              OR EXISTS (SELECT 1 FROM benefit.point_of_sale p"
+		"                          WHERE p.point_of_sale_id = b.point_of_sale_id AND p.code = $6))))"
+		" RETURNING c.code, c.benefit_id, b.code AS benefit_code"
+		"), h AS ("
+		" INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel)"
+		" SELECT u.code, 'issued', 'used', $2, $4, $3, $5 FROM u"
+		") SELECT u.benefit_id, u.benefit_code FROM u",
+		6, t_fast);
 
 	plan_lock = benefit_keep_plan(
 		"SELECT c.state::pg_catalog.text, c.hold_order, c.hold_until, c.benefit_id, "
@@ -155,6 +198,33 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	prepare_plans(code_type);
+
+	args[0] = code;
+	args[1] = TimestampTzGetDatum(now);
+	args[2] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
+	args[3] = order_ref;
+	args[4] = channel ? CStringGetTextDatum(channel) : (Datum) 0;
+	args[5] = pos ? CStringGetTextDatum(pos) : (Datum) 0;
+	memset(argnulls, ' ', sizeof(argnulls));
+	argnulls[2] = contact_null ? 'n' : ' ';
+	argnulls[4] = channel ? ' ' : 'n';
+	argnulls[5] = pos ? ' ' : 'n';
+	ret = SPI_execute_plan(plan_fast, args, argnulls, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "using the code failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		values[2] = col_datum(1, &isnull);
+		nulls[2] = false;
+		values[3] = SPI_datumTransfer(col_datum(2, &isnull), false, -1);
+		nulls[3] = false;
+		values[4] = TimestampTzGetDatum(now);
+		nulls[4] = false;
+		values[0] = DirectFunctionCall2(enum_in, CStringGetDatum(reason),
+										ObjectIdGetDatum(TupleDescAttr(resdesc, 0)->atttypid));
+		SPI_finish();
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(resdesc, values, nulls)));
+	}
 
 	args[0] = code;
 	ret = SPI_execute_plan(plan_lock, args, NULL, false, 1);
