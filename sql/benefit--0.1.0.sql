@@ -1249,10 +1249,9 @@ CREATE TABLE benefit.code_history (
     contact_id  bigint,
     channel     text,
     reason      text,
-    CONSTRAINT code_history_pkey PRIMARY KEY (history_id)
+    CONSTRAINT code_history_pkey PRIMARY KEY (code, history_id)
 );
-CREATE INDEX code_history_code_idx ON benefit.code_history (code);
-COMMENT ON TABLE benefit.code_history IS 'Every change of state of every single-use code, appended by the runtime functions; never updated or deleted by the API';
+COMMENT ON TABLE benefit.code_history IS 'Every change of state of every single-use code, appended by the runtime functions; never updated or deleted by the API (keyed by code first, so concurrent appends for different codes do not all hit the last page of one index)';
 COMMENT ON COLUMN benefit.code_history.history_id IS 'Surrogate key, in order of writing';
 COMMENT ON COLUMN benefit.code_history.code IS 'The code';
 COMMENT ON COLUMN benefit.code_history.from_state IS 'State before';
@@ -1263,7 +1262,6 @@ COMMENT ON COLUMN benefit.code_history.order_ref IS 'Order reference of the use 
 COMMENT ON COLUMN benefit.code_history.contact_id IS 'Contact who used the code, NULL for an anonymous buyer';
 COMMENT ON COLUMN benefit.code_history.channel IS 'Sales channel code of the call, if given';
 COMMENT ON COLUMN benefit.code_history.reason IS 'Operator''s reason (invalidation)';
-COMMENT ON INDEX benefit.code_history_code_idx IS 'History of a code';
 
 CREATE FUNCTION benefit.redeem_code(code benefit.code, contact_id bigint, order_ref text,
                                     channel text DEFAULT NULL, point_of_sale text DEFAULT NULL)
