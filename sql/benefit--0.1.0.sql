@@ -1267,10 +1267,9 @@ CREATE FUNCTION benefit.redeem_code(code benefit.code, contact_id bigint, order_
                                     channel text DEFAULT NULL, point_of_sale text DEFAULT NULL)
 RETURNS benefit.redemption
 AS 'MODULE_PATHNAME', 'benefit_redeem_code'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER;
 COMMENT ON FUNCTION benefit.redeem_code(benefit.code, bigint, text, text, text) IS
-    'Checks and uses a single-use code for an order in one call: returns reason ok exactly once per code, whatever the concurrency, or why not (unknown_code, already_used, invalidated, held_by_other_order, benefit_not_live, not_yet_valid, expired, wrong_channel, wrong_point_of_sale); contact_id NULL for an anonymous buyer; channel and point_of_sale are sales-channel and point-of-sale codes (NULL: not checked)';
+    'Checks and uses a single-use code for an order in one call: returns reason ok exactly once per code, whatever the concurrency, or why not (unknown_code, already_used, invalidated, held_by_other_order, benefit_not_live, not_yet_valid, expired, wrong_channel, wrong_point_of_sale); contact_id NULL for an anonymous buyer; channel and point_of_sale are sales-channel and point-of-sale codes (NULL: not checked). Its statements run with pg_catalog as the only schema searched, pinned in C rather than by a SET clause';
 
 CREATE FUNCTION benefit.check_code_use(state benefit.code_state, hold_order text, hold_until timestamptz,
                                        benefit_id bigint, order_ref text, channel text, point_of_sale text)

@@ -47,3 +47,28 @@ benefit_code_type_oid(void)
 		elog(ERROR, "type benefit.code does not exist");
 	return typ;
 }
+
+/*
+ * Makes pg_catalog the only schema searched until benefit_pop_search_path:
+ * the statements of a SECURITY DEFINER C function then resolve operators
+ * and functions the same way whatever the caller's search_path, without
+ * the cost of a SET search_path clause (a GUC change on every call).
+ */
+void
+benefit_push_search_path(void)
+{
+	OverrideSearchPath path;
+
+	path.schemas = NIL;
+	path.addCatalog = true;
+	path.addTemp = false;
+	path.generation = 0;
+	PushOverrideSearchPath(&path);
+}
+
+/* Undoes benefit_push_search_path. */
+void
+benefit_pop_search_path(void)
+{
+	PopOverrideSearchPath();
+}

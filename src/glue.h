@@ -12,5 +12,7 @@
 
 extern SPIPlanPtr benefit_keep_plan(const char *sql, int nargs, Oid *argtypes);
 extern Oid	benefit_code_type_oid(void);
+extern void benefit_push_search_path(void);
+extern void benefit_pop_search_path(void);
 
 #endif							/* BENEFIT_GLUE_H */

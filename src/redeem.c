@@ -197,6 +197,8 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	code_type = benefit_code_type_oid();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* an error unwinds the pushed path with the (sub)transaction */
+	benefit_push_search_path();
 	prepare_plans(code_type);
 
 	args[0] = code;
@@ -222,6 +224,7 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 		nulls[4] = false;
 		values[0] = DirectFunctionCall2(enum_in, CStringGetDatum(reason),
 										ObjectIdGetDatum(TupleDescAttr(resdesc, 0)->atttypid));
+		benefit_pop_search_path();
 		SPI_finish();
 		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(resdesc, values, nulls)));
 	}
@@ -323,6 +326,7 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	/* values built from SPI results must outlive SPI_finish */
 	if (!nulls[3])
 		values[3] = SPI_datumTransfer(values[3], false, -1);
+	benefit_pop_search_path();
 	SPI_finish();
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(resdesc, values, nulls)));
 }

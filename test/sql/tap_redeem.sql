@@ -10,7 +10,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
 SET LOCAL search_path = public, benefit;
-SELECT plan(49);
+SELECT plan(50);
 
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s26', 'A long season', '2000-01-01', '2999-12-31');
 INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office'), ('web', 'Web', 'web'), ('phone', 'Phone', 'call_centre');
@@ -90,6 +90,18 @@ SELECT is(benefit.expire_code_holds(), 1::bigint, 'expire_code_holds releases th
 SELECT is((SELECT state::text FROM benefit.single_use_code WHERE code = pg_temp.c('ce', 9)), 'issued', 'the expired code is issued again');
 SELECT is(benefit.expire_code_holds(), 0::bigint, 'and nothing else');
 SELECT is(pg_temp.r(pg_temp.c('ce', 9), 'order-e'), 'ok', 'another order can now use it');
+
+-- a caller's search_path cannot hijack the operators redeem_code uses
+CREATE SCHEMA tap_evil;
+CREATE FUNCTION tap_evil.text_eq(text, text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'hijacked'; END $$;
+CREATE OPERATOR tap_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = tap_evil.text_eq);
+SELECT pg_temp.c('ce', 10) AS evil_code \gset
+SET LOCAL search_path = tap_evil, pg_catalog, public, benefit;
+CREATE TEMP TABLE evil_result AS SELECT (benefit.redeem_code(:'evil_code', NULL, 'order-evil', 'box')).reason::text AS reason;
+SET LOCAL search_path = public, benefit;
+SELECT is((SELECT reason FROM evil_result), 'ok',
+          'an operator planted earlier in the caller''s search_path is not used by redeem_code');
 
 -- bad input raises
 SELECT throws_ok($$SELECT benefit.redeem_code('ZZZZ-ZZZZ-ZZZZ-S', NULL, 'o')$$, '22P02', NULL, 'a mistyped code is an error, not a reason');
