@@ -19,10 +19,12 @@ SELECT count(*) <> :codes AS need_codes FROM benefit.single_use_code \gset
 
 CREATE TABLE bench.code_copy (LIKE benefit.single_use_code INCLUDING ALL) WITH (fillfactor = 80);
 INSERT INTO bench.code_copy SELECT * FROM benefit.single_use_code;
+-- the history a redeem_code appends, for the reference run p1_history.pgbench
+CREATE TABLE bench.history_copy (LIKE benefit.code_history INCLUDING ALL);
 CREATE TABLE bench.pool (i integer PRIMARY KEY, code benefit.code NOT NULL);
 INSERT INTO bench.pool SELECT row_number() OVER (), code FROM benefit.single_use_code;
 TRUNCATE benefit.code_history CASCADE;
-VACUUM ANALYZE benefit.single_use_code, bench.code_copy, bench.pool, benefit.code_history;
+VACUUM ANALYZE benefit.single_use_code, bench.code_copy, bench.pool, benefit.code_history, bench.history_copy;
 
 -- load every page of the three tables and their indexes into shared buffers
 SELECT sum(pg_prewarm(c.oid))

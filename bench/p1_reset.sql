@@ -1,5 +1,5 @@
 -- bench/p1_reset.sql: run by bench/run before every P1 pgbench run, so that each run starts from
--- the same state: every code of both tables unused again, an empty code history, dead row
+-- the same state: every code of both tables unused again, both code histories empty, dead row
 -- versions vacuumed away, and a checkpoint (each run then pays the same full-page writes).
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
@@ -10,5 +10,6 @@ UPDATE bench.code_copy
    SET state = 'issued', used_at = NULL, used_by_contact = NULL, used_order = NULL
  WHERE state = 'used';
 TRUNCATE benefit.code_history CASCADE;
-VACUUM benefit.single_use_code, bench.code_copy, benefit.code_history;
+TRUNCATE bench.history_copy;
+VACUUM benefit.single_use_code, bench.code_copy, benefit.code_history, bench.history_copy;
 CHECKPOINT;

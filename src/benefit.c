@@ -16,6 +16,8 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "generate.h"
+
 #ifndef BENEFIT_EXTVERSION
 #error "BENEFIT_EXTVERSION must be defined by the Makefile"
 #endif
@@ -28,6 +30,16 @@ PGDLLEXPORT void _PG_init(void);
 void
 _PG_init(void)
 {
+	DefineCustomIntVariable("benefit.test_code_bits",
+							"For tests only: random bits kept in each generated code.",
+							"Default and maximum 60.  Fewer bits make generated codes collide, "
+							"to test that collisions are drawn again; never lower it in production.",
+							&benefit_test_code_bits,
+							60, 4, 60,
+							PGC_SUSET,
+							GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
+
 	/*
 	 * Reserve the prefix: a misspelt benefit.* setting is an error instead
 	 * of a silently ignored placeholder.

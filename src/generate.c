@@ -47,6 +47,8 @@ static SPIPlanPtr plan_outbox;
 static SPIPlanPtr plan_notify;
 static Oid	plans_code_type = InvalidOid;
 
+int			benefit_test_code_bits = 60;
+
 /*
  * Prepares the plans once per backend; again if the extension was dropped
  * and created anew (the type OID changed).
@@ -168,7 +170,14 @@ insert_chunk(Oid code_type, int n, int64 batch_id, int64 benefit_id)
 				errmsg("could not generate random codes"),
 				errdetail("pg_strong_random() failed."));
 	for (int i = 0; i < n; i++)
-		elems[i] = Int64GetDatum((int64) bcode_from_random(random[i]));
+	{
+		uint64		value = bcode_from_random(random[i]);
+
+		/* benefit.test_code_bits narrows the code space for tests only */
+		if (benefit_test_code_bits < 60)
+			value &= (UINT64CONST(1) << benefit_test_code_bits) - 1;
+		elems[i] = Int64GetDatum((int64) value);
+	}
 
 	args[0] = PointerGetDatum(construct_array(elems, n, code_type, sizeof(int64), true, TYPALIGN_DOUBLE));
 	args[1] = Int64GetDatum(batch_id);
@@ -216,6 +225,7 @@ benefit_generate_codes(PG_FUNCTION_ARGS)
 	Datum		email;
 	int64		batch_id;
 	int64		remaining;
+	int			fruitless;
 	MemoryContext chunkcxt;
 	MemoryContext oldcxt;
 
@@ -289,14 +299,32 @@ benefit_generate_codes(PG_FUNCTION_ARGS)
 	/* the codes, chunk by chunk, in a context reset after each chunk */
 	chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "benefit code chunk", ALLOCSET_DEFAULT_SIZES);
 	remaining = count;
+	fruitless = 0;
 	while (remaining > 0)
 	{
 		int			n = (int) Min(remaining, GEN_CHUNK);
+		uint64		added;
 
 		oldcxt = MemoryContextSwitchTo(chunkcxt);
-		remaining -= (int64) insert_chunk(code_type, n, batch_id, benefit_id);
+		added = insert_chunk(code_type, n, batch_id, benefit_id);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(chunkcxt);
+		remaining -= (int64) added;
+
+		/*
+		 * With 60 random bits a round that adds nothing never happens; it
+		 * means the code space is (nearly) full, which only a narrowed
+		 * benefit.test_code_bits can cause.  Give up rather than spin.
+		 */
+		fruitless = added > 0 ? 0 : fruitless + 1;
+		if (fruitless >= BENEFIT_MAX_FRUITLESS_ROUNDS)
+			ereport(ERROR,
+					errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					errmsg("no free code left to generate"),
+					errdetail("%d draws in a row gave only codes that already exist; " INT64_FORMAT " of %d codes were still missing.",
+							  BENEFIT_MAX_FRUITLESS_ROUNDS, remaining, count),
+					benefit_test_code_bits < 60 ?
+					errhint("benefit.test_code_bits is %d; it is meant for tests only.", benefit_test_code_bits) : 0);
 		CHECK_FOR_INTERRUPTS();
 	}
 	MemoryContextDelete(chunkcxt);

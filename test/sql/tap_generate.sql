@@ -10,7 +10,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(24);
+SELECT plan(30);
 
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s26', 'Season', '2026-09-01', '2027-06-30');
 INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office');
@@ -74,10 +74,28 @@ SELECT results_eq($$SELECT email, document, language, sent_at IS NULL FROM benef
 SELECT isnt(benefit.generate_codes(pg_temp.bid('vouchers'), pg_temp.cid('Acme Works Council'), 1, 'letter', 'de'), NULL, 'a second batch');
 SELECT is((SELECT count(DISTINCT code)::int FROM benefit.single_use_code), 25001, 'codes are unique across batches');
 
+-- collisions: benefit.test_code_bits = 8 leaves 256 possible codes, so a batch of 200 draws
+-- duplicates (within its own chunk, then with the codes already in): each is drawn again
+SET benefit.test_code_bits = 8;
+SELECT isnt(benefit.generate_codes(pg_temp.bid('vouchers'), pg_temp.cid('Acme Works Council'), 200, 'letter', 'de'), NULL,
+            'a batch of 200 codes among 256 possible ones is generated despite its collisions');
+SELECT is((SELECT count(DISTINCT code)::int FROM benefit.single_use_code WHERE code::text LIKE '0000-0000-00%'), 200,
+          'it holds 200 distinct codes, all in the narrowed space');
+SELECT isnt(benefit.generate_codes(pg_temp.bid('vouchers'), pg_temp.cid('Acme Works Council'), 20, 'letter', 'de'), NULL,
+            'a second batch colliding with the first one is generated too');
+SELECT results_eq($$SELECT count(*)::int, count(DISTINCT code)::int FROM benefit.single_use_code WHERE code::text LIKE '0000-0000-00%'$$,
+                  $$VALUES (220, 220)$$, 'the colliding codes were drawn again: 220 codes, none twice');
+-- 16 possible codes, most already taken: the call gives up instead of drawing forever
+SET benefit.test_code_bits = 4;
+SELECT throws_ok($$SELECT benefit.generate_codes(pg_temp.bid('vouchers'), pg_temp.cid('Acme Works Council'), 16, 'letter', 'de')$$,
+                 '54000', 'no free code left to generate', 'a full code space is an error, not an endless loop');
+RESET benefit.test_code_bits;
+
 -- privileges
 CREATE ROLE tap_gen_sales LOGIN IN ROLE benefit_sales;
 SET ROLE tap_gen_sales;
 SELECT throws_ok($$SELECT benefit.generate_codes(1, 1, 1, 'x', 'fr')$$, '42501', NULL, 'the sales role cannot generate codes');
+SELECT throws_ok($$SET benefit.test_code_bits = 8$$, '42501', NULL, 'only a superuser can narrow the code space');
 RESET ROLE;
 
 SELECT * FROM finish();
