@@ -15,7 +15,7 @@ OBJS = \
 	src/benefit.o \
 	src/code.o \
 	src/code_format.o \
-	src/generate.o \
+	src/generate.o src/money.o \
 	src/redeem.o \
 	src/glue.o
 
