@@ -15,7 +15,9 @@ OBJS = \
 	src/benefit.o \
 	src/code.o \
 	src/code_format.o \
-	src/generate.o src/money.o \
+	src/generate.o \
+	src/money.o \
+	src/pricing.o \
 	src/redeem.o \
 	src/glue.o
 

@@ -1224,7 +1224,14 @@ COMMENT ON FUNCTION benefit.batch_codes(bigint) IS
 
 CREATE TYPE benefit.reason AS ENUM (
     'ok', 'unknown_code', 'already_used', 'invalidated', 'held_by_other_order', 'benefit_not_live',
-    'not_yet_valid', 'expired', 'wrong_channel', 'wrong_point_of_sale');
+    'not_yet_valid', 'expired', 'wrong_channel', 'wrong_point_of_sale',
+    -- basket pricing and holds
+    'no_tariff', 'not_best', 'price_not_lower', 'quota_exhausted', 'performance_quota_exhausted',
+    'contact_quota_exhausted', 'unknown_promo_code', 'promo_not_active', 'indicator_level_required',
+    'contact_required', 'promo_limit_reached', 'promo_contact_limit_reached', 'min_amount_not_reached',
+    'order_already_held', 'unknown_order', 'hold_expired', 'already_confirmed', 'already_released',
+    -- repeated wrong code entries
+    'throttled');
 COMMENT ON TYPE benefit.reason IS
     'Why a runtime call accepted or refused something: business refusals are results with a reason, not errors (README lists each)';
 
@@ -1674,6 +1681,1124 @@ COMMENT ON VIEW benefit.benefit_overview IS
     'One row per benefit: season, target type, status, validity, channels (* for all), total quota, number of tariff rows and of go-live problems';
 
 --------------------------------------------------------------------------
+-- Runtime: who may use what, quotas, basket pricing, holds
+--------------------------------------------------------------------------
+
+CREATE TYPE benefit.basket_line AS (
+    product_id  bigint,
+    performance_id bigint,
+    seat_category_id bigint,
+    audience_id bigint,
+    quantity    integer,
+    base_price_cents bigint
+);
+COMMENT ON TYPE benefit.basket_line IS
+    'One line of a basket to price: product, performance, seat category and audience (NULL when the product has none), quantity (1-1000) and the catalogue unit price in cents';
+
+CREATE TYPE benefit.priced_line AS (
+    line_no     integer,
+    product_id  bigint,
+    performance_id bigint,
+    seat_category_id bigint,
+    audience_id bigint,
+    quantity    integer,
+    base_price_cents bigint,
+    unit_price_cents bigint,
+    benefit_id  bigint,
+    benefit_code text,
+    tariff_id   bigint,
+    line_cents  bigint,
+    promo_discount_cents bigint,
+    total_cents bigint
+);
+COMMENT ON TYPE benefit.priced_line IS
+    'A priced basket line: the unit price after the best benefit (the base price when none applies), the benefit and tariff row used, the line amount (unit price x quantity), its share of the promo discount, and what is left to pay';
+
+CREATE TYPE benefit.refusal AS (
+    line_no     integer,
+    benefit_id  bigint,
+    benefit_code text,
+    entered_code text,
+    reason      benefit.reason
+);
+COMMENT ON TYPE benefit.refusal IS
+    'Something that was not applied, and why: a benefit on a line (line_no), an entered code that unlocks nothing (entered_code), or the promo code (line_no NULL)';
+
+CREATE TYPE benefit.priced_basket AS (
+    reason      benefit.reason,
+    lines       benefit.priced_line[],
+    refusals    benefit.refusal[],
+    base_cents  bigint,
+    lines_cents bigint,
+    promo_code  text,
+    promo_discount_cents bigint,
+    total_cents bigint,
+    order_ref   text,
+    held_until  timestamptz
+);
+COMMENT ON TYPE benefit.priced_basket IS
+    'Result of price_basket and hold: reason (ok, or why a hold was refused), the priced lines, the refusals, the basket at catalogue prices, after line benefits, the promo code applied and its discount, the total to pay; order_ref and held_until for a hold';
+
+CREATE TYPE benefit.hold_state AS ENUM ('held', 'confirmed', 'released', 'expired');
+COMMENT ON TYPE benefit.hold_state IS
+    'State of an order hold: held (units reserved until held_until), confirmed (uses final), released (given back by the order), expired (given back at the deadline)';
+
+CREATE TYPE benefit.counter_kind AS ENUM ('benefit_slot', 'benefit_performance', 'benefit_contact',
+                                          'promo_slot', 'promo_contact');
+COMMENT ON TYPE benefit.counter_kind IS
+    'Which counter a hold reserved units on; also the order in which every runtime call locks counters (with owner and key), so that concurrent calls never deadlock';
+
+CREATE TABLE benefit.counter (
+    kind        benefit.counter_kind NOT NULL,
+    owner_id    bigint NOT NULL,
+    key         bigint NOT NULL,
+    cap         integer,
+    held        integer NOT NULL DEFAULT 0,
+    used        integer NOT NULL DEFAULT 0,
+    CONSTRAINT counter_pkey PRIMARY KEY (kind, owner_id, key),
+    CONSTRAINT counter_units_check CHECK (held >= 0 AND used >= 0 AND (cap IS NULL OR held + used <= cap)),
+    CONSTRAINT counter_cap_check CHECK (cap >= 0)
+) WITH (fillfactor = 50);
+COMMENT ON TABLE benefit.counter IS
+    'Units held and used: a benefit''s total quota and a promo code''s total limit split into 16 slots (key 0-15, each with its cap) that buyers lock independently; per performance, per contact of a benefit and per contact of a promo code, one row each (key: performance or contact id, checked against the benefit''s or promo code''s current limit); written only by the runtime functions (fillfactor 50 and no index on held/used, so updates stay HOT)';
+COMMENT ON COLUMN benefit.counter.kind IS 'benefit_slot, benefit_performance, benefit_contact, promo_slot or promo_contact';
+COMMENT ON COLUMN benefit.counter.owner_id IS 'The benefit or promo code';
+COMMENT ON COLUMN benefit.counter.key IS 'Slot number (0-15), performance id or contact id';
+COMMENT ON COLUMN benefit.counter.cap IS 'Units this slot may hold and use in all (slots only; NULL: no limit)';
+COMMENT ON COLUMN benefit.counter.held IS 'Units reserved by open holds';
+COMMENT ON COLUMN benefit.counter.used IS 'Units used by confirmed orders';
+COMMENT ON CONSTRAINT counter_units_check ON benefit.counter IS
+    'never negative, and a slot never holds and uses more than its cap: the last guard against overselling';
+COMMENT ON CONSTRAINT counter_cap_check ON benefit.counter IS 'a cap is not negative';
+
+CREATE TABLE benefit.order_hold (
+    order_ref   text NOT NULL,
+    state       benefit.hold_state NOT NULL DEFAULT 'held',
+    contact_id  bigint,
+    channel     text NOT NULL,
+    point_of_sale text,
+    held_until  timestamptz NOT NULL,
+    promo_code_id bigint,
+    base_cents  bigint NOT NULL,
+    lines_cents bigint NOT NULL,
+    promo_discount_cents bigint NOT NULL,
+    total_cents bigint NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by  name NOT NULL DEFAULT SESSION_USER,
+    closed_at   timestamptz,
+    closed_by   name,
+    CONSTRAINT order_hold_pkey PRIMARY KEY (order_ref),
+    CONSTRAINT order_hold_closed_check CHECK ((state = 'held') = (closed_at IS NULL))
+);
+CREATE INDEX order_hold_open_idx ON benefit.order_hold (held_until) WHERE state = 'held';
+COMMENT ON TABLE benefit.order_hold IS
+    'One row per order put on hold by benefit.hold: its state, deadline and priced totals; an order reference is held once (README)';
+COMMENT ON COLUMN benefit.order_hold.order_ref IS 'The application''s order reference';
+COMMENT ON COLUMN benefit.order_hold.state IS 'held, confirmed, released or expired';
+COMMENT ON COLUMN benefit.order_hold.contact_id IS 'The buyer, NULL for an anonymous buyer';
+COMMENT ON COLUMN benefit.order_hold.channel IS 'Sales channel code of the hold';
+COMMENT ON COLUMN benefit.order_hold.point_of_sale IS 'Web point of sale code of the hold, if any';
+COMMENT ON COLUMN benefit.order_hold.held_until IS 'Deadline: after it the hold is never confirmed and expire_holds gives its units back';
+COMMENT ON COLUMN benefit.order_hold.promo_code_id IS 'The promo code applied, if any';
+COMMENT ON COLUMN benefit.order_hold.base_cents IS 'Basket at catalogue prices';
+COMMENT ON COLUMN benefit.order_hold.lines_cents IS 'Basket after line benefits (what the promo minimum is measured on)';
+COMMENT ON COLUMN benefit.order_hold.promo_discount_cents IS 'Discount of the promo code on the whole basket';
+COMMENT ON COLUMN benefit.order_hold.total_cents IS 'Total to pay';
+COMMENT ON COLUMN benefit.order_hold.created_at IS 'When it was held';
+COMMENT ON COLUMN benefit.order_hold.created_by IS 'Who held it (database role of the session)';
+COMMENT ON COLUMN benefit.order_hold.closed_at IS 'When it was confirmed, released or expired';
+COMMENT ON COLUMN benefit.order_hold.closed_by IS 'Who confirmed, released or expired it';
+COMMENT ON CONSTRAINT order_hold_closed_check ON benefit.order_hold IS 'an open hold has no closing time, a closed one has one';
+COMMENT ON INDEX benefit.order_hold_open_idx IS 'Open holds by deadline, for expire_holds';
+
+CREATE TABLE benefit.order_hold_counter (
+    order_ref   text NOT NULL,
+    kind        benefit.counter_kind NOT NULL,
+    owner_id    bigint NOT NULL,
+    key         bigint NOT NULL,
+    units       integer NOT NULL,
+    CONSTRAINT order_hold_counter_pkey PRIMARY KEY (order_ref, kind, owner_id, key),
+    CONSTRAINT order_hold_counter_units_check CHECK (units > 0),
+    CONSTRAINT order_hold_counter_order_ref_fkey FOREIGN KEY (order_ref) REFERENCES benefit.order_hold (order_ref)
+);
+COMMENT ON TABLE benefit.order_hold_counter IS
+    'The units each hold reserved on each counter, so that confirm and release move exactly those';
+COMMENT ON COLUMN benefit.order_hold_counter.order_ref IS 'The order';
+COMMENT ON COLUMN benefit.order_hold_counter.kind IS 'Counter kind';
+COMMENT ON COLUMN benefit.order_hold_counter.owner_id IS 'Counter owner (benefit or promo code)';
+COMMENT ON COLUMN benefit.order_hold_counter.key IS 'Counter key (slot, performance or contact)';
+COMMENT ON COLUMN benefit.order_hold_counter.units IS 'Units reserved';
+COMMENT ON CONSTRAINT order_hold_counter_units_check ON benefit.order_hold_counter IS 'units must be positive';
+
+CREATE TABLE benefit.order_line (
+    order_ref   text NOT NULL,
+    line_no     integer NOT NULL,
+    product_id  bigint NOT NULL,
+    performance_id bigint,
+    seat_category_id bigint,
+    audience_id bigint,
+    quantity    integer NOT NULL,
+    base_price_cents bigint NOT NULL,
+    unit_price_cents bigint NOT NULL,
+    benefit_id  bigint,
+    tariff_id   bigint,
+    promo_discount_cents bigint NOT NULL,
+    total_cents bigint NOT NULL,
+    CONSTRAINT order_line_pkey PRIMARY KEY (order_ref, line_no),
+    CONSTRAINT order_line_order_ref_fkey FOREIGN KEY (order_ref) REFERENCES benefit.order_hold (order_ref)
+);
+CREATE INDEX order_line_benefit_id_idx ON benefit.order_line (benefit_id) WHERE benefit_id IS NOT NULL;
+COMMENT ON TABLE benefit.order_line IS 'The priced lines of each held order (for benefit_usage: units sold and discount given)';
+COMMENT ON COLUMN benefit.order_line.order_ref IS 'The order';
+COMMENT ON COLUMN benefit.order_line.line_no IS 'Line number in the basket (from 1)';
+COMMENT ON COLUMN benefit.order_line.product_id IS 'Product';
+COMMENT ON COLUMN benefit.order_line.performance_id IS 'Performance, if any';
+COMMENT ON COLUMN benefit.order_line.seat_category_id IS 'Seat category, if any';
+COMMENT ON COLUMN benefit.order_line.audience_id IS 'Audience, if any';
+COMMENT ON COLUMN benefit.order_line.quantity IS 'Units';
+COMMENT ON COLUMN benefit.order_line.base_price_cents IS 'Catalogue unit price';
+COMMENT ON COLUMN benefit.order_line.unit_price_cents IS 'Unit price after the benefit';
+COMMENT ON COLUMN benefit.order_line.benefit_id IS 'The benefit applied, NULL for none';
+COMMENT ON COLUMN benefit.order_line.tariff_id IS 'The tariff row applied';
+COMMENT ON COLUMN benefit.order_line.promo_discount_cents IS 'Share of the promo discount';
+COMMENT ON COLUMN benefit.order_line.total_cents IS 'Amount to pay for the line';
+COMMENT ON INDEX benefit.order_line_benefit_id_idx IS 'Lines sold through a benefit';
+
+CREATE TABLE benefit.order_code (
+    order_ref   text NOT NULL,
+    code        benefit.code NOT NULL,
+    CONSTRAINT order_code_pkey PRIMARY KEY (order_ref, code),
+    CONSTRAINT order_code_order_ref_fkey FOREIGN KEY (order_ref) REFERENCES benefit.order_hold (order_ref)
+);
+COMMENT ON TABLE benefit.order_code IS 'The single-use codes each hold claimed';
+COMMENT ON COLUMN benefit.order_code.order_ref IS 'The order';
+COMMENT ON COLUMN benefit.order_code.code IS 'The code';
+
+CREATE INDEX benefit_live_public_idx ON benefit.benefit (benefit_id) WHERE target_type = 'public' AND status = 'live';
+CREATE INDEX benefit_campaign_id_idx ON benefit.benefit (campaign_id) WHERE campaign_id IS NOT NULL;
+CREATE INDEX benefit_indicator_level_id_idx ON benefit.benefit (indicator_level_id) WHERE indicator_level_id IS NOT NULL;
+COMMENT ON INDEX benefit.benefit_live_public_idx IS 'Live public benefits (available, price_basket)';
+COMMENT ON INDEX benefit.benefit_campaign_id_idx IS 'Benefits of a campaign (a contact''s contacts benefits)';
+COMMENT ON INDEX benefit.benefit_indicator_level_id_idx IS 'Benefits of an indicator level (a contact''s indicator benefits)';
+
+-- The slots of a benefit's total quota or a promo code's total limit: 16 rows created with the
+-- benefit or promo code; their caps are spread again whenever the total changes.
+CREATE FUNCTION benefit.spread_slots(p_kind benefit.counter_kind, p_owner bigint, p_total integer)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_taken bigint;
+BEGIN
+    INSERT INTO benefit.counter (kind, owner_id, key)
+    SELECT p_kind, p_owner, k FROM generate_series(0, 15) k
+    ON CONFLICT DO NOTHING;
+    -- lock the slots in key order, the order every runtime call locks them in
+    SELECT sum(c.held + c.used) INTO v_taken
+      FROM (SELECT held, used FROM benefit.counter
+             WHERE kind = p_kind AND owner_id = p_owner ORDER BY key FOR UPDATE) c;
+    IF p_total < v_taken THEN
+        RAISE EXCEPTION 'cannot set the limit below the % units already held or used', v_taken
+              USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    UPDATE benefit.counter c
+       SET cap = CASE WHEN p_total IS NULL THEN NULL
+                      ELSE c.held + c.used + (p_total - v_taken) / 16
+                           + CASE WHEN c.key < (p_total - v_taken) % 16 THEN 1 ELSE 0 END END
+     WHERE c.kind = p_kind AND c.owner_id = p_owner;
+END
+$$;
+COMMENT ON FUNCTION benefit.spread_slots(benefit.counter_kind, bigint, integer) IS
+    'Creates the 16 slots of a benefit''s total quota or a promo code''s total limit if missing, and spreads the units not yet held or used evenly over them (NULL: no limit); called by triggers';
+
+CREATE FUNCTION benefit.maintain_slots()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'benefit' THEN
+        PERFORM benefit.spread_slots('benefit_slot', NEW.benefit_id, NEW.quota_total);
+    ELSE
+        PERFORM benefit.spread_slots('promo_slot', NEW.promo_code_id, NEW.max_uses_total);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION benefit.maintain_slots() IS
+    'Trigger: keeps the quota slots of a benefit (quota_total) or the use slots of a promo code (max_uses_total) in step with its limit';
+CREATE TRIGGER benefit_slots_trg
+    AFTER INSERT OR UPDATE OF quota_total ON benefit.benefit
+    FOR EACH ROW EXECUTE FUNCTION benefit.maintain_slots();
+COMMENT ON TRIGGER benefit_slots_trg ON benefit.benefit IS 'Creates the quota slots of a new benefit and spreads them again when quota_total changes';
+CREATE TRIGGER promo_code_slots_trg
+    AFTER INSERT OR UPDATE OF max_uses_total ON benefit.promo_code
+    FOR EACH ROW EXECUTE FUNCTION benefit.maintain_slots();
+COMMENT ON TRIGGER promo_code_slots_trg ON benefit.promo_code IS 'Creates the use slots of a new promo code and spreads them again when max_uses_total changes';
+
+CREATE FUNCTION benefit.channel_id(channel text)
+RETURNS bigint
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF channel_id.channel IS NULL THEN
+        RAISE EXCEPTION 'channel must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+              HINT = 'Pass the code of the sales channel the sale happens on.';
+    END IF;
+    SELECT sc.channel_id INTO v_id FROM benefit.sales_channel sc WHERE sc.code = channel_id.channel;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'sales channel "%" does not exist', channel_id.channel USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION benefit.channel_id(text) IS
+    'The id of a sales channel given by code; 22004 for NULL, 22023 for an unknown code (used by the runtime functions)';
+
+CREATE FUNCTION benefit.eligibility(contact_id bigint, channel text, point_of_sale text, at timestamptz, codes text[])
+RETURNS TABLE (benefit_id bigint, target_type benefit.target_type, entered_code text,
+               single_use_code benefit.code, reason benefit.reason)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_channel_id bigint := benefit.channel_id(eligibility.channel);
+    v_at timestamptz := coalesce(eligibility.at, now());
+BEGIN
+    IF cardinality(eligibility.codes) > 100 THEN
+        RAISE EXCEPTION 'at most 100 codes may be entered at once, not %', cardinality(eligibility.codes)
+              USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    RETURN QUERY
+    WITH ch AS (
+        SELECT sc.channel_id, sc.kind FROM benefit.sales_channel sc WHERE sc.channel_id = v_channel_id
+    ), entered AS (
+        SELECT DISTINCT btrim(e) AS e
+          FROM unnest(eligibility.codes) e
+         WHERE e IS NOT NULL AND btrim(e) <> '' AND length(e) <= 200
+    ), su AS (
+        SELECT en.e, c.code, c.benefit_id, c.state, c.hold_until
+          FROM entered en
+          JOIN benefit.single_use_code c
+            ON c.code OPERATOR(benefit.=) (CASE WHEN benefit.is_valid_code(en.e) THEN en.e::benefit.code END)
+    ), partner AS (
+        SELECT en.e, b.benefit_id
+          FROM entered en
+          JOIN benefit.benefit b ON lower(b.access_code) = lower(en.e) AND b.target_type = 'partner'
+    ), cand AS (
+        SELECT b.benefit_id, NULL::text AS e, NULL::benefit.code AS code, NULL::benefit.reason AS code_reason
+          FROM benefit.benefit b WHERE b.target_type = 'public' AND b.status = 'live'
+        UNION ALL
+        SELECT b.benefit_id, NULL, NULL, NULL
+          FROM benefit.campaign_target ct
+          JOIN benefit.benefit b ON b.campaign_id = ct.campaign_id AND b.target_type = 'contacts' AND b.status = 'live'
+         WHERE ct.contact_id = eligibility.contact_id
+        UNION ALL
+        SELECT b.benefit_id, NULL, NULL, NULL
+          FROM benefit.contact_indicator ci
+          JOIN benefit.benefit b ON b.indicator_level_id = ci.level_id AND b.target_type = 'indicator' AND b.status = 'live'
+         WHERE ci.contact_id = eligibility.contact_id
+        UNION ALL
+        SELECT p.benefit_id, p.e, NULL, NULL FROM partner p
+        UNION ALL
+        SELECT su.benefit_id, su.e, su.code,
+               CASE WHEN su.state = 'used' THEN 'already_used'
+                    WHEN su.state = 'invalidated' THEN 'invalidated'
+                    WHEN su.state = 'held' AND su.hold_until >= v_at THEN 'held_by_other_order'
+               END::benefit.reason
+          FROM su
+    )
+    SELECT b.benefit_id, b.target_type, cand.e, cand.code,
+           CASE WHEN cand.code_reason IS NOT NULL THEN cand.code_reason
+                WHEN b.status <> 'live' THEN 'benefit_not_live'
+                WHEN b.valid_from > v_at THEN 'not_yet_valid'
+                WHEN b.valid_until <= v_at THEN 'expired'
+                WHEN NOT b.all_channels
+                     AND NOT EXISTS (SELECT 1 FROM benefit.benefit_channel bc
+                                      WHERE bc.benefit_id = b.benefit_id AND bc.channel_id = ch.channel_id)
+                THEN 'wrong_channel'
+                WHEN b.point_of_sale_id IS NOT NULL AND ch.kind = 'web'
+                     AND NOT EXISTS (SELECT 1 FROM benefit.point_of_sale p
+                                      WHERE p.point_of_sale_id = b.point_of_sale_id
+                                        AND p.code = eligibility.point_of_sale)
+                THEN 'wrong_point_of_sale'
+                ELSE 'ok'
+           END::benefit.reason
+      FROM cand
+      JOIN benefit.benefit b ON b.benefit_id = cand.benefit_id
+     CROSS JOIN ch
+    UNION ALL
+    SELECT NULL, NULL, en.e, NULL, 'unknown_code'::benefit.reason
+      FROM entered en
+     WHERE NOT EXISTS (SELECT 1 FROM su WHERE su.e = en.e)
+       AND NOT EXISTS (SELECT 1 FROM partner p WHERE p.e = en.e);
+END
+$$;
+COMMENT ON FUNCTION benefit.eligibility(bigint, text, text, timestamptz, text[]) IS
+    'The benefits a buyer may be offered on a channel (and web point of sale) at a time, with the codes entered: live public benefits, the contact''s contacts and indicator benefits (target list and indicator level read now), and every benefit an entered partner or single-use code points to; each with ok or the reason it cannot be used; entered codes that match nothing come back as unknown_code';
+
+CREATE FUNCTION benefit.quota_left(benefit_id bigint, contact_id bigint)
+RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT LEAST(b.quota_total - (SELECT sum(c.held + c.used)::integer FROM benefit.counter c
+                                   WHERE c.kind = 'benefit_slot' AND c.owner_id = b.benefit_id),
+                 b.quota_per_contact - coalesce((SELECT c.held + c.used FROM benefit.counter c
+                                                  WHERE c.kind = 'benefit_contact' AND c.owner_id = b.benefit_id
+                                                    AND c.key = quota_left.contact_id), 0),
+                 b.quota_per_order)
+      FROM benefit.benefit b
+     WHERE b.benefit_id = quota_left.benefit_id
+$$;
+COMMENT ON FUNCTION benefit.quota_left(bigint, bigint) IS
+    'Units of a benefit one order of this contact may still take: the least of the total quota left, the contact''s limit left and the per-order limit; NULL for no limit (per-performance limits depend on the performance and are applied by price_basket)';
+
+CREATE FUNCTION benefit.available(contact_id bigint, channel text, at timestamptz DEFAULT NULL,
+                                  codes text[] DEFAULT NULL, point_of_sale text DEFAULT NULL)
+RETURNS TABLE (benefit_id bigint, benefit_code text, name text, target_type benefit.target_type,
+               entered_code text, reason benefit.reason, valid_until timestamptz,
+               quota_left integer, tariffs jsonb)
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT e.benefit_id, b.code, b.name, e.target_type, e.entered_code, e.reason, b.valid_until,
+           benefit.quota_left(e.benefit_id, available.contact_id),
+           (SELECT jsonb_agg(jsonb_build_object(
+                       'tariff_id', t.tariff_id, 'product_id', t.product_id, 'performance_id', t.performance_id,
+                       'seat_category_id', t.seat_category_id, 'audience_id', t.audience_id,
+                       'price_cents', t.price_cents, 'amount_off_cents', t.amount_off_cents,
+                       'percent_off', t.percent_off) ORDER BY t.tariff_id)
+              FROM benefit.benefit_tariff t WHERE t.benefit_id = e.benefit_id)
+      FROM benefit.eligibility(available.contact_id, available.channel, available.point_of_sale,
+                               available.at, available.codes) e
+      LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id
+     WHERE e.reason = 'ok' OR e.entered_code IS NOT NULL
+     ORDER BY e.reason <> 'ok', b.code, e.entered_code
+$$;
+COMMENT ON FUNCTION benefit.available(bigint, text, timestamptz, text[], text) IS
+    'The benefits a buyer (NULL contact: anonymous) may use now on a channel (and web point of sale), given the codes entered: each usable one with its target type, validity end, the units this buyer may still take (NULL: no limit) and its tariff rows (products); then every entered code that unlocks nothing, with its reason';
+
+CREATE FUNCTION benefit.contacts_with_benefits(contact_ids bigint[], channel text, at timestamptz DEFAULT NULL)
+RETURNS TABLE (contact_id bigint, benefits integer)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_channel_id bigint := benefit.channel_id(contacts_with_benefits.channel);
+    v_at timestamptz := coalesce(contacts_with_benefits.at, now());
+BEGIN
+    IF cardinality(contacts_with_benefits.contact_ids) > 10000 THEN
+        RAISE EXCEPTION 'at most 10000 contacts at once, not %', cardinality(contacts_with_benefits.contact_ids)
+              USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    RETURN QUERY
+    WITH ids AS (
+        SELECT DISTINCT u.id FROM unnest(contacts_with_benefits.contact_ids) u(id) WHERE u.id IS NOT NULL
+    ), personal AS (
+        SELECT ids.id, b.benefit_id, b.valid_from, b.valid_until, b.all_channels
+          FROM ids
+          JOIN benefit.campaign_target ct ON ct.contact_id = ids.id
+          JOIN benefit.benefit b ON b.campaign_id = ct.campaign_id AND b.target_type = 'contacts' AND b.status = 'live'
+        UNION ALL
+        SELECT ids.id, b.benefit_id, b.valid_from, b.valid_until, b.all_channels
+          FROM ids
+          JOIN benefit.contact_indicator ci ON ci.contact_id = ids.id
+          JOIN benefit.benefit b ON b.indicator_level_id = ci.level_id AND b.target_type = 'indicator' AND b.status = 'live'
+    )
+    SELECT p.id, count(DISTINCT p.benefit_id)::integer
+      FROM personal p
+     WHERE (p.valid_from IS NULL OR p.valid_from <= v_at)
+       AND (p.valid_until IS NULL OR p.valid_until > v_at)
+       AND (p.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc
+                                       WHERE bc.benefit_id = p.benefit_id AND bc.channel_id = v_channel_id))
+     GROUP BY p.id
+     ORDER BY p.id;
+END
+$$;
+COMMENT ON FUNCTION benefit.contacts_with_benefits(bigint[], text, timestamptz) IS
+    'The box-office gift icon: of a list of contacts (up to 10,000), those with a personal benefit (contacts or indicator target) usable now on the channel, with how many; one set-based call';
+
+CREATE FUNCTION benefit.money_unit_price(base_cents bigint, price_cents bigint, amount_off_cents bigint,
+                                         percent_off_bp bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'benefit_money_unit_price'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION benefit.money_unit_price(bigint, bigint, bigint, bigint) IS
+    'The unit price a tariff row gives on a base price (C, exact cents): a fixed price, an amount off, or a percentage off in basis points (12.5 % = 1250) rounded half up; never below zero';
+
+CREATE FUNCTION benefit.money_basket_discount(total_cents bigint, amount_off_cents bigint, percent_off_bp bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'benefit_money_basket_discount'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION benefit.money_basket_discount(bigint, bigint, bigint) IS
+    'A promo code''s discount on a basket total (C, exact cents): an amount or a percentage in basis points rounded half up, never more than the total';
+
+CREATE FUNCTION benefit.money_allocate(discount_cents bigint, weights bigint[])
+RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'benefit_money_allocate'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION benefit.money_allocate(bigint, bigint[]) IS
+    'A discount split across lines in proportion to their amounts (C, exact cents): largest remainder first, ties to the earlier line; the parts add up to the discount exactly and no part exceeds its line';
+
+-- The pricing of price_basket and hold.  Returns the priced basket and, through p_uses, what a
+-- hold must reserve: one row per benefit used (units, performance units, single-use code) as
+-- jsonb, in benefit id order.
+CREATE FUNCTION benefit.price(lines benefit.basket_line[], contact_id bigint, channel text,
+                              point_of_sale text, at timestamptz, codes text[], promo_code text,
+                              OUT result benefit.priced_basket, OUT uses jsonb, OUT promo_id bigint)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_at timestamptz := coalesce(price.at, now());
+    v_channel_id bigint := benefit.channel_id(price.channel);
+    v_n integer := cardinality(price.lines);
+    v_line benefit.basket_line;
+    v_ok bigint[] := '{}';
+    v_code jsonb := '{}';          -- benefit id -> the single-use code entered for it
+    v_entered jsonb := '{}';       -- benefit id -> the code text that unlocked it
+    v_left jsonb := '{}';          -- benefit id -> units left for this order (absent: no limit)
+    v_perf_left jsonb := '{}';     -- "benefit:performance" -> units left
+    v_chosen jsonb := '{}';        -- line no -> chosen candidate
+    v_used_entered jsonb := '{}';  -- benefit ids unlocked by a code and applied or tried on a line
+    v_refusals benefit.refusal[] := '{}';
+    v_lines benefit.priced_line[] := '{}';
+    v_amounts bigint[] := '{}';
+    v_parts bigint[];
+    v_base bigint := 0;
+    v_lines_cents bigint := 0;
+    v_discount bigint := 0;
+    v_promo record;
+    v_promo_reason benefit.reason;
+    v_units integer;
+    e record;
+    c record;
+    k text;
+    i integer;
+BEGIN
+    IF price.lines IS NULL OR v_n = 0 THEN
+        RAISE EXCEPTION 'a basket needs at least one line' USING ERRCODE = 'invalid_parameter_value';
+    ELSIF v_n > 200 THEN
+        RAISE EXCEPTION 'a basket has at most 200 lines, not %', v_n USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    FOR i IN 1 .. v_n LOOP
+        v_line := price.lines[i];
+        IF v_line IS NULL OR v_line.product_id IS NULL OR v_line.quantity IS NULL OR v_line.base_price_cents IS NULL THEN
+            RAISE EXCEPTION 'line %: product_id, quantity and base_price_cents are required', i
+                  USING ERRCODE = 'null_value_not_allowed';
+        ELSIF v_line.quantity NOT BETWEEN 1 AND 1000 THEN
+            RAISE EXCEPTION 'line %: quantity must be between 1 and 1000, not %', i, v_line.quantity
+                  USING ERRCODE = 'invalid_parameter_value';
+        ELSIF v_line.base_price_cents NOT BETWEEN 0 AND 100000000000 THEN
+            RAISE EXCEPTION 'line %: base_price_cents must be between 0 and 10^11, not %', i, v_line.base_price_cents
+                  USING ERRCODE = 'invalid_parameter_value';
+        ELSIF NOT EXISTS (SELECT 1 FROM benefit.product p WHERE p.product_id = v_line.product_id) THEN
+            RAISE EXCEPTION 'line %: product % does not exist', i, v_line.product_id USING ERRCODE = 'no_data_found';
+        END IF;
+        v_base := v_base + v_line.base_price_cents * v_line.quantity;
+    END LOOP;
+
+    -- who may use what; entered codes that unlock nothing are refusals
+    FOR e IN SELECT * FROM benefit.eligibility(price.contact_id, price.channel, price.point_of_sale, v_at, price.codes) LOOP
+        IF e.reason = 'ok' THEN
+            v_ok := v_ok || e.benefit_id;
+            IF e.single_use_code IS NOT NULL AND NOT v_code ? e.benefit_id::text THEN
+                v_code := v_code || jsonb_build_object(e.benefit_id::text, e.single_use_code::text);
+            END IF;
+            IF e.entered_code IS NOT NULL THEN
+                v_entered := v_entered || jsonb_build_object(e.benefit_id::text, e.entered_code);
+            END IF;
+            v_units := benefit.quota_left(e.benefit_id, price.contact_id);
+            IF v_units IS NOT NULL THEN
+                v_left := v_left || jsonb_build_object(e.benefit_id::text, v_units);
+            END IF;
+        ELSE
+            v_refusals := v_refusals || ROW(NULL, e.benefit_id, (SELECT b.code FROM benefit.benefit b WHERE b.benefit_id = e.benefit_id),
+                                             e.entered_code, e.reason)::benefit.refusal;
+        END IF;
+    END LOOP;
+
+    -- every (line, usable benefit) pair with the benefit's most specific tariff row for the line,
+    -- cheapest first, then lowest benefit id: the first that fits the quotas wins the line
+    FOR c IN
+        SELECT l.ord::integer AS line_no, l.quantity, l.performance_id, l.base_price_cents AS base,
+               t.benefit_id, b.code AS benefit_code, t.tariff_id, b.quota_per_performance,
+               benefit.money_unit_price(l.base_price_cents, t.price_cents, t.amount_off_cents,
+                                        (t.percent_off * 100)::bigint) AS unit
+          FROM unnest(price.lines) WITH ORDINALITY l
+          CROSS JOIN LATERAL (
+                SELECT DISTINCT ON (bt.benefit_id) bt.*
+                  FROM benefit.benefit_tariff bt
+                 WHERE bt.benefit_id = ANY (v_ok) AND bt.product_id = l.product_id
+                   AND (bt.performance_id IS NULL OR bt.performance_id = l.performance_id)
+                   AND (bt.seat_category_id IS NULL OR bt.seat_category_id = l.seat_category_id)
+                   AND (bt.audience_id IS NULL OR bt.audience_id = l.audience_id)
+                 ORDER BY bt.benefit_id,
+                          (bt.performance_id IS NOT NULL)::int + (bt.seat_category_id IS NOT NULL)::int
+                          + (bt.audience_id IS NOT NULL)::int DESC,
+                          bt.tariff_id) t
+          JOIN benefit.benefit b ON b.benefit_id = t.benefit_id
+         ORDER BY l.ord, 9, t.benefit_id
+    LOOP
+        IF v_entered ? c.benefit_id::text THEN
+            v_used_entered := v_used_entered || jsonb_build_object(c.benefit_id::text, true);
+        END IF;
+        IF v_chosen ? c.line_no::text THEN
+            v_refusals := v_refusals || ROW(c.line_no, c.benefit_id, c.benefit_code, v_entered ->> c.benefit_id::text,
+                                             'not_best')::benefit.refusal;
+            CONTINUE;
+        ELSIF c.unit >= c.base THEN
+            v_refusals := v_refusals || ROW(c.line_no, c.benefit_id, c.benefit_code, v_entered ->> c.benefit_id::text,
+                                             'price_not_lower')::benefit.refusal;
+            CONTINUE;
+        ELSIF (v_left ->> c.benefit_id::text)::integer < c.quantity THEN
+            v_refusals := v_refusals || ROW(c.line_no, c.benefit_id, c.benefit_code, v_entered ->> c.benefit_id::text,
+                                             'quota_exhausted')::benefit.refusal;
+            CONTINUE;
+        END IF;
+        IF c.quota_per_performance IS NOT NULL AND c.performance_id IS NOT NULL THEN
+            k := c.benefit_id || ':' || c.performance_id;
+            IF NOT v_perf_left ? k THEN
+                v_perf_left := v_perf_left || jsonb_build_object(k, c.quota_per_performance - coalesce(
+                    (SELECT ct.held + ct.used FROM benefit.counter ct
+                      WHERE ct.kind = 'benefit_performance' AND ct.owner_id = c.benefit_id AND ct.key = c.performance_id), 0));
+            END IF;
+            IF (v_perf_left ->> k)::integer < c.quantity THEN
+                v_refusals := v_refusals || ROW(c.line_no, c.benefit_id, c.benefit_code, v_entered ->> c.benefit_id::text,
+                                                 'performance_quota_exhausted')::benefit.refusal;
+                CONTINUE;
+            END IF;
+            v_perf_left := v_perf_left || jsonb_build_object(k, (v_perf_left ->> k)::integer - c.quantity);
+        END IF;
+        IF v_left ? c.benefit_id::text THEN
+            v_left := v_left || jsonb_build_object(c.benefit_id::text, (v_left ->> c.benefit_id::text)::integer - c.quantity);
+        END IF;
+        v_chosen := v_chosen || jsonb_build_object(c.line_no::text, to_jsonb(c));
+    END LOOP;
+
+    -- codes that unlocked a benefit with no tariff row for any line
+    FOR k IN SELECT jsonb_object_keys(v_entered) LOOP
+        IF NOT v_used_entered ? k THEN
+            v_refusals := v_refusals || ROW(NULL, k::bigint, (SELECT b.code FROM benefit.benefit b WHERE b.benefit_id = k::bigint),
+                                             v_entered ->> k, 'no_tariff')::benefit.refusal;
+        END IF;
+    END LOOP;
+
+    -- the lines after benefits
+    FOR i IN 1 .. v_n LOOP
+        v_line := price.lines[i];
+        IF v_chosen ? i::text THEN
+            v_amounts := v_amounts || ((v_chosen -> i::text ->> 'unit')::bigint * v_line.quantity);
+        ELSE
+            v_amounts := v_amounts || (v_line.base_price_cents * v_line.quantity);
+        END IF;
+        v_lines_cents := v_lines_cents + v_amounts[i];
+    END LOOP;
+
+    -- the promo code on the whole basket
+    IF price.promo_code IS NOT NULL AND btrim(price.promo_code) <> '' THEN
+        SELECT pc.*, (SELECT sum(ct.held + ct.used) FROM benefit.counter ct
+                       WHERE ct.kind = 'promo_slot' AND ct.owner_id = pc.promo_code_id) AS taken,
+               (SELECT ct.held + ct.used FROM benefit.counter ct
+                 WHERE ct.kind = 'promo_contact' AND ct.owner_id = pc.promo_code_id AND ct.key = price.contact_id) AS taken_by_contact
+          INTO v_promo
+          FROM benefit.promo_code pc WHERE lower(pc.code) = lower(btrim(price.promo_code));
+        v_promo_reason := CASE
+            WHEN NOT FOUND THEN 'unknown_promo_code'
+            WHEN NOT v_promo.is_active THEN 'promo_not_active'
+            WHEN v_promo.valid_from > v_at THEN 'not_yet_valid'
+            WHEN v_promo.valid_until <= v_at THEN 'expired'
+            WHEN NOT v_promo.all_channels
+                 AND NOT EXISTS (SELECT 1 FROM benefit.promo_code_channel pcc
+                                  WHERE pcc.promo_code_id = v_promo.promo_code_id AND pcc.channel_id = v_channel_id)
+            THEN 'wrong_channel'
+            WHEN v_promo.indicator_level_id IS NOT NULL
+                 AND NOT EXISTS (SELECT 1 FROM benefit.contact_indicator ci
+                                  WHERE ci.contact_id = price.contact_id AND ci.level_id = v_promo.indicator_level_id)
+            THEN 'indicator_level_required'
+            WHEN v_promo.max_uses_per_contact IS NOT NULL AND price.contact_id IS NULL THEN 'contact_required'
+            WHEN v_promo.max_uses_total IS NOT NULL AND coalesce(v_promo.taken, 0) >= v_promo.max_uses_total
+            THEN 'promo_limit_reached'
+            WHEN v_promo.max_uses_per_contact IS NOT NULL AND coalesce(v_promo.taken_by_contact, 0) >= v_promo.max_uses_per_contact
+            THEN 'promo_contact_limit_reached'
+            WHEN v_lines_cents < v_promo.min_basket_cents THEN 'min_amount_not_reached'
+            ELSE 'ok' END;
+        IF v_promo_reason = 'ok' THEN
+            v_discount := benefit.money_basket_discount(v_lines_cents, v_promo.amount_off_cents,
+                                                        (v_promo.percent_off * 100)::bigint);
+            price.promo_id := v_promo.promo_code_id;
+        ELSE
+            v_refusals := v_refusals || ROW(NULL, NULL, NULL, btrim(price.promo_code), v_promo_reason)::benefit.refusal;
+        END IF;
+    END IF;
+    v_parts := benefit.money_allocate(v_discount, v_amounts);
+
+    price.uses := '[]';
+    FOR i IN 1 .. v_n LOOP
+        v_line := price.lines[i];
+        IF v_chosen ? i::text THEN
+            v_lines := v_lines || ROW(i, v_line.product_id, v_line.performance_id, v_line.seat_category_id,
+                                      v_line.audience_id, v_line.quantity, v_line.base_price_cents,
+                                      (v_chosen -> i::text ->> 'unit')::bigint,
+                                      (v_chosen -> i::text ->> 'benefit_id')::bigint,
+                                      v_chosen -> i::text ->> 'benefit_code',
+                                      (v_chosen -> i::text ->> 'tariff_id')::bigint,
+                                      v_amounts[i], v_parts[i], v_amounts[i] - v_parts[i])::benefit.priced_line;
+            price.uses := price.uses || jsonb_build_object(
+                'benefit_id', (v_chosen -> i::text ->> 'benefit_id')::bigint, 'units', v_line.quantity,
+                'performance_id', CASE WHEN (v_chosen -> i::text ->> 'quota_per_performance') IS NOT NULL
+                                       THEN v_line.performance_id END,
+                'code', v_code ->> (v_chosen -> i::text ->> 'benefit_id'));
+        ELSE
+            v_lines := v_lines || ROW(i, v_line.product_id, v_line.performance_id, v_line.seat_category_id,
+                                      v_line.audience_id, v_line.quantity, v_line.base_price_cents,
+                                      v_line.base_price_cents, NULL, NULL, NULL,
+                                      v_amounts[i], v_parts[i], v_amounts[i] - v_parts[i])::benefit.priced_line;
+        END IF;
+    END LOOP;
+
+    price.result := ROW('ok', v_lines, v_refusals, v_base, v_lines_cents,
+                        CASE WHEN price.promo_id IS NOT NULL THEN v_promo.code END,
+                        v_discount, v_lines_cents - v_discount, NULL, NULL)::benefit.priced_basket;
+END
+$$;
+COMMENT ON FUNCTION benefit.price(benefit.basket_line[], bigint, text, text, timestamptz, text[], text) IS
+    'The pricing shared by price_basket and hold: the priced basket, the uses a hold must reserve (benefit, units, performance, single-use code per line) and the promo code applied';
+
+CREATE FUNCTION benefit.price_basket(lines benefit.basket_line[], contact_id bigint, channel text,
+                                     point_of_sale text DEFAULT NULL, at timestamptz DEFAULT NULL,
+                                     codes text[] DEFAULT NULL, promo_code text DEFAULT NULL)
+RETURNS benefit.priced_basket
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (benefit.price(price_basket.lines, price_basket.contact_id, price_basket.channel,
+                          price_basket.point_of_sale, price_basket.at, price_basket.codes,
+                          price_basket.promo_code)).result
+$$;
+COMMENT ON FUNCTION benefit.price_basket(benefit.basket_line[], bigint, text, text, timestamptz, text[], text) IS
+    'Prices a basket for a buyer (NULL contact: anonymous) on a channel at a time with the codes entered and at most one promo code: per line the best usable tariff (cheapest, then lowest benefit id; one per line; quotas honoured in line order), then the promo code on the whole basket allocated to the cent; every benefit or code not applied comes back in refusals with its reason; reserves nothing (see hold)';
+
+CREATE FUNCTION benefit.price_basket(basket jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_lines benefit.basket_line[];
+BEGIN
+    IF basket IS NULL OR jsonb_typeof(basket) <> 'object' OR jsonb_typeof(basket -> 'lines') <> 'array' THEN
+        RAISE EXCEPTION 'the basket must be a JSON object with a "lines" array' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT array_agg(jsonb_populate_record(NULL::benefit.basket_line, l) ORDER BY o) INTO v_lines
+      FROM jsonb_array_elements(basket -> 'lines') WITH ORDINALITY x(l, o);
+    RETURN to_jsonb(benefit.price_basket(
+        v_lines, (basket ->> 'contact_id')::bigint, basket ->> 'channel', basket ->> 'point_of_sale',
+        (basket ->> 'at')::timestamptz,
+        CASE WHEN basket ? 'codes' THEN ARRAY(SELECT jsonb_array_elements_text(basket -> 'codes')) END,
+        basket ->> 'promo_code'));
+END
+$$;
+COMMENT ON FUNCTION benefit.price_basket(jsonb) IS
+    'price_basket for applications that prefer JSON: {"lines": [{"product_id", "performance_id", "seat_category_id", "audience_id", "quantity", "base_price_cents"}], "contact_id", "channel", "point_of_sale", "at", "codes": [...], "promo_code"} in, the priced basket as JSON out';
+
+-- Reserving units.  Every runtime call locks counter rows in (kind, owner, key) order, then
+-- single-use codes; the only lock taken out of that order is a slot tried with SKIP LOCKED,
+-- which never waits.  So concurrent holds, confirms, releases and expiries never deadlock.
+CREATE FUNCTION benefit.take_slots(p_order text, p_kind benefit.counter_kind, p_owner bigint, p_units integer)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_key bigint;
+    v_need integer := p_units;
+    v_take integer;
+    s record;
+BEGIN
+    -- a random slot with room, if nobody holds its lock: most calls end here, and buyers spread
+    -- over the 16 slots instead of queueing on one row
+    SELECT c.key INTO v_key
+      FROM benefit.counter c
+     WHERE c.kind = p_kind AND c.owner_id = p_owner AND c.key = floor(random() * 16)::bigint
+       AND (c.cap IS NULL OR c.cap - c.held - c.used >= p_units)
+       FOR UPDATE SKIP LOCKED;
+    IF FOUND THEN
+        UPDATE benefit.counter c SET held = c.held + p_units
+         WHERE c.kind = p_kind AND c.owner_id = p_owner AND c.key = v_key;
+        INSERT INTO benefit.order_hold_counter (order_ref, kind, owner_id, key, units)
+        VALUES (p_order, p_kind, p_owner, v_key, p_units);
+        RETURN true;
+    END IF;
+    -- otherwise every slot in key order, waiting for each lock: a slot another buyer holds may
+    -- have room once that buyer commits or rolls back, so waiting (not skipping) is what avoids
+    -- a false "sold out"; the key order is what avoids deadlocks
+    FOR s IN SELECT c.key, c.cap, c.held, c.used
+               FROM benefit.counter c
+              WHERE c.kind = p_kind AND c.owner_id = p_owner
+              ORDER BY c.key
+                FOR UPDATE
+    LOOP
+        v_take := CASE WHEN s.cap IS NULL THEN v_need ELSE LEAST(v_need, s.cap - s.held - s.used) END;
+        CONTINUE WHEN v_take <= 0;
+        UPDATE benefit.counter c SET held = c.held + v_take
+         WHERE c.kind = p_kind AND c.owner_id = p_owner AND c.key = s.key;
+        INSERT INTO benefit.order_hold_counter AS o (order_ref, kind, owner_id, key, units)
+        VALUES (p_order, p_kind, p_owner, s.key, v_take)
+        ON CONFLICT (order_ref, kind, owner_id, key) DO UPDATE SET units = o.units + EXCLUDED.units;
+        v_need := v_need - v_take;
+        EXIT WHEN v_need = 0;
+    END LOOP;
+    RETURN v_need = 0;
+END
+$$;
+COMMENT ON FUNCTION benefit.take_slots(text, benefit.counter_kind, bigint, integer) IS
+    'Reserves units on the 16 slots of a benefit''s total quota or a promo code''s total limit for an order: a random free slot first (SKIP LOCKED, no wait), else every slot in key order (waiting); false when the limit has no room left';
+
+CREATE FUNCTION benefit.take_limited(p_order text, p_kind benefit.counter_kind, p_owner bigint, p_key bigint,
+                                     p_units integer, p_limit integer)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_units > p_limit THEN
+        RETURN false;
+    END IF;
+    INSERT INTO benefit.counter AS c (kind, owner_id, key, held)
+    VALUES (p_kind, p_owner, p_key, p_units)
+    ON CONFLICT (kind, owner_id, key) DO UPDATE SET held = c.held + EXCLUDED.held
+     WHERE c.held + c.used + EXCLUDED.held <= p_limit;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    INSERT INTO benefit.order_hold_counter AS o (order_ref, kind, owner_id, key, units)
+    VALUES (p_order, p_kind, p_owner, p_key, p_units)
+    ON CONFLICT (order_ref, kind, owner_id, key) DO UPDATE SET units = o.units + EXCLUDED.units;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION benefit.take_limited(text, benefit.counter_kind, bigint, bigint, integer, integer) IS
+    'Reserves units on a per-performance or per-contact counter for an order if the limit leaves room; false otherwise';
+
+CREATE FUNCTION benefit.hold(order_ref text, lines benefit.basket_line[], contact_id bigint, channel text,
+                             held_until timestamptz, codes text[] DEFAULT NULL, promo_code text DEFAULT NULL,
+                             point_of_sale text DEFAULT NULL)
+RETURNS benefit.priced_basket
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    r benefit.priced_basket;
+    u record;
+    v_ref text := hold.order_ref;
+    v_reason benefit.reason;
+    v_state benefit.code_state;
+    l benefit.priced_line;
+BEGIN
+    IF v_ref IS NULL OR btrim(v_ref) = '' OR length(v_ref) > 200 THEN
+        RAISE EXCEPTION 'order_ref must be 1 to 200 characters, not blank' USING ERRCODE = 'invalid_parameter_value';
+    ELSIF hold.held_until IS NULL OR hold.held_until <= now() OR hold.held_until > now() + interval '7 days' THEN
+        RAISE EXCEPTION 'held_until must be in the next 7 days' USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = format('held_until was %s.', coalesce(hold.held_until::text, 'NULL'));
+    END IF;
+    p := benefit.price(hold.lines, hold.contact_id, hold.channel, hold.point_of_sale, now(), hold.codes, hold.promo_code);
+    r := p.result;
+    IF EXISTS (SELECT 1 FROM benefit.order_hold h WHERE h.order_ref = v_ref) THEN
+        r.reason := 'order_already_held';
+        RETURN r;
+    END IF;
+
+    BEGIN
+        INSERT INTO benefit.order_hold (order_ref, contact_id, channel, point_of_sale, held_until, promo_code_id,
+                                        base_cents, lines_cents, promo_discount_cents, total_cents)
+        VALUES (v_ref, hold.contact_id, hold.channel, hold.point_of_sale, hold.held_until, p.promo_id,
+                r.base_cents, r.lines_cents, r.promo_discount_cents, r.total_cents);
+        FOREACH l IN ARRAY r.lines LOOP
+            INSERT INTO benefit.order_line (order_ref, line_no, product_id, performance_id, seat_category_id,
+                                            audience_id, quantity, base_price_cents, unit_price_cents, benefit_id,
+                                            tariff_id, promo_discount_cents, total_cents)
+            VALUES (v_ref, l.line_no, l.product_id, l.performance_id, l.seat_category_id, l.audience_id, l.quantity,
+                    l.base_price_cents, l.unit_price_cents, l.benefit_id, l.tariff_id, l.promo_discount_cents,
+                    l.total_cents);
+        END LOOP;
+
+        -- counters in lock order: total quota slots, per performance, per contact (by benefit),
+        -- then single-use codes, then the promo code's slots and per-contact counter
+        FOR u IN SELECT (x ->> 'benefit_id')::bigint AS benefit_id, sum((x ->> 'units')::integer)::integer AS units
+                   FROM jsonb_array_elements(p.uses) x GROUP BY 1 ORDER BY 1 LOOP
+            IF NOT benefit.take_slots(v_ref, 'benefit_slot', u.benefit_id, u.units) THEN
+                RAISE EXCEPTION 'quota_exhausted' USING ERRCODE = 'VB001';
+            END IF;
+        END LOOP;
+        FOR u IN SELECT (x ->> 'benefit_id')::bigint AS benefit_id, (x ->> 'performance_id')::bigint AS performance_id,
+                        sum((x ->> 'units')::integer)::integer AS units, b.quota_per_performance AS lim
+                   FROM jsonb_array_elements(p.uses) x
+                   JOIN benefit.benefit b ON b.benefit_id = (x ->> 'benefit_id')::bigint
+                  WHERE x ->> 'performance_id' IS NOT NULL
+                  GROUP BY 1, 2, 4 ORDER BY 1, 2 LOOP
+            IF NOT benefit.take_limited(v_ref, 'benefit_performance', u.benefit_id, u.performance_id, u.units, u.lim) THEN
+                RAISE EXCEPTION 'performance_quota_exhausted' USING ERRCODE = 'VB001';
+            END IF;
+        END LOOP;
+        IF hold.contact_id IS NOT NULL THEN
+            FOR u IN SELECT (x ->> 'benefit_id')::bigint AS benefit_id, sum((x ->> 'units')::integer)::integer AS units,
+                            b.quota_per_contact AS lim
+                       FROM jsonb_array_elements(p.uses) x
+                       JOIN benefit.benefit b ON b.benefit_id = (x ->> 'benefit_id')::bigint
+                      WHERE b.quota_per_contact IS NOT NULL
+                      GROUP BY 1, 3 ORDER BY 1 LOOP
+                IF NOT benefit.take_limited(v_ref, 'benefit_contact', u.benefit_id, hold.contact_id, u.units, u.lim) THEN
+                    RAISE EXCEPTION 'contact_quota_exhausted' USING ERRCODE = 'VB001';
+                END IF;
+            END LOOP;
+        END IF;
+        FOR u IN SELECT DISTINCT (x ->> 'code')::benefit.code AS code
+                   FROM jsonb_array_elements(p.uses) x WHERE x ->> 'code' IS NOT NULL ORDER BY 1 LOOP
+            UPDATE benefit.single_use_code c
+               SET state = 'held', hold_order = v_ref, hold_until = hold.held_until
+             WHERE c.code OPERATOR(benefit.=) u.code
+               AND (c.state = 'issued' OR (c.state = 'held' AND c.hold_until < now()))
+            RETURNING 'issued'::benefit.code_state INTO v_state;
+            IF NOT FOUND THEN
+                SELECT c.state INTO v_state FROM benefit.single_use_code c WHERE c.code OPERATOR(benefit.=) u.code;
+                RAISE EXCEPTION '%', CASE v_state WHEN 'used' THEN 'already_used' WHEN 'invalidated' THEN 'invalidated'
+                                                  ELSE 'held_by_other_order' END
+                      USING ERRCODE = 'VB001';
+            END IF;
+            INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, contact_id, channel)
+            VALUES (u.code, 'issued', 'held', v_ref, hold.contact_id, hold.channel);
+            INSERT INTO benefit.order_code (order_ref, code) VALUES (v_ref, u.code);
+        END LOOP;
+        IF p.promo_id IS NOT NULL THEN
+            IF NOT benefit.take_slots(v_ref, 'promo_slot', p.promo_id, 1) THEN
+                RAISE EXCEPTION 'promo_limit_reached' USING ERRCODE = 'VB001';
+            END IF;
+            IF hold.contact_id IS NOT NULL AND NOT benefit.take_limited(
+                    v_ref, 'promo_contact', p.promo_id, hold.contact_id, 1,
+                    coalesce((SELECT pc.max_uses_per_contact FROM benefit.promo_code pc WHERE pc.promo_code_id = p.promo_id),
+                             2147483647)) THEN
+                RAISE EXCEPTION 'promo_contact_limit_reached' USING ERRCODE = 'VB001';
+            END IF;
+        END IF;
+    EXCEPTION
+        WHEN SQLSTATE 'VB001' THEN
+            r.reason := SQLERRM::benefit.reason;    -- everything above is rolled back
+            RETURN r;
+        WHEN unique_violation THEN
+            IF EXISTS (SELECT 1 FROM benefit.order_hold h WHERE h.order_ref = v_ref) THEN
+                r.reason := 'order_already_held';   -- the same order held concurrently
+                RETURN r;
+            END IF;
+            RAISE;
+    END;
+    r.order_ref := v_ref;
+    r.held_until := hold.held_until;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION benefit.hold(text, benefit.basket_line[], bigint, text, timestamptz, text[], text, text) IS
+    'Prices a basket as price_basket does and, in the same call, reserves every quota unit, single-use code and promo-code use it needs until held_until (at most 7 days ahead), all or nothing: reason ok with order_ref and held_until, or the reason of the refusal (quota_exhausted, order_already_held...) with nothing written; an order reference is held once';
+
+-- Moves or gives back the units of the given orders, counter by counter in lock order.
+CREATE FUNCTION benefit.settle(p_orders text[], p_confirm boolean)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    u record;
+BEGIN
+    FOR u IN SELECT o.kind, o.owner_id, o.key, sum(o.units)::integer AS units
+               FROM benefit.order_hold_counter o
+              WHERE o.order_ref = ANY (p_orders)
+              GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 LOOP
+        UPDATE benefit.counter c
+           SET held = c.held - u.units,
+               used = c.used + CASE WHEN p_confirm THEN u.units ELSE 0 END
+         WHERE c.kind = u.kind AND c.owner_id = u.owner_id AND c.key = u.key;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION benefit.settle(text[], boolean) IS
+    'Moves the units held by the given orders to used (confirm) or gives them back (release, expiry), locking counters in the common order';
+
+CREATE FUNCTION benefit.release_codes(p_orders text[], p_reason text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k record;
+BEGIN
+    FOR k IN SELECT o.code, o.order_ref FROM benefit.order_code o WHERE o.order_ref = ANY (p_orders) ORDER BY o.code LOOP
+        UPDATE benefit.single_use_code c SET state = 'issued', hold_order = NULL, hold_until = NULL
+         WHERE c.code OPERATOR(benefit.=) k.code AND c.state = 'held' AND c.hold_order = k.order_ref;
+        IF FOUND THEN
+            INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, reason)
+            VALUES (k.code, 'held', 'issued', k.order_ref, p_reason);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION benefit.release_codes(text[], text) IS
+    'Gives the single-use codes still held by the given orders back (issued), with history';
+
+CREATE FUNCTION benefit.confirm(order_ref text)
+RETURNS benefit.reason
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h record;
+    k record;
+BEGIN
+    SELECT * INTO h FROM benefit.order_hold o WHERE o.order_ref = confirm.order_ref FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'unknown_order';
+    ELSIF h.state = 'confirmed' THEN
+        RETURN 'ok';                                -- confirming twice is harmless
+    ELSIF h.state = 'released' THEN
+        RETURN 'already_released';
+    ELSIF h.state = 'expired' THEN
+        RETURN 'hold_expired';
+    ELSIF h.held_until < now() THEN
+        -- past its deadline: never confirmed; give everything back now
+        PERFORM benefit.settle(ARRAY[h.order_ref], false);
+        PERFORM benefit.release_codes(ARRAY[h.order_ref], 'hold expired');
+        UPDATE benefit.order_hold o SET state = 'expired', closed_at = now(), closed_by = SESSION_USER
+         WHERE o.order_ref = h.order_ref;
+        RETURN 'hold_expired';
+    END IF;
+    -- the codes first checked (an operator may have invalidated one), then every write
+    FOR k IN SELECT c.code, c.state, c.hold_order FROM benefit.order_code o
+               JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) o.code
+              WHERE o.order_ref = h.order_ref ORDER BY c.code FOR UPDATE OF c LOOP
+        IF k.state <> 'held' OR k.hold_order IS DISTINCT FROM h.order_ref THEN
+            RETURN CASE k.state WHEN 'invalidated' THEN 'invalidated' WHEN 'used' THEN 'already_used'
+                                ELSE 'held_by_other_order' END;
+        END IF;
+    END LOOP;
+    PERFORM benefit.settle(ARRAY[h.order_ref], true);
+    FOR k IN SELECT o.code FROM benefit.order_code o WHERE o.order_ref = h.order_ref ORDER BY o.code LOOP
+        UPDATE benefit.single_use_code c
+           SET state = 'used', used_at = now(), used_by_contact = h.contact_id, used_order = h.order_ref,
+               hold_order = NULL, hold_until = NULL
+         WHERE c.code OPERATOR(benefit.=) k.code;
+        INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, contact_id, channel)
+        VALUES (k.code, 'held', 'used', h.order_ref, h.contact_id, h.channel);
+    END LOOP;
+    UPDATE benefit.order_hold o SET state = 'confirmed', closed_at = now(), closed_by = SESSION_USER
+     WHERE o.order_ref = h.order_ref;
+    RETURN 'ok';
+END
+$$;
+COMMENT ON FUNCTION benefit.confirm(text) IS
+    'Makes a hold''s uses final (paid): ok (also when already confirmed), or unknown_order, already_released, hold_expired (a hold past its deadline is never confirmed: its units are given back), invalidated (an operator invalidated one of its codes; nothing changes)';
+
+CREATE FUNCTION benefit.release(order_ref text)
+RETURNS benefit.reason
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h record;
+BEGIN
+    SELECT * INTO h FROM benefit.order_hold o WHERE o.order_ref = release.order_ref FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'unknown_order';
+    ELSIF h.state = 'confirmed' THEN
+        RETURN 'already_confirmed';
+    ELSIF h.state <> 'held' THEN
+        RETURN 'ok';                                -- already given back
+    END IF;
+    PERFORM benefit.settle(ARRAY[h.order_ref], false);
+    PERFORM benefit.release_codes(ARRAY[h.order_ref], 'order released');
+    UPDATE benefit.order_hold o SET state = 'released', closed_at = now(), closed_by = SESSION_USER
+     WHERE o.order_ref = h.order_ref;
+    RETURN 'ok';
+END
+$$;
+COMMENT ON FUNCTION benefit.release(text) IS
+    'Gives back everything a hold reserved (the order was cancelled): ok (also when already released or expired), unknown_order, or already_confirmed';
+
+CREATE FUNCTION benefit.expire_holds()
+RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_orders text[];
+BEGIN
+    -- holds being confirmed or released right now are skipped: that call decides
+    WITH due AS (
+        SELECT o.order_ref FROM benefit.order_hold o
+         WHERE o.state = 'held' AND o.held_until < now()
+         ORDER BY o.held_until
+         LIMIT 1000
+           FOR UPDATE SKIP LOCKED
+    ), expired AS (
+        UPDATE benefit.order_hold o SET state = 'expired', closed_at = now(), closed_by = SESSION_USER
+          FROM due WHERE o.order_ref = due.order_ref
+        RETURNING o.order_ref
+    )
+    SELECT array_agg(e.order_ref ORDER BY e.order_ref) INTO v_orders FROM expired e;
+    IF v_orders IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM benefit.settle(v_orders, false);
+    PERFORM benefit.release_codes(v_orders, 'hold expired');
+    RETURN cardinality(v_orders);
+END
+$$;
+COMMENT ON FUNCTION benefit.expire_holds() IS
+    'Gives back the units, codes and promo uses of holds past their deadline (at most 1,000 a call; run it every minute, e.g. with pg_cron); safe to run concurrently (SKIP LOCKED); returns how many holds expired';
+
+CREATE VIEW benefit.benefit_usage AS
+SELECT b.benefit_id,
+       b.code,
+       b.name,
+       b.status,
+       b.quota_total,
+       coalesce(sum(c.held), 0)::integer AS held,
+       coalesce(sum(c.used), 0)::integer AS used,
+       (b.quota_total - coalesce(sum(c.held + c.used), 0))::integer AS left,
+       coalesce((SELECT sum(l.quantity) FROM benefit.order_line l
+                   JOIN benefit.order_hold h ON h.order_ref = l.order_ref
+                  WHERE l.benefit_id = b.benefit_id AND h.state = 'confirmed'), 0)::bigint AS units_sold,
+       coalesce((SELECT sum((l.base_price_cents - l.unit_price_cents) * l.quantity) FROM benefit.order_line l
+                   JOIN benefit.order_hold h ON h.order_ref = l.order_ref
+                  WHERE l.benefit_id = b.benefit_id AND h.state = 'confirmed'), 0)::bigint AS discount_cents
+  FROM benefit.benefit b
+  LEFT JOIN benefit.counter c ON c.kind = 'benefit_slot' AND c.owner_id = b.benefit_id
+ GROUP BY b.benefit_id;
+COMMENT ON VIEW benefit.benefit_usage IS
+    'Per benefit: total quota, units held by open holds, used by confirmed orders, left (NULL: no limit), units sold and discount given (cents, confirmed orders)';
+
+CREATE VIEW benefit.promo_usage AS
+SELECT p.promo_code_id,
+       p.code,
+       p.name,
+       p.is_active,
+       p.max_uses_total,
+       coalesce(sum(c.held), 0)::integer AS held,
+       coalesce(sum(c.used), 0)::integer AS used,
+       (p.max_uses_total - coalesce(sum(c.held + c.used), 0))::integer AS left,
+       coalesce((SELECT sum(h.promo_discount_cents) FROM benefit.order_hold h
+                  WHERE h.promo_code_id = p.promo_code_id AND h.state = 'confirmed'), 0)::bigint AS discount_cents
+  FROM benefit.promo_code p
+  LEFT JOIN benefit.counter c ON c.kind = 'promo_slot' AND c.owner_id = p.promo_code_id
+ GROUP BY p.promo_code_id;
+COMMENT ON VIEW benefit.promo_usage IS
+    'Per promo code: total use limit, uses held by open holds, used by confirmed orders, left (NULL: no limit), discount given (cents, confirmed orders)';
+
+--------------------------------------------------------------------------
 -- What each check constraint means (its name says the field)
 --------------------------------------------------------------------------
 
@@ -1743,7 +2868,8 @@ BEGIN
         'seat_category', 'audience', 'base_price', 'contact', 'indicator', 'indicator_level',
         'contact_indicator', 'campaign', 'campaign_target', 'benefit', 'benefit_channel',
         'benefit_tariff', 'benefit_status_history', 'promo_code', 'promo_code_channel',
-        'code_batch', 'single_use_code', 'mail_outbox', 'code_history', 'ticket']
+        'code_batch', 'single_use_code', 'mail_outbox', 'code_history', 'ticket', 'counter',
+        'order_hold', 'order_hold_counter', 'order_line', 'order_code']
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.format('benefit.%I', t)::regclass, '');
         FOR seq IN
@@ -1766,12 +2892,15 @@ REVOKE ALL ON ALL TABLES IN SCHEMA benefit FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA benefit FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA benefit FROM PUBLIC;
 REVOKE ALL ON TYPE benefit.target_type, benefit.benefit_status, benefit.contact_kind, benefit.channel_kind,
-    benefit.code, benefit.code_state, benefit.reason, benefit.redemption FROM PUBLIC;
+    benefit.code, benefit.code_state, benefit.reason, benefit.redemption, benefit.basket_line, benefit.priced_line,
+    benefit.refusal, benefit.priced_basket, benefit.hold_state, benefit.counter_kind FROM PUBLIC;
 REVOKE ALL ON SCHEMA benefit FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA benefit TO benefit_admin, benefit_sales, benefit_report;
 GRANT USAGE ON TYPE benefit.target_type, benefit.benefit_status, benefit.contact_kind, benefit.channel_kind,
-    benefit.code, benefit.code_state, benefit.reason, benefit.redemption TO benefit_admin, benefit_sales, benefit_report;
+    benefit.code, benefit.code_state, benefit.reason, benefit.redemption, benefit.basket_line, benefit.priced_line,
+    benefit.refusal, benefit.priced_basket, benefit.hold_state, benefit.counter_kind
+    TO benefit_admin, benefit_sales, benefit_report;
 
 -- benefit_admin: configuration
 GRANT SELECT, INSERT, UPDATE, DELETE ON
@@ -1801,6 +2930,18 @@ GRANT EXECUTE ON FUNCTION
     benefit.ticket_scanned(text, timestamptz)
     TO benefit_sales, benefit_admin;
 GRANT EXECUTE ON FUNCTION benefit.expire_code_holds() TO benefit_admin, benefit_sales;
+GRANT EXECUTE ON FUNCTION
+    benefit.available(bigint, text, timestamptz, text[], text),
+    benefit.contacts_with_benefits(bigint[], text, timestamptz),
+    benefit.price_basket(benefit.basket_line[], bigint, text, text, timestamptz, text[], text),
+    benefit.price_basket(jsonb),
+    benefit.hold(text, benefit.basket_line[], bigint, text, timestamptz, text[], text, text),
+    benefit.confirm(text), benefit.release(text), benefit.expire_holds(),
+    benefit.money_unit_price(bigint, bigint, bigint, bigint), benefit.money_basket_discount(bigint, bigint, bigint),
+    benefit.money_allocate(bigint, bigint[])
+    TO benefit_sales, benefit_admin;
+GRANT SELECT ON benefit.benefit_usage, benefit.promo_usage TO benefit_report, benefit_admin;
+GRANT SELECT ON benefit.order_hold, benefit.order_line TO benefit_admin;
 
 -- benefit_report: the reporting views
 GRANT SELECT ON benefit.benefit_overview, benefit.code_tracking, benefit.code_dashboard TO benefit_report;

@@ -18,8 +18,9 @@ SELECT tables_are('benefit', ARRAY[
     'seat_category', 'audience', 'base_price', 'contact', 'indicator', 'indicator_level',
     'contact_indicator', 'campaign', 'campaign_target', 'benefit', 'benefit_channel',
     'benefit_tariff', 'benefit_status_history', 'promo_code', 'promo_code_channel', 'code_batch',
-    'single_use_code', 'mail_outbox', 'code_history', 'ticket']);
-SELECT views_are('benefit', ARRAY['benefit_overview', 'code_tracking', 'code_dashboard']);
+    'single_use_code', 'mail_outbox', 'code_history', 'ticket', 'counter', 'order_hold', 'order_hold_counter',
+    'order_line', 'order_code']);
+SELECT views_are('benefit', ARRAY['benefit_overview', 'code_tracking', 'code_dashboard', 'benefit_usage', 'promo_usage']);
 SELECT enum_has_labels('benefit', 'target_type', ARRAY['public', 'contacts', 'indicator', 'partner', 'single_use']);
 SELECT enum_has_labels('benefit', 'benefit_status', ARRAY['draft', 'validated', 'live', 'suspended', 'closed']);
 SELECT enum_has_labels('benefit', 'contact_kind', ARRAY['person', 'organisation']);
@@ -28,7 +29,10 @@ SELECT functions_are('benefit', ARRAY[
     'list_problems', 'count_problems', 'generate_codes', 'batch_codes', 'redeem_code', 'invalidate_code', 'hold_code', 'release_code', 'expire_code_holds', 'check_code_use', 'enter_code', 'record_ticket', 'ticket_scanned', 'check_benefit_update', 'record_status_change', 'check_benefit_child',
     'check_live_complete', 'set_status', 'code_in', 'code_out', 'code_recv', 'code_send', 'is_valid_code',
     'code_eq', 'code_ne', 'code_lt', 'code_le', 'code_gt', 'code_ge', 'code_cmp', 'code_sortsupport', 'code_hash',
-    'code_hash_extended', 'validate', 'go_live', 'suspend', 'close', 'library_version']);
+    'code_hash_extended', 'validate', 'go_live', 'suspend', 'close', 'library_version',
+    'channel_id', 'eligibility', 'quota_left', 'available', 'contacts_with_benefits', 'money_unit_price',
+    'money_basket_discount', 'money_allocate', 'price', 'price_basket', 'spread_slots', 'maintain_slots',
+    'take_slots', 'take_limited', 'hold', 'settle', 'release_codes', 'confirm', 'release', 'expire_holds']);
 
 -- every table has a primary key
 SELECT is_empty($$
