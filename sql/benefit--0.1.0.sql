@@ -2174,6 +2174,7 @@ DECLARE
     v_lines_cents bigint := 0;
     v_discount bigint := 0;
     v_promo record;
+    v_promo_code text;
     v_promo_reason benefit.reason;
     v_units integer;
     e record;
@@ -2230,7 +2231,8 @@ BEGIN
                t.benefit_id, b.code AS benefit_code, t.tariff_id, b.quota_per_performance,
                benefit.money_unit_price(l.base_price_cents, t.price_cents, t.amount_off_cents,
                                         (t.percent_off * 100)::bigint) AS unit
-          FROM unnest(price.lines) WITH ORDINALITY l
+          FROM unnest(price.lines) WITH ORDINALITY
+               AS l (product_id, performance_id, seat_category_id, audience_id, quantity, base_price_cents, ord)
           CROSS JOIN LATERAL (
                 SELECT DISTINCT ON (bt.benefit_id) bt.*
                   FROM benefit.benefit_tariff bt
@@ -2248,13 +2250,13 @@ BEGIN
         IF v_entered ? c.benefit_id::text THEN
             v_used_entered := v_used_entered || jsonb_build_object(c.benefit_id::text, true);
         END IF;
-        IF v_chosen ? c.line_no::text THEN
-            v_refusals := v_refusals || ROW(c.line_no, c.benefit_id, c.benefit_code, v_entered ->> c.benefit_id::text,
-                                             'not_best')::benefit.refusal;
-            CONTINUE;
-        ELSIF c.unit >= c.base THEN
+        IF c.unit >= c.base THEN
             v_refusals := v_refusals || ROW(c.line_no, c.benefit_id, c.benefit_code, v_entered ->> c.benefit_id::text,
                                              'price_not_lower')::benefit.refusal;
+            CONTINUE;
+        ELSIF v_chosen ? c.line_no::text THEN
+            v_refusals := v_refusals || ROW(c.line_no, c.benefit_id, c.benefit_code, v_entered ->> c.benefit_id::text,
+                                             'not_best')::benefit.refusal;
             CONTINUE;
         ELSIF (v_left ->> c.benefit_id::text)::integer < c.quantity THEN
             v_refusals := v_refusals || ROW(c.line_no, c.benefit_id, c.benefit_code, v_entered ->> c.benefit_id::text,
@@ -2332,6 +2334,7 @@ BEGIN
             v_discount := benefit.money_basket_discount(v_lines_cents, v_promo.amount_off_cents,
                                                         (v_promo.percent_off * 100)::bigint);
             price.promo_id := v_promo.promo_code_id;
+            v_promo_code := v_promo.code;
         ELSE
             v_refusals := v_refusals || ROW(NULL, NULL, NULL, btrim(price.promo_code), v_promo_reason)::benefit.refusal;
         END IF;
@@ -2363,7 +2366,7 @@ BEGIN
     END LOOP;
 
     price.result := ROW('ok', v_lines, v_refusals, v_base, v_lines_cents,
-                        CASE WHEN price.promo_id IS NOT NULL THEN v_promo.code END,
+                        v_promo_code,
                         v_discount, v_lines_cents - v_discount, NULL, NULL)::benefit.priced_basket;
 END
 $$;
