@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# test/stress_holds.sh: a short pgbench stress test of the two-phase purchase.
+# 32 clients hold 1 to 3 tickets of one hot public benefit (quota 500, at most
+# 40 per contact, 20 buyers and anonymous ones) with a promo code limited to
+# 200 uses half of the time, then confirm (7 in 10), release (2 in 10) or let
+# the hold run out (1 in 10, deadline 1 s); one transaction in twenty runs
+# expire_holds().  Every call writes what it returned into public.outcome in
+# the same statement.  Then the invariants are checked in SQL and printed as
+# TAP lines:
+#   - pgbench processed transactions and none failed (no deadlock, no error);
+#   - held + used never exceed the quota, any slot's cap, the per-contact
+#     limit or the promo code's limit;
+#   - every counter equals the units of the holds recorded against it (held
+#     for open holds, used for confirmed ones): nothing leaked, nothing twice;
+#   - every ok confirmation is a confirmed order, no order is both confirmed
+#     and released or expired;
+#   - after the run, once every open hold has expired, buying one ticket at a
+#     time sells exactly the units left: exactly 500 are sold in all.
+# Exit status 0 only when every check passed.
+#
+# Runs against the cluster that PGHOST/PGPORT/PGUSER point at, with the
+# extension installed (bin/test runs it inside pg_virtualenv); creates and
+# drops its own database benefit_stress_holds.  STRESS_SECONDS (default 10)
+# is the length of the pgbench run; STRESS_KEEP_DB=1 keeps the database.
+set -euo pipefail
+
+db=benefit_stress_holds
+seconds=${STRESS_SECONDS:-10}
+clients=32
+quota=500
+promo_limit=200
+per_contact=40
+
+work=$(mktemp -d)
+cleanup() {
+    rm -rf "$work"
+    if [ -z "${STRESS_KEEP_DB:-}" ]; then
+        PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db" || true
+    fi
+}
+trap cleanup EXIT
+
+q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" "$@"; }
+
+PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db"
+createdb "$db"
+
+# 1. a hot public benefit, a promo code, 20 buyers, the outcome table
+q <<SQL
+CREATE EXTENSION benefit;
+INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('stress', 'Stress season', '2000-01-01', '2999-12-31');
+INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('web', 'Web', 'web');
+INSERT INTO benefit.product_family (code, name) VALUES ('tickets', 'Tickets');
+INSERT INTO benefit.product (code, name, family_id, season_id)
+    SELECT 'show', 'Show', family_id, season_id FROM benefit.product_family, benefit.season;
+INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels, quota_total, quota_per_contact)
+    SELECT 'hot', 'Hot benefit', season_id, 'public', true, $quota, $per_contact FROM benefit.season;
+INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off)
+    SELECT benefit_id, product_id, 20 FROM benefit.benefit, benefit.product;
+SELECT benefit.go_live(benefit_id) FROM benefit.benefit \g /dev/null
+INSERT INTO benefit.promo_code (code, name, percent_off, all_channels, max_uses_total)
+    VALUES ('HALF', 'Half price', 50, true, $promo_limit);
+INSERT INTO benefit.contact (kind, name) SELECT 'person', 'Buyer ' || i FROM generate_series(1, 20) i;
+CREATE FUNCTION public.basket(n int) RETURNS benefit.basket_line[] LANGUAGE sql STABLE
+    AS \$\$ SELECT ARRAY[ROW(product_id, NULL, NULL, NULL, n, 3000)::benefit.basket_line] FROM benefit.product \$\$;
+-- op: hold, confirm, release or expire; reason: what the call returned; units: tickets priced with the benefit
+CREATE TABLE public.outcome (op text NOT NULL, order_ref text, reason text, units int, promo text,
+                             expired int, at timestamptz NOT NULL DEFAULT clock_timestamp());
+SQL
+
+# 2. pgbench: each transaction holds, then (a separate transaction) settles the hold
+cat > "$work/buy.sql" <<'SQL'
+\set n random(1, 2000000000)
+\set units random(1, 3)
+\set buyer random(0, 20)
+\set promo random(0, 1)
+\set fate random(1, 10)
+INSERT INTO public.outcome (op, order_ref, reason, units, promo)
+SELECT 'hold', 'o-' || :client_id || '-' || :n, h.reason::text,
+       (SELECT sum((l).quantity) FROM unnest(h.lines) l WHERE (l).benefit_code = 'hot'), h.promo_code
+  FROM benefit.hold('o-' || :client_id || '-' || :n, public.basket(:units),
+                    (SELECT contact_id FROM benefit.contact WHERE name = 'Buyer ' || :buyer), 'web',
+                    now() + CASE WHEN :fate = 10 THEN interval '1 second' ELSE interval '10 minutes' END,
+                    NULL, CASE WHEN :promo = 1 THEN 'HALF' END) h;
+INSERT INTO public.outcome (op, order_ref, reason)
+SELECT CASE WHEN :fate <= 7 THEN 'confirm' ELSE 'release' END, 'o-' || :client_id || '-' || :n,
+       CASE WHEN :fate <= 7 THEN benefit.confirm('o-' || :client_id || '-' || :n)
+            ELSE benefit.release('o-' || :client_id || '-' || :n) END::text
+ WHERE :fate < 10;
+SQL
+cat > "$work/expire.sql" <<'SQL'
+INSERT INTO public.outcome (op, expired) SELECT 'expire', benefit.expire_holds();
+SQL
+
+bench_rc=0
+pgbench -n -c "$clients" -j 2 -T "$seconds" -f "$work/buy.sql@19" -f "$work/expire.sql@1" "$db" \
+    >"$work/pgbench.out" 2>&1 || bench_rc=$?
+processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench.out" | head -n 1)
+failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench.out" | head -n 1)
+
+# 3. the invariants
+n=0
+violations=0
+check() { # check "description" count-of-violations [query printing the offending rows]
+    n=$((n + 1))
+    if [ "$2" = 0 ]; then
+        echo "ok $n - $1"
+    else
+        echo "not ok $n - $1"
+        violations=$((violations + 1))
+        if [ -n "${3:-}" ]; then q -F ' | ' -c "$3" | sed 's/^/#   /' || true; fi
+    fi
+}
+
+echo "1..7"
+
+check "pgbench processed transactions and none failed (exit $bench_rc, ${processed:-?} processed, ${failed:-?} failed)" \
+    "$([ "$bench_rc" = 0 ] && [ "${processed:-0}" -gt 0 ] && [ "${failed:-x}" = 0 ] && echo 0 || echo 1)"
+if [ "$bench_rc" != 0 ] || [ "${failed:-x}" != 0 ]; then sed 's/^/#   /' "$work/pgbench.out" | tail -n 30; fi
+
+check "held + used within the quota ($quota), every slot's cap, $per_contact per contact and the promo limit ($promo_limit)" \
+    "$(q -c "SELECT (SELECT (sum(held + used) > $quota)::int FROM benefit.counter WHERE kind = 'benefit_slot')
+              + (SELECT count(*) FROM benefit.counter WHERE held < 0 OR used < 0 OR held + used > cap)
+              + (SELECT count(*) FROM benefit.counter WHERE kind = 'benefit_contact' AND held + used > $per_contact)
+              + (SELECT (sum(held + used) > $promo_limit)::int FROM benefit.counter WHERE kind = 'promo_slot')")" \
+    "SELECT kind, owner_id, key, cap, held, used FROM benefit.counter WHERE held + used > 0 ORDER BY 1, 2, 3"
+
+check "every counter equals the units of the holds recorded on it (held: open holds, used: confirmed)" \
+    "$(q -c "SELECT count(*) FROM benefit.counter c
+              FULL JOIN (SELECT o.kind, o.owner_id, o.key,
+                                sum(o.units) FILTER (WHERE h.state = 'held') AS held,
+                                sum(o.units) FILTER (WHERE h.state = 'confirmed') AS used
+                           FROM benefit.order_hold_counter o JOIN benefit.order_hold h USING (order_ref)
+                          GROUP BY 1, 2, 3) r USING (kind, owner_id, key)
+              WHERE coalesce(c.held, 0) <> coalesce(r.held, 0) OR coalesce(c.used, 0) <> coalesce(r.used, 0)")"
+
+check "every ok hold is recorded, with its units; every refused hold wrote nothing" \
+    "$(q -c "SELECT (SELECT count(*) FROM outcome o LEFT JOIN benefit.order_hold h USING (order_ref)
+                      WHERE o.op = 'hold' AND (o.reason = 'ok') <> (h.order_ref IS NOT NULL))
+              + (SELECT count(*) FROM outcome o
+                  WHERE o.op = 'hold' AND o.reason = 'ok' AND coalesce(o.units, 0)
+                        <> coalesce((SELECT sum(units) FROM benefit.order_hold_counter c
+                                      WHERE c.order_ref = o.order_ref AND c.kind = 'benefit_slot'), 0))")"
+
+check "every ok confirmation is a confirmed order, every ok release a released one" \
+    "$(q -c "SELECT count(*) FROM outcome o JOIN benefit.order_hold h USING (order_ref)
+              WHERE o.reason = 'ok' AND ((o.op = 'confirm' AND h.state <> 'confirmed')
+                                      OR (o.op = 'release' AND h.state <> 'released'))")"
+
+# 4. sell the rest: expire every open hold, then buy one ticket at a time until refused
+q -c "UPDATE benefit.order_hold SET held_until = now() - interval '1 second' WHERE state = 'held'" >/dev/null
+q -c "SELECT benefit.expire_holds()" >/dev/null
+q -c "SELECT benefit.expire_holds()" >/dev/null
+left=$(q -c "SELECT \"left\" FROM benefit.benefit_usage WHERE code = 'hot'")
+sold=$(q <<'SQL'
+DO $$
+DECLARE
+    r benefit.priced_basket;
+    i int := 0;
+BEGIN
+    LOOP
+        i := i + 1;
+        r := benefit.hold('final-' || i, public.basket(1), NULL, 'web', now() + interval '1 minute');
+        EXIT WHEN r.reason <> 'ok' OR (r.lines[1]).benefit_code IS NULL OR i > 1000;
+        PERFORM benefit.confirm('final-' || i);
+    END LOOP;
+END
+$$;
+SELECT used FROM benefit.benefit_usage WHERE code = 'hot';
+SQL
+)
+check "after expiring every open hold, one-ticket sales sell exactly what was left ($left): $sold of $quota used" \
+    "$([ "$sold" = "$quota" ] && echo 0 || echo 1)"
+check "the promo code was used at most $promo_limit times: $(q -c "SELECT used FROM benefit.promo_usage")" \
+    "$(q -c "SELECT (used > $promo_limit OR held <> 0)::int FROM benefit.promo_usage")"
+
+holds=$(q -c "SELECT count(*) FROM outcome WHERE op = 'hold'")
+by_reason=$(q -c "SELECT string_agg(format('%s %s: %s', op, reason, n), ', ' ORDER BY op, reason)
+                    FROM (SELECT op, reason, count(*) AS n FROM outcome WHERE op <> 'expire' GROUP BY 1, 2) s")
+expired=$(q -c "SELECT coalesce(sum(expired), 0) FROM outcome WHERE op = 'expire'")
+echo "# stress: $clients clients x $seconds s, ${processed:-?} transactions, $holds holds {$by_reason}, $expired expired by expire_holds, $violations violations"
+
+# 5. the database is dropped by the EXIT trap
+[ "$violations" = 0 ]
