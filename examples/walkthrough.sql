@@ -315,9 +315,9 @@ SELECT code, status, channels
   FROM benefit.benefit_overview
  WHERE code = 'fidelite-or';
 
-\echo '--- The mailing offer is withdrawn: close "mailing-rentree"; closed is final'
-SELECT 'mailing-rentree' AS code, benefit.close(pg_temp.bid('mailing-rentree')) AS status;
-CALL pg_temp.attempt($$SELECT benefit.go_live(pg_temp.bid('mailing-rentree'))$$);
+\echo '--- The tourist office ends its partnership: close "office-tourisme"; closed is final'
+SELECT 'office-tourisme' AS code, benefit.close(pg_temp.bid('office-tourisme')) AS status;
+CALL pg_temp.attempt($$SELECT benefit.go_live(pg_temp.bid('office-tourisme'))$$);
 
 \echo
 \echo '======================================================================'
@@ -386,6 +386,101 @@ SELECT code, organisation, benefit, state, used_at IS NOT NULL AS used, used_by,
   FROM benefit.code_tracking WHERE state <> 'issued' ORDER BY code;
 \echo '--- benefit.code_history'
 SELECT code, from_state, to_state, order_ref, channel, reason FROM benefit.code_history ORDER BY history_id;
+\echo
+
+\echo '======================================================================'
+\echo ' Selling: who may use what, baskets, holds (box office and web shop)'
+\echo '======================================================================'
+\echo
+
+-- A basket line from codes; the price is left NULL: price_basket takes the catalogue price.
+CREATE FUNCTION pg_temp.line(product text, seats text, audience text, quantity int, performance text DEFAULT NULL)
+    RETURNS benefit.basket_line
+    LANGUAGE sql STABLE
+    RETURN ROW((SELECT p.product_id FROM benefit.product p WHERE p.code = product),
+               (SELECT f.performance_id FROM benefit.performance f WHERE f.code = performance),
+               (SELECT c.seat_category_id FROM benefit.seat_category c WHERE c.code = seats),
+               (SELECT a.audience_id FROM benefit.audience a WHERE a.code = audience),
+               quantity, NULL)::benefit.basket_line;
+
+-- A contact's id from its name.
+CREATE FUNCTION pg_temp.cid(contact_name text) RETURNS bigint
+    LANGUAGE sql STABLE
+    RETURN (SELECT c.contact_id FROM benefit.contact c WHERE c.name = contact_name);
+
+-- A priced basket, one row per line and a total row, then what was not applied and why.
+CREATE FUNCTION pg_temp.show(b benefit.priced_basket)
+    RETURNS TABLE (line text, product text, qty int, base text, unit text, benefit text, promo text, to_pay text)
+    LANGUAGE sql STABLE
+AS $$
+    SELECT l.line_no::text, p.code, l.quantity, pg_temp.eur(l.base_price_cents), pg_temp.eur(l.unit_price_cents),
+           coalesce(l.benefit_code, '-'), pg_temp.eur(l.promo_discount_cents), pg_temp.eur(l.total_cents)
+      FROM unnest(b.lines) l JOIN benefit.product p ON p.product_id = l.product_id
+    UNION ALL
+    SELECT 'total', coalesce('promo ' || b.promo_code, ''), NULL, pg_temp.eur(b.base_cents), pg_temp.eur(b.lines_cents),
+           '', pg_temp.eur(b.promo_discount_cents), pg_temp.eur(b.total_cents)
+    UNION ALL
+    SELECT 'refused', coalesce(r.benefit_code, r.entered_code), NULL, NULL, NULL,
+           coalesce('line ' || r.line_no, 'basket'), r.reason::text, NULL
+      FROM unnest(b.refusals) r
+$$;
+
+\echo '--- available(contact, channel, at, codes): an anonymous web buyer who typed the hotel code and a typo'
+SELECT benefit_code, target_type, entered_code, reason, quota_left
+  FROM benefit.available(NULL, 'web', now(), ARRAY['beaurivage26', 'BEAURIVAJE26']);
+\echo '--- the box-office gift icon: contacts_with_benefits(contacts on screen, channel)'
+SELECT c.name, w.benefits
+  FROM benefit.contacts_with_benefits(ARRAY(SELECT contact_id FROM benefit.contact WHERE kind = 'person'), 'box-office') w
+  JOIN benefit.contact c ON c.contact_id = w.contact_id;
+\echo '--- anonymous, box office: Casse-Noisette for two children and two adults at the Sunday matinée'
+SELECT * FROM pg_temp.show(benefit.price_basket(
+    ARRAY[pg_temp.line('casse-noisette', 'stalls', 'child', 2, 'casse-noisette-2026-12-20'),
+          pg_temp.line('casse-noisette', 'stalls', 'adult', 2, 'casse-noisette-2026-12-20')],
+    NULL, 'box-office'));
+\echo '--- Jean Dupont, on the mailing target list, on the web: Cyrano, two adults in the stalls'
+SELECT * FROM pg_temp.show(benefit.price_basket(ARRAY[pg_temp.line('cyrano', 'stalls', 'adult', 2)],
+                                                pg_temp.cid('Jean Dupont'), 'web'));
+\echo '--- Camille Martin, loyalty gold, at the box office: La Flûte enchantée and a programme'
+SELECT * FROM pg_temp.show(benefit.price_basket(
+    ARRAY[pg_temp.line('flute', 'stalls', 'adult', 2), pg_temp.line('programme', NULL, NULL, 1)],
+    pg_temp.cid('Camille Martin'), 'box-office'));
+\echo '--- an anonymous hotel guest on the web with the partner code, 5 tickets (4 per order): the code is refused'
+SELECT * FROM pg_temp.show(benefit.price_basket(ARRAY[pg_temp.line('flute', 'stalls', 'adult', 5)],
+                                                NULL, 'web', NULL, NULL, ARRAY['BEAURIVAGE26']));
+\echo '--- ... and with 2 tickets'
+SELECT * FROM pg_temp.show(benefit.price_basket(ARRAY[pg_temp.line('flute', 'stalls', 'adult', 2)],
+                                                NULL, 'web', NULL, NULL, ARRAY['BEAURIVAGE26']));
+SELECT code AS third_code FROM benefit.single_use_code WHERE batch_id = :batch_id ORDER BY code OFFSET 2 LIMIT 1 \gset
+\echo '--- Giulia Rossi, a CE Alpina employee, on the web shop with a single-use code and the promo code BIENVENUE10'
+SELECT * FROM pg_temp.show(benefit.price_basket(
+    ARRAY[pg_temp.line('flute', 'stalls', 'adult', 2), pg_temp.line('tote-bag', NULL, NULL, 1)],
+    pg_temp.cid('Giulia Rossi'), 'web', 'shop', NULL, ARRAY[:'third_code'], 'bienvenue10'));
+\echo '--- the same basket put on hold for 15 minutes: quota units, the code and the promo use are reserved'
+SELECT reason, order_ref, pg_temp.eur(total_cents) AS total
+  FROM benefit.hold('WEB-2026-0100',
+                    ARRAY[pg_temp.line('flute', 'stalls', 'adult', 2), pg_temp.line('tote-bag', NULL, NULL, 1)],
+                    pg_temp.cid('Giulia Rossi'), 'web', now() + interval '15 minutes', ARRAY[:'third_code'], 'BIENVENUE10', 'shop');
+SELECT code, state, hold_order FROM benefit.single_use_code WHERE code::text = :'third_code';
+\echo '--- paid: confirm makes the uses final'
+SELECT benefit.confirm('WEB-2026-0100') AS confirm;
+SELECT code, state, used_order FROM benefit.single_use_code WHERE code::text = :'third_code';
+\echo '--- BIENVENUE10 again for Giulia Rossi (once per contact), and the same code again: both refused'
+SELECT coalesce(benefit_code, entered_code) AS what, reason
+  FROM unnest((benefit.price_basket(ARRAY[pg_temp.line('flute', 'stalls', 'adult', 1)], pg_temp.cid('Giulia Rossi'), 'web', 'shop',
+                                    NULL, ARRAY[:'third_code'], 'BIENVENUE10')).refusals);
+\echo '--- a box-office hold nobody pays: its deadline passes and expire_holds() gives everything back'
+SELECT reason, order_ref FROM benefit.hold('BOX-2026-0200', ARRAY[pg_temp.line('casse-noisette', 'balcony', 'child', 3)],
+                                           NULL, 'box-office', now() + interval '1 second');
+SELECT held, used FROM benefit.benefit_usage WHERE code = 'famille-casse-noisette';
+SELECT pg_sleep(1.2) \g /dev/null
+SELECT benefit.expire_holds() AS expired;
+SELECT benefit.confirm('BOX-2026-0200') AS confirm_too_late;
+\echo '--- benefit.benefit_usage'
+SELECT code, status, quota_total, held, used, "left", units_sold, pg_temp.eur(discount_cents) AS discount_given
+  FROM benefit.benefit_usage ORDER BY benefit_id;
+\echo '--- benefit.promo_usage'
+SELECT code, is_active, max_uses_total, held, used, "left", pg_temp.eur(discount_cents) AS discount_given
+  FROM benefit.promo_usage ORDER BY promo_code_id;
 \echo
 
 \echo '--- benefit.benefit_overview'

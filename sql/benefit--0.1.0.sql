@@ -1693,7 +1693,7 @@ CREATE TYPE benefit.basket_line AS (
     base_price_cents bigint
 );
 COMMENT ON TYPE benefit.basket_line IS
-    'One line of a basket to price: product, performance, seat category and audience (NULL when the product has none), quantity (1-1000) and the catalogue unit price in cents';
+    'One line of a basket to price: product, performance, seat category and audience (NULL when the product has none), quantity (1-1000) and the unit price in cents before benefits (NULL: the most specific benefit.base_price row)';
 
 CREATE TYPE benefit.priced_line AS (
     line_no     integer,
@@ -2189,10 +2189,28 @@ BEGIN
     END IF;
     FOR i IN 1 .. v_n LOOP
         v_line := price.lines[i];
-        IF v_line IS NULL OR v_line.product_id IS NULL OR v_line.quantity IS NULL OR v_line.base_price_cents IS NULL THEN
-            RAISE EXCEPTION 'line %: product_id, quantity and base_price_cents are required', i
+        IF v_line IS NULL OR v_line.product_id IS NULL OR v_line.quantity IS NULL THEN
+            RAISE EXCEPTION 'line %: product_id and quantity are required', i
                   USING ERRCODE = 'null_value_not_allowed';
-        ELSIF v_line.quantity NOT BETWEEN 1 AND 1000 THEN
+        END IF;
+        IF v_line.base_price_cents IS NULL THEN
+            -- the catalogue price: the most specific base_price row for the line
+            SELECT bp.price_cents INTO v_line.base_price_cents
+              FROM benefit.base_price bp
+             WHERE bp.product_id = v_line.product_id
+               AND (bp.performance_id IS NULL OR bp.performance_id = v_line.performance_id)
+               AND (bp.seat_category_id IS NULL OR bp.seat_category_id = v_line.seat_category_id)
+               AND (bp.audience_id IS NULL OR bp.audience_id = v_line.audience_id)
+             ORDER BY (bp.performance_id IS NOT NULL)::int + (bp.seat_category_id IS NOT NULL)::int
+                      + (bp.audience_id IS NOT NULL)::int DESC, bp.base_price_id
+             LIMIT 1;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'line %: no catalogue price for product % with this performance, seat category and audience', i, v_line.product_id
+                      USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass base_price_cents, or add a row to benefit.base_price.';
+            END IF;
+            price.lines[i] := v_line;
+        END IF;
+        IF v_line.quantity NOT BETWEEN 1 AND 1000 THEN
             RAISE EXCEPTION 'line %: quantity must be between 1 and 1000, not %', i, v_line.quantity
                   USING ERRCODE = 'invalid_parameter_value';
         ELSIF v_line.base_price_cents NOT BETWEEN 0 AND 100000000000 THEN
@@ -2425,19 +2443,28 @@ DECLARE
     s record;
 BEGIN
     -- a random slot with room, if nobody holds its lock: most calls end here, and buyers spread
-    -- over the 16 slots instead of queueing on one row
-    SELECT c.key INTO v_key
-      FROM benefit.counter c
-     WHERE c.kind = p_kind AND c.owner_id = p_owner AND c.key = floor(random() * 16)::bigint
-       AND (c.cap IS NULL OR c.cap - c.held - c.used >= p_units)
-       FOR UPDATE SKIP LOCKED;
-    IF FOUND THEN
+    -- over the 16 slots instead of queueing on one row.  The try runs in a subtransaction that
+    -- is rolled back when it fails: a row lock taken and then found useless (SKIP LOCKED
+    -- rechecks a row another buyer just filled, and keeps its lock) must not be held while the
+    -- fallback below waits for slots in key order, or two buyers could deadlock.
+    v_key := floor(random() * 16)::bigint;
+    BEGIN
+        PERFORM FROM benefit.counter c
+          WHERE c.kind = p_kind AND c.owner_id = p_owner AND c.key = v_key
+            AND (c.cap IS NULL OR c.cap - c.held - c.used >= p_units)
+            FOR UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'VB002';
+        END IF;
         UPDATE benefit.counter c SET held = c.held + p_units
          WHERE c.kind = p_kind AND c.owner_id = p_owner AND c.key = v_key;
         INSERT INTO benefit.order_hold_counter (order_ref, kind, owner_id, key, units)
         VALUES (p_order, p_kind, p_owner, v_key, p_units);
         RETURN true;
-    END IF;
+    EXCEPTION
+        WHEN SQLSTATE 'VB002' THEN
+            NULL;                                   -- no lock kept: go on with the fallback
+    END;
     -- otherwise every slot in key order, waiting for each lock: a slot another buyer holds may
     -- have room once that buyer commits or rolls back, so waiting (not skipping) is what avoids
     -- a false "sold out"; the key order is what avoids deadlocks

@@ -10,7 +10,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(80);
+SELECT plan(82);
 
 -- a small catalogue: product p (performances p1, p2), product q, product r (no benefit)
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s', 'Season', '2026-01-01', '2027-12-31');
@@ -194,6 +194,16 @@ SELECT throws_ok($$SELECT benefit.price_basket(array_fill(pg_temp.line('q', NULL
                  'more than 200 lines');
 SELECT throws_ok($$SELECT benefit.price_basket(ARRAY[pg_temp.line('q', NULL, 1, -1)], NULL, 'box')$$, '22023', NULL, 'a negative price');
 SELECT throws_ok($$SELECT benefit.price_basket('[1]'::jsonb)$$, '22023', NULL, 'JSON that is not a basket');
+INSERT INTO benefit.base_price (product_id, audience_id, price_cents)
+    SELECT product_id, (SELECT audience_id FROM benefit.audience WHERE code = 'child'), 1200 FROM benefit.product WHERE code = 'r';
+INSERT INTO benefit.base_price (product_id, price_cents) SELECT product_id, 1500 FROM benefit.product WHERE code = 'r';
+SELECT results_eq($$SELECT (b.lines[1]).base_price_cents, (b.lines[2]).base_price_cents
+                      FROM benefit.price_basket(ARRAY[pg_temp.line('r', NULL, 1, NULL, 'child'), pg_temp.line('r', NULL, 1, NULL, 'adult')],
+                                                NULL, 'box') b$$,
+                  $$VALUES (1200::bigint, 1500::bigint)$$,
+                  'a line without base price gets the most specific catalogue price (child row, then the any-audience row)');
+SELECT throws_ok($$SELECT benefit.price_basket(ARRAY[pg_temp.line('q', NULL, 1, NULL)], NULL, 'box')$$, '22023', NULL,
+                 'a line without base price for a product without catalogue price');
 
 -- holding, confirming, releasing
 SELECT is((benefit.hold('o1', ARRAY[pg_temp.line('p', 'p1', 2)], NULL, 'box', now() + interval '10 minutes')).reason::text, 'ok',
