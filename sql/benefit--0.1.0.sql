@@ -1682,6 +1682,11 @@ COMMENT ON VIEW benefit.benefit_overview IS
 
 --------------------------------------------------------------------------
 -- Runtime: who may use what, quotas, basket pricing, holds
+--
+-- The PL/pgSQL functions here run with plan_cache_mode = force_generic_plan:
+-- their statements look rows up by key, and the plan cache otherwise keeps
+-- re-planning the larger ones (a custom plan per call cost eligibility ten
+-- times its run time).
 --------------------------------------------------------------------------
 
 CREATE TYPE benefit.basket_line AS (
@@ -1887,6 +1892,7 @@ CREATE FUNCTION benefit.spread_slots(p_kind benefit.counter_kind, p_owner bigint
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_taken bigint;
@@ -1916,6 +1922,7 @@ CREATE FUNCTION benefit.maintain_slots()
 RETURNS trigger
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
     IF TG_TABLE_NAME = 'benefit' THEN
@@ -1941,6 +1948,7 @@ CREATE FUNCTION benefit.channel_id(channel text)
 RETURNS bigint
 LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_id bigint;
@@ -1964,6 +1972,7 @@ RETURNS TABLE (benefit_id bigint, target_type benefit.target_type, entered_code 
                single_use_code benefit.code, reason benefit.reason)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_channel_id bigint := benefit.channel_id(eligibility.channel);
@@ -2043,17 +2052,20 @@ COMMENT ON FUNCTION benefit.eligibility(bigint, text, text, timestamptz, text[])
 
 CREATE FUNCTION benefit.quota_left(benefit_id bigint, contact_id bigint)
 RETURNS integer
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
-    SELECT LEAST(b.quota_total - (SELECT sum(c.held + c.used)::integer FROM benefit.counter c
-                                   WHERE c.kind = 'benefit_slot' AND c.owner_id = b.benefit_id),
-                 b.quota_per_contact - coalesce((SELECT c.held + c.used FROM benefit.counter c
-                                                  WHERE c.kind = 'benefit_contact' AND c.owner_id = b.benefit_id
-                                                    AND c.key = quota_left.contact_id), 0),
-                 b.quota_per_order)
-      FROM benefit.benefit b
-     WHERE b.benefit_id = quota_left.benefit_id
+BEGIN
+    RETURN (SELECT LEAST(b.quota_total - (SELECT sum(c.held + c.used)::integer FROM benefit.counter c
+                                           WHERE c.kind = 'benefit_slot' AND c.owner_id = b.benefit_id),
+                         b.quota_per_contact - coalesce((SELECT c.held + c.used FROM benefit.counter c
+                                                          WHERE c.kind = 'benefit_contact' AND c.owner_id = b.benefit_id
+                                                            AND c.key = quota_left.contact_id), 0),
+                         b.quota_per_order)
+              FROM benefit.benefit b
+             WHERE b.benefit_id = quota_left.benefit_id);
+END
 $$;
 COMMENT ON FUNCTION benefit.quota_left(bigint, bigint) IS
     'Units of a benefit one order of this contact may still take: the least of the total quota left, the contact''s limit left and the per-order limit; NULL for no limit (per-performance limits depend on the performance and are applied by price_basket)';
@@ -2063,9 +2075,12 @@ CREATE FUNCTION benefit.available(contact_id bigint, channel text, at timestampt
 RETURNS TABLE (benefit_id bigint, benefit_code text, name text, target_type benefit.target_type,
                entered_code text, reason benefit.reason, valid_until timestamptz,
                quota_left integer, tariffs jsonb)
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
+BEGIN
+    RETURN QUERY
     SELECT e.benefit_id, b.code, b.name, e.target_type, e.entered_code, e.reason, b.valid_until,
            benefit.quota_left(e.benefit_id, available.contact_id),
            (SELECT jsonb_agg(jsonb_build_object(
@@ -2078,7 +2093,8 @@ AS $$
                                available.at, available.codes) e
       LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id
      WHERE e.reason = 'ok' OR e.entered_code IS NOT NULL
-     ORDER BY e.reason <> 'ok', b.code, e.entered_code
+     ORDER BY e.reason <> 'ok', b.code, e.entered_code;
+END
 $$;
 COMMENT ON FUNCTION benefit.available(bigint, text, timestamptz, text[], text) IS
     'The benefits a buyer (NULL contact: anonymous) may use now on a channel (and web point of sale), given the codes entered: each usable one with its target type, validity end, the units this buyer may still take (NULL: no limit) and its tariff rows (products); then every entered code that unlocks nothing, with its reason';
@@ -2087,6 +2103,7 @@ CREATE FUNCTION benefit.contacts_with_benefits(contact_ids bigint[], channel tex
 RETURNS TABLE (contact_id bigint, benefits integer)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_channel_id bigint := benefit.channel_id(contacts_with_benefits.channel);
@@ -2153,6 +2170,7 @@ CREATE FUNCTION benefit.price(lines benefit.basket_line[], contact_id bigint, ch
                               OUT result benefit.priced_basket, OUT uses jsonb, OUT promo_id bigint)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_at timestamptz := coalesce(price.at, now());
@@ -2409,6 +2427,7 @@ CREATE FUNCTION benefit.price_basket(basket jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_lines benefit.basket_line[];
@@ -2435,6 +2454,7 @@ CREATE FUNCTION benefit.take_slots(p_order text, p_kind benefit.counter_kind, p_
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_key bigint;
@@ -2495,6 +2515,7 @@ CREATE FUNCTION benefit.take_limited(p_order text, p_kind benefit.counter_kind, 
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
     IF p_units > p_limit THEN
@@ -2522,6 +2543,7 @@ CREATE FUNCTION benefit.hold(order_ref text, lines benefit.basket_line[], contac
 RETURNS benefit.priced_basket
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     p record;
@@ -2641,6 +2663,7 @@ CREATE FUNCTION benefit.settle(p_orders text[], p_confirm boolean)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     u record;
@@ -2663,6 +2686,7 @@ CREATE FUNCTION benefit.release_codes(p_orders text[], p_reason text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     k record;
@@ -2684,6 +2708,7 @@ CREATE FUNCTION benefit.confirm(order_ref text)
 RETURNS benefit.reason
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     h record;
@@ -2736,6 +2761,7 @@ CREATE FUNCTION benefit.release(order_ref text)
 RETURNS benefit.reason
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     h record;
@@ -2762,6 +2788,7 @@ CREATE FUNCTION benefit.expire_holds()
 RETURNS integer
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_orders text[];

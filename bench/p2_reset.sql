@@ -1,0 +1,9 @@
+-- bench/p2_reset.sql: before every P2 run, nothing held or used and no hold recorded, for both
+-- our tables and the baseline counter; dead rows vacuumed; a checkpoint.
+\set ON_ERROR_STOP on
+SET client_min_messages = warning;
+UPDATE benefit.counter SET held = 0, used = 0 WHERE held <> 0 OR used <> 0;
+TRUNCATE benefit.order_hold, benefit.order_hold_counter, benefit.order_line, benefit.order_code, bench.p2_outcome;
+UPDATE bench.counter1 SET used = 0;
+VACUUM benefit.counter, bench.counter1;
+CHECKPOINT;
