@@ -1751,7 +1751,7 @@ COMMENT ON TYPE benefit.hold_state IS
 CREATE TYPE benefit.counter_kind AS ENUM ('benefit_slot', 'benefit_performance', 'benefit_contact',
                                           'promo_slot', 'promo_contact');
 COMMENT ON TYPE benefit.counter_kind IS
-    'Which counter a hold reserved units on; also the order in which every runtime call locks counters (with owner and key), so that concurrent calls never deadlock';
+    'Which counter a hold reserved units on; also the order in which every runtime call locks counters (with owner and key, after order rows and single-use codes), so that concurrent calls never deadlock';
 
 CREATE TABLE benefit.counter (
     kind        benefit.counter_kind NOT NULL,
@@ -1988,16 +1988,17 @@ BEGIN
     ), entered AS (
         SELECT DISTINCT btrim(e) AS e
           FROM unnest(eligibility.codes) e
-         WHERE e IS NOT NULL AND btrim(e) <> '' AND length(e) <= 200
+         WHERE e IS NOT NULL AND btrim(e) <> ''
     ), su AS (
         SELECT en.e, c.code, c.benefit_id, c.state, c.hold_until
           FROM entered en
           JOIN benefit.single_use_code c
             ON c.code OPERATOR(benefit.=) (CASE WHEN benefit.is_valid_code(en.e) THEN en.e::benefit.code END)
     ), partner AS (
-        SELECT en.e, b.benefit_id
+        SELECT DISTINCT ON (b.benefit_id) en.e, b.benefit_id
           FROM entered en
           JOIN benefit.benefit b ON lower(b.access_code) = lower(en.e) AND b.target_type = 'partner'
+         ORDER BY b.benefit_id, en.e
     ), cand AS (
         SELECT b.benefit_id, NULL::text AS e, NULL::benefit.code AS code, NULL::benefit.reason AS code_reason
           FROM benefit.benefit b WHERE b.target_type = 'public' AND b.status = 'live'
@@ -2044,7 +2045,8 @@ BEGIN
     SELECT NULL, NULL, en.e, NULL, 'unknown_code'::benefit.reason
       FROM entered en
      WHERE NOT EXISTS (SELECT 1 FROM su WHERE su.e = en.e)
-       AND NOT EXISTS (SELECT 1 FROM partner p WHERE p.e = en.e);
+       AND NOT EXISTS (SELECT 1 FROM benefit.benefit b
+                        WHERE lower(b.access_code) = lower(en.e) AND b.target_type = 'partner');
 END
 $$;
 COMMENT ON FUNCTION benefit.eligibility(bigint, text, text, timestamptz, text[]) IS
@@ -2180,7 +2182,8 @@ DECLARE
     v_ok bigint[] := '{}';
     v_code jsonb := '{}';          -- benefit id -> the single-use code entered for it
     v_entered jsonb := '{}';       -- benefit id -> the code text that unlocked it
-    v_left jsonb := '{}';          -- benefit id -> units left for this order (absent: no limit)
+    v_left jsonb := '{}';          -- benefit id -> units left in the total quota and the per-order limit (absent: no limit)
+    v_cleft jsonb := '{}';         -- benefit id -> units left in the contact's limit (absent: no limit)
     v_perf_left jsonb := '{}';     -- "benefit:performance" -> units left
     v_chosen jsonb := '{}';        -- line no -> chosen candidate
     v_used_entered jsonb := '{}';  -- benefit ids unlocked by a code and applied or tried on a line
@@ -2195,6 +2198,7 @@ DECLARE
     v_promo_code text;
     v_promo_reason benefit.reason;
     v_units integer;
+    v_cunits integer;
     e record;
     c record;
     k text;
@@ -2250,9 +2254,19 @@ BEGIN
             IF e.entered_code IS NOT NULL THEN
                 v_entered := v_entered || jsonb_build_object(e.benefit_id::text, e.entered_code);
             END IF;
-            v_units := benefit.quota_left(e.benefit_id, price.contact_id);
+            SELECT LEAST(b.quota_total - (SELECT sum(ct.held + ct.used)::integer FROM benefit.counter ct
+                                           WHERE ct.kind = 'benefit_slot' AND ct.owner_id = b.benefit_id),
+                         b.quota_per_order),
+                   b.quota_per_contact - coalesce((SELECT ct.held + ct.used FROM benefit.counter ct
+                                                    WHERE ct.kind = 'benefit_contact' AND ct.owner_id = b.benefit_id
+                                                      AND ct.key = price.contact_id), 0)
+              INTO v_units, v_cunits
+              FROM benefit.benefit b WHERE b.benefit_id = e.benefit_id;
             IF v_units IS NOT NULL THEN
                 v_left := v_left || jsonb_build_object(e.benefit_id::text, v_units);
+            END IF;
+            IF v_cunits IS NOT NULL THEN
+                v_cleft := v_cleft || jsonb_build_object(e.benefit_id::text, v_cunits);
             END IF;
         ELSE
             v_refusals := v_refusals || ROW(NULL, e.benefit_id, (SELECT b.code FROM benefit.benefit b WHERE b.benefit_id = e.benefit_id),
@@ -2298,6 +2312,10 @@ BEGIN
             v_refusals := v_refusals || ROW(c.line_no, c.benefit_id, c.benefit_code, v_entered ->> c.benefit_id::text,
                                              'quota_exhausted')::benefit.refusal;
             CONTINUE;
+        ELSIF (v_cleft ->> c.benefit_id::text)::integer < c.quantity THEN
+            v_refusals := v_refusals || ROW(c.line_no, c.benefit_id, c.benefit_code, v_entered ->> c.benefit_id::text,
+                                             'contact_quota_exhausted')::benefit.refusal;
+            CONTINUE;
         END IF;
         IF c.quota_per_performance IS NOT NULL AND c.performance_id IS NOT NULL THEN
             k := c.benefit_id || ':' || c.performance_id;
@@ -2315,6 +2333,9 @@ BEGIN
         END IF;
         IF v_left ? c.benefit_id::text THEN
             v_left := v_left || jsonb_build_object(c.benefit_id::text, (v_left ->> c.benefit_id::text)::integer - c.quantity);
+        END IF;
+        IF v_cleft ? c.benefit_id::text THEN
+            v_cleft := v_cleft || jsonb_build_object(c.benefit_id::text, (v_cleft ->> c.benefit_id::text)::integer - c.quantity);
         END IF;
         v_chosen := v_chosen || jsonb_build_object(c.line_no::text, to_jsonb(c));
     END LOOP;
@@ -2447,9 +2468,10 @@ $$;
 COMMENT ON FUNCTION benefit.price_basket(jsonb) IS
     'price_basket for applications that prefer JSON: {"lines": [{"product_id", "performance_id", "seat_category_id", "audience_id", "quantity", "base_price_cents"}], "contact_id", "channel", "point_of_sale", "at", "codes": [...], "promo_code"} in, the priced basket as JSON out';
 
--- Reserving units.  Every runtime call locks counter rows in (kind, owner, key) order, then
--- single-use codes; the only lock taken out of that order is a slot tried with SKIP LOCKED,
--- which never waits.  So concurrent holds, confirms, releases and expiries never deadlock.
+-- Reserving units.  Every runtime call locks in one order: order rows, then single-use codes (by
+-- code), then counter rows (by kind, owner, key); the only lock taken out of that order is a
+-- slot tried with SKIP LOCKED, which never waits and is let go when useless.  So concurrent
+-- holds, confirms, releases and expiries never deadlock.
 CREATE FUNCTION benefit.take_slots(p_order text, p_kind benefit.counter_kind, p_owner bigint, p_units integer)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -2581,8 +2603,27 @@ BEGIN
                     l.total_cents);
         END LOOP;
 
-        -- counters in lock order: total quota slots, per performance, per contact (by benefit),
-        -- then single-use codes, then the promo code's slots and per-contact counter
+        -- the lock order of every runtime call: the order row, single-use codes (by code), then
+        -- counters (by kind, owner, key)
+        FOR u IN SELECT DISTINCT (x ->> 'code')::benefit.code AS code
+                   FROM jsonb_array_elements(p.uses) x WHERE x ->> 'code' IS NOT NULL ORDER BY 1 LOOP
+            UPDATE benefit.single_use_code c
+               SET state = 'held', hold_order = v_ref, hold_until = hold.held_until
+             WHERE c.code OPERATOR(benefit.=) u.code
+               AND (c.state = 'issued' OR (c.state = 'held' AND c.hold_until < clock_timestamp()))
+            RETURNING 'issued'::benefit.code_state INTO v_state;
+            IF NOT FOUND THEN
+                SELECT c.state INTO v_state FROM benefit.single_use_code c WHERE c.code OPERATOR(benefit.=) u.code;
+                RAISE EXCEPTION '%', CASE v_state WHEN 'used' THEN 'already_used' WHEN 'invalidated' THEN 'invalidated'
+                                                  ELSE 'held_by_other_order' END
+                      USING ERRCODE = 'VB001';
+            END IF;
+            INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, contact_id, channel)
+            VALUES (u.code, 'issued', 'held', v_ref, hold.contact_id, hold.channel);
+            INSERT INTO benefit.order_code (order_ref, code) VALUES (v_ref, u.code);
+        END LOOP;
+        -- then counters in lock order: total quota slots, per performance, per contact (by
+        -- benefit), then the promo code's slots and per-contact counter
         FOR u IN SELECT (x ->> 'benefit_id')::bigint AS benefit_id, sum((x ->> 'units')::integer)::integer AS units
                    FROM jsonb_array_elements(p.uses) x GROUP BY 1 ORDER BY 1 LOOP
             IF NOT benefit.take_slots(v_ref, 'benefit_slot', u.benefit_id, u.units) THEN
@@ -2611,23 +2652,6 @@ BEGIN
                 END IF;
             END LOOP;
         END IF;
-        FOR u IN SELECT DISTINCT (x ->> 'code')::benefit.code AS code
-                   FROM jsonb_array_elements(p.uses) x WHERE x ->> 'code' IS NOT NULL ORDER BY 1 LOOP
-            UPDATE benefit.single_use_code c
-               SET state = 'held', hold_order = v_ref, hold_until = hold.held_until
-             WHERE c.code OPERATOR(benefit.=) u.code
-               AND (c.state = 'issued' OR (c.state = 'held' AND c.hold_until < now()))
-            RETURNING 'issued'::benefit.code_state INTO v_state;
-            IF NOT FOUND THEN
-                SELECT c.state INTO v_state FROM benefit.single_use_code c WHERE c.code OPERATOR(benefit.=) u.code;
-                RAISE EXCEPTION '%', CASE v_state WHEN 'used' THEN 'already_used' WHEN 'invalidated' THEN 'invalidated'
-                                                  ELSE 'held_by_other_order' END
-                      USING ERRCODE = 'VB001';
-            END IF;
-            INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, contact_id, channel)
-            VALUES (u.code, 'issued', 'held', v_ref, hold.contact_id, hold.channel);
-            INSERT INTO benefit.order_code (order_ref, code) VALUES (v_ref, u.code);
-        END LOOP;
         IF p.promo_id IS NOT NULL THEN
             IF NOT benefit.take_slots(v_ref, 'promo_slot', p.promo_id, 1) THEN
                 RAISE EXCEPTION 'promo_limit_reached' USING ERRCODE = 'VB001';
@@ -2657,6 +2681,25 @@ END
 $$;
 COMMENT ON FUNCTION benefit.hold(text, benefit.basket_line[], bigint, text, timestamptz, text[], text, text) IS
     'Prices a basket as price_basket does and, in the same call, reserves every quota unit, single-use code and promo-code use it needs until held_until (at most 7 days ahead), all or nothing: reason ok with order_ref and held_until, or the reason of the refusal (quota_exhausted, order_already_held...) with nothing written; an order reference is held once';
+
+-- Locks the single-use codes of the given orders, in code order: callers take these locks before
+-- the counters' (settle), the order every runtime call follows.
+CREATE FUNCTION benefit.lock_codes(p_orders text[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    PERFORM FROM benefit.order_code o
+       JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) o.code
+      WHERE o.order_ref = ANY (p_orders)
+      ORDER BY c.code
+        FOR UPDATE OF c;
+END
+$$;
+COMMENT ON FUNCTION benefit.lock_codes(text[]) IS
+    'Locks the single-use codes claimed by the given orders, in code order, before their counters are touched (the common lock order: order rows, codes, counters)';
 
 -- Moves or gives back the units of the given orders, counter by counter in lock order.
 CREATE FUNCTION benefit.settle(p_orders text[], p_confirm boolean)
@@ -2723,8 +2766,10 @@ BEGIN
         RETURN 'already_released';
     ELSIF h.state = 'expired' THEN
         RETURN 'hold_expired';
-    ELSIF h.held_until < now() THEN
-        -- past its deadline: never confirmed; give everything back now
+    ELSIF h.held_until < clock_timestamp() THEN
+        -- past its deadline (by the clock, not the transaction start): never confirmed; give
+        -- everything back now
+        PERFORM benefit.lock_codes(ARRAY[h.order_ref]);
         PERFORM benefit.settle(ARRAY[h.order_ref], false);
         PERFORM benefit.release_codes(ARRAY[h.order_ref], 'hold expired');
         UPDATE benefit.order_hold o SET state = 'expired', closed_at = now(), closed_by = SESSION_USER
@@ -2774,6 +2819,7 @@ BEGIN
     ELSIF h.state <> 'held' THEN
         RETURN 'ok';                                -- already given back
     END IF;
+    PERFORM benefit.lock_codes(ARRAY[h.order_ref]);
     PERFORM benefit.settle(ARRAY[h.order_ref], false);
     PERFORM benefit.release_codes(ARRAY[h.order_ref], 'order released');
     UPDATE benefit.order_hold o SET state = 'released', closed_at = now(), closed_by = SESSION_USER
@@ -2796,7 +2842,7 @@ BEGIN
     -- holds being confirmed or released right now are skipped: that call decides
     WITH due AS (
         SELECT o.order_ref FROM benefit.order_hold o
-         WHERE o.state = 'held' AND o.held_until < now()
+         WHERE o.state = 'held' AND o.held_until < clock_timestamp()
          ORDER BY o.held_until
          LIMIT 1000
            FOR UPDATE SKIP LOCKED
@@ -2809,6 +2855,7 @@ BEGIN
     IF v_orders IS NULL THEN
         RETURN 0;
     END IF;
+    PERFORM benefit.lock_codes(v_orders);
     PERFORM benefit.settle(v_orders, false);
     PERFORM benefit.release_codes(v_orders, 'hold expired');
     RETURN cardinality(v_orders);

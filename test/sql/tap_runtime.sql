@@ -10,7 +10,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(82);
+SELECT plan(84);
 
 -- a small catalogue: product p (performances p1, p2), product q, product r (no benefit)
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s', 'Season', '2026-01-01', '2027-12-31');
@@ -69,6 +69,7 @@ SELECT pg_temp.bid(v.b), p.product_id, (SELECT audience_id FROM benefit.audience
                ('su', 'p', NULL, 800, NULL, NULL), ('tie-b', 'q', NULL, 1500, NULL, NULL),
                ('tie-a', 'q', NULL, NULL, 500, NULL), ('winter', 'q', NULL, 100, NULL, NULL)) v(b, prod, aud, price, off, pct)
   JOIN benefit.product p ON p.code = v.prod;
+UPDATE benefit.benefit SET quota_per_contact = 2 WHERE code = 'camp';
 SELECT benefit.go_live(benefit_id) FROM benefit.benefit ORDER BY benefit_id \g /dev/null
 SELECT benefit.generate_codes(pg_temp.bid('su'), pg_temp.cid('Org'), 3, 'letter', 'fr') \g /dev/null
 CREATE TEMP TABLE su_codes AS SELECT code::text AS code, row_number() OVER (ORDER BY code) AS n FROM benefit.single_use_code;
@@ -264,6 +265,10 @@ SELECT is((benefit.hold('o5', ARRAY[pg_temp.line('q', NULL, 1)], pg_temp.cid('Al
                         NULL, 'PROMO10')).reason::text, 'ok', 'another contact uses it');
 SELECT is(pg_temp.promo_why(benefit.price_basket(ARRAY[pg_temp.line('q', NULL, 1)], pg_temp.cid('Bob'), 'box', NULL, NULL, NULL, 'PROMO10')),
           'promo_limit_reached', 'its total limit (2) is reached by one use and one hold');
+SELECT is((benefit.hold('o7', ARRAY[pg_temp.line('p', 'p2', 2)], pg_temp.cid('Alice'), 'box', now() + interval '10 minutes')).reason::text,
+          'ok', 'Alice holds her 2 tickets of the campaign benefit (2 per contact)');
+SELECT is(pg_temp.why(benefit.price_basket(ARRAY[pg_temp.line('p', 'p2', 1)], pg_temp.cid('Alice'), 'box'), 'camp'),
+          'contact_quota_exhausted', 'her third ticket: refused because of her own limit, not the total quota');
 SELECT throws_ok($$SELECT benefit.hold('o6', ARRAY[pg_temp.line('q', NULL, 1)], NULL, 'box', now() - interval '1 minute')$$,
                  '22023', NULL, 'a hold deadline in the past');
 SELECT throws_ok($$SELECT benefit.hold(' ', ARRAY[pg_temp.line('q', NULL, 1)], NULL, 'box', now() + interval '1 minute')$$,

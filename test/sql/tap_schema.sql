@@ -32,7 +32,7 @@ SELECT functions_are('benefit', ARRAY[
     'code_hash_extended', 'validate', 'go_live', 'suspend', 'close', 'library_version',
     'channel_id', 'eligibility', 'quota_left', 'available', 'contacts_with_benefits', 'money_unit_price',
     'money_basket_discount', 'money_allocate', 'price', 'price_basket', 'spread_slots', 'maintain_slots',
-    'take_slots', 'take_limited', 'hold', 'settle', 'release_codes', 'confirm', 'release', 'expire_holds']);
+    'take_slots', 'take_limited', 'hold', 'lock_codes', 'settle', 'release_codes', 'confirm', 'release', 'expire_holds']);
 
 -- every table has a primary key
 SELECT is_empty($$
