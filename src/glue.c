@@ -10,6 +10,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "nodes/parsenodes.h"
+#include "utils/inval.h"
 #include "utils/syscache.h"
 
 #include "glue.h"
@@ -32,19 +33,69 @@ benefit_keep_plan(const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
+ * Catalog lookups cached for the life of the backend, until the catalogs
+ * they come from change: the OID of type benefit.code here, and whatever a
+ * caller keeps against benefit_catalog_epoch().  Any change to pg_type,
+ * pg_namespace or pg_enum (in any session, committed or rolled back, or a
+ * cache reset) forgets them all; that is rare next to the calls it spares.
+ */
+static Oid	code_type_oid = InvalidOid;
+static uint64 catalog_epoch = 1;
+
+static void
+catalog_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	code_type_oid = InvalidOid;
+	catalog_epoch++;
+}
+
+/* Registers catalog_changed once per backend; before any lookup it guards. */
+static void
+watch_catalogs(void)
+{
+	static bool registered = false;
+
+	if (registered)
+		return;
+	CacheRegisterSyscacheCallback(TYPEOID, catalog_changed, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, catalog_changed, (Datum) 0);
+	CacheRegisterSyscacheCallback(ENUMOID, catalog_changed, (Datum) 0);
+	registered = true;
+}
+
+/*
+ * Returns a number that changes whenever lookups cached by the caller may
+ * be stale: a caller that saved it with its lookups makes them anew when it
+ * differs.
+ */
+uint64
+benefit_catalog_epoch(void)
+{
+	watch_catalogs();
+	return catalog_epoch;
+}
+
+/*
  * Returns the OID of type benefit.code as installed now; callers compare it
  * with the one their kept plans were made for, so that plans are made anew
- * after DROP EXTENSION / CREATE EXTENSION in the same backend.
+ * after DROP EXTENSION / CREATE EXTENSION in the same backend.  The lookup
+ * (two syscache probes) is cached until pg_type or pg_namespace changes.
  */
 Oid
 benefit_code_type_oid(void)
 {
-	Oid			nsp = get_namespace_oid("benefit", false);
-	Oid			typ = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-									  CStringGetDatum("code"), ObjectIdGetDatum(nsp));
+	Oid			nsp;
+	Oid			typ;
 
+	watch_catalogs();
+	if (OidIsValid(code_type_oid))
+		return code_type_oid;
+	nsp = get_namespace_oid("benefit", false);
+	typ = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+						  CStringGetDatum("code"), ObjectIdGetDatum(nsp));
 	if (!OidIsValid(typ))
 		elog(ERROR, "type benefit.code does not exist");
+	code_type_oid = typ;
 	return typ;
 }
 

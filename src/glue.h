@@ -11,6 +11,7 @@
 #include "executor/spi.h"
 
 extern SPIPlanPtr benefit_keep_plan(const char *sql, int nargs, Oid *argtypes);
+extern uint64 benefit_catalog_epoch(void);
 extern Oid	benefit_code_type_oid(void);
 extern void benefit_push_search_path(void);
 extern void benefit_pop_search_path(void);

@@ -27,10 +27,12 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 #include "glue.h"
 
 static SPIPlanPtr plan_fast;
+static SPIPlanPtr plan_fast_channel;
 static SPIPlanPtr plan_lock;
 static SPIPlanPtr plan_channel;
 static SPIPlanPtr plan_use;
@@ -52,6 +54,7 @@ prepare_plans(Oid code_type)
 	if (OidIsValid(plans_code_type))
 	{
 		SPI_freeplan(plan_fast);
+		SPI_freeplan(plan_fast_channel);
 		SPI_freeplan(plan_lock);
 		SPI_freeplan(plan_channel);
 		SPI_freeplan(plan_use);
@@ -81,16 +84,33 @@ prepare_plans(Oid code_type)
 	 * in its window, on one of its channels, is used and its history row
 	 * written.  No row back means "not that simple": the slow path below
 	 * locks the row and finds the reason (or uses a code held by this order).
+	 *
+	 * Two versions: without a channel ($5 NULL) the channel and point-of-sale
+	 * conditions are true, but a generic plan still has to start (open, lock
+	 * and initialise) their four index scans on every execution, never run.
+	 * plan_fast leaves them out; plan_fast_channel is the full statement.
+	 * Both take the same six parameters ($6 unused by plan_fast), so that the
+	 * caller passes the same values to either.
 	 */
-	plan_fast = benefit_keep_plan(
-		"WITH u AS ("
-		" UPDATE benefit.single_use_code c"
-		"    SET state = 'used', used_at = $2, used_by_contact = $3, used_order = $4"
-		"   FROM benefit.benefit b"
-		"  WHERE c.code OPERATOR(benefit.=) $1 AND c.state = 'issued'"
-		"    AND b.benefit_id = c.benefit_id AND b.status = 'live'"
-		"    AND (b.valid_from IS NULL OR b.valid_from <= $2)"
+#define FAST_UPDATE \
+		"WITH u AS (" \
+		" UPDATE benefit.single_use_code c" \
+		"    SET state = 'used', used_at = $2, used_by_contact = $3, used_order = $4" \
+		"   FROM benefit.benefit b" \
+		"  WHERE c.code OPERATOR(benefit.=) $1 AND c.state = 'issued'" \
+		"    AND b.benefit_id = c.benefit_id AND b.status = 'live'" \
+		"    AND (b.valid_from IS NULL OR b.valid_from <= $2)" \
 		"    AND (b.valid_until IS NULL OR b.valid_until > $2)"
+#define FAST_HISTORY \
+		" RETURNING c.code, c.benefit_id, b.code AS benefit_code" \
+		"), h AS (" \
+		" INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel)" \
+		" SELECT u.code, 'issued', 'used', $2, $4, $3, $5 FROM u" \
+		") SELECT u.benefit_id, u.benefit_code FROM u"
+
+	plan_fast = benefit_keep_plan(FAST_UPDATE FAST_HISTORY, 6, t_fast);
+	plan_fast_channel = benefit_keep_plan(
+		FAST_UPDATE
 		"    AND ($5::pg_catalog.text IS NULL OR ("
 		"         (b.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc"
 		"                                      JOIN benefit.sales_channel sc ON sc.channel_id = bc.channel_id"
@@ -99,12 +119,10 @@ prepare_plans(Oid code_type)
 		"              OR EXISTS (SELECT 1 FROM benefit.sales_channel sc WHERE sc.code = $5 AND sc.kind <> 'web')"
 		"              OR EXISTS (SELECT 1 FROM benefit.point_of_sale p"
 		"                          WHERE p.point_of_sale_id = b.point_of_sale_id AND p.code = $6))))"
-		" RETURNING c.code, c.benefit_id, b.code AS benefit_code"
-		"), h AS ("
-		" INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel)"
-		" SELECT u.code, 'issued', 'used', $2, $4, $3, $5 FROM u"
-		") SELECT u.benefit_id, u.benefit_code FROM u",
+		FAST_HISTORY,
 		6, t_fast);
+#undef FAST_UPDATE
+#undef FAST_HISTORY
 
 	plan_lock = benefit_keep_plan(
 		"SELECT c.state::pg_catalog.text, c.hold_order, c.hold_until, c.benefit_id, "
@@ -133,6 +151,81 @@ prepare_plans(Oid code_type)
 	plans_code_type = code_type;
 }
 
+/*
+ * The result type and the OIDs of the reasons, looked up once per backend
+ * rather than on every call (get_call_result_type reads pg_proc and copies
+ * the row type; enum_in probes pg_enum): kept for one function OID, until
+ * benefit_catalog_epoch() says pg_type, pg_namespace or pg_enum changed,
+ * as after DROP EXTENSION / CREATE EXTENSION in the same backend.
+ */
+static const char *const reason_labels[] = {
+	"ok", "unknown_code", "already_used", "invalidated", "held_by_other_order",
+	"benefit_not_live", "not_yet_valid", "expired", "wrong_channel",
+	"wrong_point_of_sale"
+};
+#define NUM_REASONS ((int) lengthof(reason_labels))
+
+static uint64 types_epoch = 0;
+static Oid	types_fn_oid = InvalidOid;
+static Oid	result_type = InvalidOid;
+static Oid	reason_type = InvalidOid;
+static Oid	reason_oids[NUM_REASONS];
+
+/* Returns the OID of the row type the called function returns. */
+static Oid
+redemption_type(FunctionCallInfo fcinfo)
+{
+	uint64		epoch = benefit_catalog_epoch();
+	TupleDesc	resdesc;
+
+	if (types_epoch == epoch && types_fn_oid == fcinfo->flinfo->fn_oid &&
+		OidIsValid(result_type))
+		return result_type;
+	if (get_call_result_type(fcinfo, NULL, &resdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "redeem_code must return a composite type");
+	result_type = resdesc->tdtypeid;
+	reason_type = TupleDescAttr(resdesc, 0)->atttypid;
+	memset(reason_oids, 0, sizeof(reason_oids));
+	types_fn_oid = fcinfo->flinfo->fn_oid;
+	types_epoch = epoch;
+	return result_type;
+}
+
+/* Returns reason as a benefit.reason Datum (enum_in the first time). */
+static Datum
+reason_datum(const char *reason)
+{
+	int			i;
+
+	for (i = 0; i < NUM_REASONS; i++)
+	{
+		if (strcmp(reason, reason_labels[i]) == 0)
+		{
+			if (!OidIsValid(reason_oids[i]))
+				reason_oids[i] = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum(reason),
+																	  ObjectIdGetDatum(reason_type)));
+			return ObjectIdGetDatum(reason_oids[i]);
+		}
+	}
+	elog(ERROR, "unexpected reason \"%s\"", reason);
+	return (Datum) 0;			/* keep compiler quiet */
+}
+
+/*
+ * Returns the benefit.redemption row of values and nulls.  The row type
+ * comes from the type cache, which follows ALTER TYPE; it is named, so it
+ * needs no BlessTupleDesc.
+ */
+static Datum
+redemption_datum(Oid rowtype, Datum *values, bool *nulls)
+{
+	TupleDesc	resdesc = lookup_rowtype_tupdesc(rowtype, -1);
+	HeapTuple	tuple = heap_form_tuple(resdesc, values, nulls);
+
+	ReleaseTupleDesc(resdesc);
+	return HeapTupleGetDatum(tuple);
+}
+
 /* Returns column n of the first row of the last SPI result, as text (NULL for SQL NULL). */
 static char *
 col_text(int n)
@@ -153,7 +246,7 @@ PG_FUNCTION_INFO_V1(benefit_redeem_code);
 Datum
 benefit_redeem_code(PG_FUNCTION_ARGS)
 {
-	TupleDesc	resdesc;
+	Oid			rowtype;
 	Datum		values[5];
 	bool		nulls[5] = {false, true, true, true, true};
 	const char *reason = "ok";
@@ -161,8 +254,8 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	bool		contact_null = PG_ARGISNULL(1);
 	Datum		order_ref;
 	char	   *order_str;
-	char	   *channel = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	char	   *pos = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	char	   *channel = NULL;
+	char	   *pos = NULL;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	Oid			code_type;
 	Datum		args[6];
@@ -170,9 +263,7 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int			ret;
 
-	if (get_call_result_type(fcinfo, NULL, &resdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "redeem_code must return a composite type");
-	resdesc = BlessTupleDesc(resdesc);
+	rowtype = redemption_type(fcinfo);
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -204,13 +295,15 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	args[1] = TimestampTzGetDatum(now);
 	args[2] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
 	args[3] = order_ref;
-	args[4] = channel ? CStringGetTextDatum(channel) : (Datum) 0;
-	args[5] = pos ? CStringGetTextDatum(pos) : (Datum) 0;
+	/* text arguments go to SPI as they came: no copy on the common path */
+	args[4] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	args[5] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
 	memset(argnulls, ' ', sizeof(argnulls));
 	argnulls[2] = contact_null ? 'n' : ' ';
-	argnulls[4] = channel ? ' ' : 'n';
-	argnulls[5] = pos ? ' ' : 'n';
-	ret = SPI_execute_plan(plan_fast, args, argnulls, false, 0);
+	argnulls[4] = PG_ARGISNULL(3) ? 'n' : ' ';
+	argnulls[5] = PG_ARGISNULL(4) ? 'n' : ' ';
+	ret = SPI_execute_plan(PG_ARGISNULL(3) ? plan_fast : plan_fast_channel,
+						   args, argnulls, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "using the code failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 1)
@@ -221,12 +314,17 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 		nulls[3] = false;
 		values[4] = TimestampTzGetDatum(now);
 		nulls[4] = false;
-		values[0] = DirectFunctionCall2(enum_in, CStringGetDatum(reason),
-										ObjectIdGetDatum(TupleDescAttr(resdesc, 0)->atttypid));
+		values[0] = reason_datum(reason);
 		benefit_pop_search_path();
 		SPI_finish();
-		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(resdesc, values, nulls)));
+		PG_RETURN_DATUM(redemption_datum(rowtype, values, nulls));
 	}
+
+	/* the slow path compares and reports the channel and point of sale */
+	if (!PG_ARGISNULL(3))
+		channel = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	if (!PG_ARGISNULL(4))
+		pos = text_to_cstring(PG_GETARG_TEXT_PP(4));
 
 	args[0] = code;
 	ret = SPI_execute_plan(plan_lock, args, NULL, false, 1);
@@ -321,11 +419,11 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 		}
 	}
 
-	values[0] = DirectFunctionCall2(enum_in, CStringGetDatum(reason), ObjectIdGetDatum(TupleDescAttr(resdesc, 0)->atttypid));
+	values[0] = reason_datum(reason);
 	/* values built from SPI results must outlive SPI_finish */
 	if (!nulls[3])
 		values[3] = SPI_datumTransfer(values[3], false, -1);
 	benefit_pop_search_path();
 	SPI_finish();
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(resdesc, values, nulls)));
+	PG_RETURN_DATUM(redemption_datum(rowtype, values, nulls));
 }
