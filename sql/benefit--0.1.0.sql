@@ -1970,7 +1970,7 @@ COMMENT ON FUNCTION benefit.channel_id(text) IS
 CREATE FUNCTION benefit.eligibility(contact_id bigint, channel text, point_of_sale text, at timestamptz, codes text[])
 RETURNS TABLE (benefit_id bigint, target_type benefit.target_type, entered_code text,
                single_use_code benefit.code, reason benefit.reason)
-LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER ROWS 20
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
@@ -2285,8 +2285,9 @@ BEGIN
                AS l (product_id, performance_id, seat_category_id, audience_id, quantity, base_price_cents, ord)
           CROSS JOIN LATERAL (
                 SELECT DISTINCT ON (bt.benefit_id) bt.*
-                  FROM benefit.benefit_tariff bt
-                 WHERE bt.benefit_id = ANY (v_ok) AND bt.product_id = l.product_id
+                  FROM unnest(v_ok) ok(benefit_id)
+                  JOIN benefit.benefit_tariff bt ON bt.benefit_id = ok.benefit_id
+                 WHERE bt.product_id = l.product_id
                    AND (bt.performance_id IS NULL OR bt.performance_id = l.performance_id)
                    AND (bt.seat_category_id IS NULL OR bt.seat_category_id = l.seat_category_id)
                    AND (bt.audience_id IS NULL OR bt.audience_id = l.audience_id)
