@@ -10,10 +10,10 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(84);
+SELECT plan(88);
 
 -- a small catalogue: product p (performances p1, p2), product q, product r (no benefit)
-INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s', 'Season', '2026-01-01', '2027-12-31');
+INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s', 'Season', '2026-01-01', '2099-12-31');
 INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office'), ('web', 'Web', 'web');
 INSERT INTO benefit.point_of_sale (code, name, channel_id) SELECT 'shop', 'Shop', channel_id FROM benefit.sales_channel WHERE code = 'web';
 INSERT INTO benefit.product_family (code, name) VALUES ('t', 'Tickets');
@@ -61,7 +61,7 @@ SELECT v.code, v.code, s.season_id, v.t::benefit.target_type, true, v.q, v.qp,
                ('partner', 'partner', 100, NULL, 2), ('su', 'single_use', 100, NULL, NULL),
                ('tie-b', 'public', NULL, NULL, NULL), ('tie-a', 'public', NULL, NULL, NULL),
                ('winter', 'public', NULL, NULL, NULL)) v(code, t, q, qp, qo);
-UPDATE benefit.benefit SET valid_from = '2027-06-01', valid_until = '2027-07-01' WHERE code = 'winter';
+UPDATE benefit.benefit SET valid_from = '2090-06-01', valid_until = '2090-07-01' WHERE code = 'winter';
 INSERT INTO benefit.benefit_tariff (benefit_id, product_id, audience_id, price_cents, amount_off_cents, percent_off)
 SELECT pg_temp.bid(v.b), p.product_id, (SELECT audience_id FROM benefit.audience WHERE code = v.aud), v.price, v.off, v.pct
   FROM (VALUES ('pub', 'p', NULL, NULL::bigint, NULL::bigint, 10::numeric), ('camp', 'p', NULL, NULL, 500, NULL),
@@ -81,7 +81,9 @@ VALUES ('PROMO10', '10 %', 10, NULL, true, 500, NULL, 2, 1, true, NULL),
        ('OFF', 'inactive', 10, NULL, true, 0, NULL, NULL, NULL, false, NULL),
        ('OLD', 'expired', 10, NULL, true, 0, NULL, NULL, NULL, true, '2020-01-01'),
        ('WEBONLY', 'web only', 10, NULL, false, 0, NULL, NULL, NULL, true, NULL),
-       ('BIG', 'big amount', NULL, 50000, true, 0, NULL, NULL, NULL, true, NULL);
+       ('BIG', 'big amount', NULL, 50000, true, 0, NULL, NULL, NULL, true, NULL),
+       ('SOON', 'not yet', 10, NULL, true, 0, NULL, NULL, NULL, true, NULL);
+UPDATE benefit.promo_code SET valid_from = '2090-01-01' WHERE code = 'SOON';
 INSERT INTO benefit.promo_code_channel (promo_code_id, channel_id)
     SELECT promo_code_id, channel_id FROM benefit.promo_code, benefit.sales_channel WHERE promo_code.code = 'WEBONLY' AND sales_channel.code = 'web';
 
@@ -106,7 +108,7 @@ SELECT is((SELECT reason::text FROM benefit.available(NULL, 'web', NULL, ARRAY[(
             WHERE benefit_code = 'su'), 'wrong_point_of_sale', 'a single-use code on the web works on its point of sale only');
 SELECT is((SELECT reason::text FROM benefit.available(NULL, 'web', NULL, ARRAY[(SELECT code FROM su_codes WHERE n = 1)], 'shop')
             WHERE benefit_code = 'su'), 'ok', 'a single-use code unlocks its benefit on its point of sale');
-SELECT is((SELECT string_agg(benefit_code, ',' ORDER BY benefit_code) FROM benefit.available(NULL, 'box', '2027-06-15')),
+SELECT is((SELECT string_agg(benefit_code, ',' ORDER BY benefit_code) FROM benefit.available(NULL, 'box', '2090-06-15')),
           'pub,tie-a,tie-b,winter', 'a benefit is offered inside its validity window only');
 SELECT results_eq($$SELECT contact_id, benefits FROM benefit.contacts_with_benefits(
                       ARRAY[pg_temp.cid('Alice'), pg_temp.cid('Bob'), pg_temp.cid('Carol'), NULL, 999999], 'box')$$,
@@ -141,7 +143,7 @@ SELECT is((SELECT entered_code || ':' || reason FROM unnest((benefit.price_baske
 SELECT is(pg_temp.used(benefit.price_basket(ARRAY[pg_temp.line('p', 'p1', 1)], NULL, 'web', 'shop', NULL,
                                             ARRAY[(SELECT code FROM su_codes WHERE n = 1)])), 'su',
           'a single-use code prices its line');
-SELECT is(pg_temp.unit(benefit.price_basket(ARRAY[pg_temp.line('q', NULL, 1)], NULL, 'box', NULL, '2027-06-15')), 100::bigint,
+SELECT is(pg_temp.unit(benefit.price_basket(ARRAY[pg_temp.line('q', NULL, 1)], NULL, 'box', NULL, '2090-06-15')), 100::bigint,
           'inside its validity window a benefit prices the line');
 
 -- the promo code on the whole basket
@@ -165,6 +167,8 @@ SELECT is(pg_temp.promo_why(benefit.price_basket(ARRAY[pg_temp.line('r', NULL, 1
           'promo_not_active', 'an inactive promo code');
 SELECT is(pg_temp.promo_why(benefit.price_basket(ARRAY[pg_temp.line('r', NULL, 1)], NULL, 'box', NULL, NULL, NULL, 'OLD')),
           'expired', 'an expired promo code');
+SELECT is(pg_temp.promo_why(benefit.price_basket(ARRAY[pg_temp.line('r', NULL, 1)], NULL, 'box', NULL, NULL, NULL, 'SOON')),
+          'not_yet_valid', 'a promo code before its validity');
 SELECT is(pg_temp.promo_why(benefit.price_basket(ARRAY[pg_temp.line('r', NULL, 1)], NULL, 'box', NULL, NULL, NULL, 'WEBONLY')),
           'wrong_channel', 'a promo code on a channel it is not for');
 SELECT is(pg_temp.promo_why(benefit.price_basket(ARRAY[pg_temp.line('r', NULL, 1)], NULL, 'web', NULL, NULL, NULL, 'WEBONLY')),
@@ -269,6 +273,13 @@ SELECT is((benefit.hold('o7', ARRAY[pg_temp.line('p', 'p2', 2)], pg_temp.cid('Al
           'ok', 'Alice holds her 2 tickets of the campaign benefit (2 per contact)');
 SELECT is(pg_temp.why(benefit.price_basket(ARRAY[pg_temp.line('p', 'p2', 1)], pg_temp.cid('Alice'), 'box'), 'camp'),
           'contact_quota_exhausted', 'her third ticket: refused because of her own limit, not the total quota');
+SELECT is(pg_temp.why(benefit.price_basket(ARRAY[pg_temp.line('p', 'p1', 1)], NULL, 'web', 'shop', NULL,
+                                           ARRAY[(SELECT code FROM su_codes WHERE n = 2)]), 'su'),
+          'already_used', 'a used code comes back as already_used');
+SELECT is((benefit.hold('o8', ARRAY[pg_temp.line('p', 'p1', 1)], NULL, 'web', now() + interval '10 minutes',
+                        ARRAY[(SELECT code FROM su_codes WHERE n = 3)], NULL, 'shop')).reason::text, 'ok', 'a hold with the third code');
+SELECT benefit.invalidate_code((SELECT code FROM su_codes WHERE n = 3)::benefit.code, 'lost') \g /dev/null
+SELECT is(benefit.confirm('o8')::text, 'invalidated', 'an operator invalidated its code meanwhile: the order is not confirmed');
 SELECT throws_ok($$SELECT benefit.hold('o6', ARRAY[pg_temp.line('q', NULL, 1)], NULL, 'box', now() - interval '1 minute')$$,
                  '22023', NULL, 'a hold deadline in the past');
 SELECT throws_ok($$SELECT benefit.hold(' ', ARRAY[pg_temp.line('q', NULL, 1)], NULL, 'box', now() + interval '1 minute')$$,
