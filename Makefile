@@ -18,6 +18,7 @@ OBJS = \
 	src/generate.o \
 	src/money.o \
 	src/pricing.o \
+	src/quota.o \
 	src/redeem.o \
 	src/glue.o
 

@@ -2221,90 +2221,20 @@ COMMENT ON FUNCTION benefit.price_basket(jsonb) IS
 -- holds, confirms, releases and expiries never deadlock.
 CREATE FUNCTION benefit.take_slots(p_order text, p_kind benefit.counter_kind, p_owner bigint, p_units integer)
 RETURNS boolean
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan
-AS $$
-DECLARE
-    v_key bigint;
-    v_need integer := p_units;
-    v_take integer;
-    s record;
-BEGIN
-    -- a random slot with room, if nobody holds its lock: most calls end here, and buyers spread
-    -- over the 16 slots instead of queueing on one row.  The try runs in a subtransaction that
-    -- is rolled back when it fails: a row lock taken and then found useless (SKIP LOCKED
-    -- rechecks a row another buyer just filled, and keeps its lock) must not be held while the
-    -- fallback below waits for slots in key order, or two buyers could deadlock.
-    v_key := floor(random() * 16)::bigint;
-    BEGIN
-        PERFORM FROM benefit.counter c
-          WHERE c.kind = p_kind AND c.owner_id = p_owner AND c.key = v_key
-            AND (c.cap IS NULL OR c.cap - c.held - c.used >= p_units)
-            FOR UPDATE SKIP LOCKED;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION USING ERRCODE = 'VB002';
-        END IF;
-        UPDATE benefit.counter c SET held = c.held + p_units
-         WHERE c.kind = p_kind AND c.owner_id = p_owner AND c.key = v_key;
-        INSERT INTO benefit.order_hold_counter (order_ref, kind, owner_id, key, units)
-        VALUES (p_order, p_kind, p_owner, v_key, p_units);
-        RETURN true;
-    EXCEPTION
-        WHEN SQLSTATE 'VB002' THEN
-            NULL;                                   -- no lock kept: go on with the fallback
-    END;
-    -- otherwise every slot in key order, waiting for each lock: a slot another buyer holds may
-    -- have room once that buyer commits or rolls back, so waiting (not skipping) is what avoids
-    -- a false "sold out"; the key order is what avoids deadlocks
-    FOR s IN SELECT c.key, c.cap, c.held, c.used
-               FROM benefit.counter c
-              WHERE c.kind = p_kind AND c.owner_id = p_owner
-              ORDER BY c.key
-                FOR UPDATE
-    LOOP
-        v_take := CASE WHEN s.cap IS NULL THEN v_need ELSE LEAST(v_need, s.cap - s.held - s.used) END;
-        CONTINUE WHEN v_take <= 0;
-        UPDATE benefit.counter c SET held = c.held + v_take
-         WHERE c.kind = p_kind AND c.owner_id = p_owner AND c.key = s.key;
-        INSERT INTO benefit.order_hold_counter AS o (order_ref, kind, owner_id, key, units)
-        VALUES (p_order, p_kind, p_owner, s.key, v_take)
-        ON CONFLICT (order_ref, kind, owner_id, key) DO UPDATE SET units = o.units + EXCLUDED.units;
-        v_need := v_need - v_take;
-        EXIT WHEN v_need = 0;
-    END LOOP;
-    RETURN v_need = 0;
-END
-$$;
+AS 'MODULE_PATHNAME', 'benefit_take_slots'
+LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION benefit.take_slots(text, benefit.counter_kind, bigint, integer) IS
-    'Reserves units on the 16 slots of a benefit''s total quota or a promo code''s total limit for an order: a random free slot first (SKIP LOCKED, no wait), else every slot in key order (waiting); false when the limit has no room left';
+    '(C, src/quota.c) Reserves units on the 16 slots of a benefit''s total quota or a promo code''s total limit for an order: a random free slot first (SKIP LOCKED, no wait), else every slot in key order (waiting); false when the limit has no room left';
 
 CREATE FUNCTION benefit.take_limited(p_order text, p_kind benefit.counter_kind, p_owner bigint, p_key bigint,
                                      p_units integer, p_limit integer)
 RETURNS boolean
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan
-AS $$
-BEGIN
-    IF p_units > p_limit THEN
-        RETURN false;
-    END IF;
-    INSERT INTO benefit.counter AS c (kind, owner_id, key, held)
-    VALUES (p_kind, p_owner, p_key, p_units)
-    ON CONFLICT (kind, owner_id, key) DO UPDATE SET held = c.held + EXCLUDED.held
-     WHERE c.held + c.used + EXCLUDED.held <= p_limit;
-    IF NOT FOUND THEN
-        RETURN false;
-    END IF;
-    INSERT INTO benefit.order_hold_counter AS o (order_ref, kind, owner_id, key, units)
-    VALUES (p_order, p_kind, p_owner, p_key, p_units)
-    ON CONFLICT (order_ref, kind, owner_id, key) DO UPDATE SET units = o.units + EXCLUDED.units;
-    RETURN true;
-END
-$$;
+AS 'MODULE_PATHNAME', 'benefit_take_limited'
+LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION benefit.take_limited(text, benefit.counter_kind, bigint, bigint, integer, integer) IS
-    'Reserves units on a per-performance or per-contact counter for an order if the limit leaves room; false otherwise';
+    '(C, src/quota.c) Reserves units on a per-performance or per-contact counter for an order if the limit leaves room; false otherwise';
 
 CREATE FUNCTION benefit.hold(order_ref text, lines benefit.basket_line[], contact_id bigint, channel text,
                              held_until timestamptz, codes text[] DEFAULT NULL, promo_code text DEFAULT NULL,

@@ -1,0 +1,277 @@
+/*-------------------------------------------------------------------------
+ *
+ * quota.c
+ *		Quota enforcement: benefit.take_slots and benefit.take_limited,
+ *		which reserve units for an order on benefit.counter (README
+ *		"Quotas without a hot row").
+ *
+ * A benefit's total quota (and a promo code's total limit) is split into 16
+ * slots.  take_slots tries one random slot first, with FOR UPDATE SKIP
+ * LOCKED inside a subtransaction that is rolled back when the try fails: a
+ * row that SKIP LOCKED rechecks after another buyer filled it stays locked
+ * although it is not returned, and such a lock must not be held while the
+ * walk below waits.  Then it walks every slot in key order, waiting for each
+ * lock, so that a slot another buyer holds is judged once that buyer is
+ * done (skipping it would report "sold out" while units are left).  Every
+ * runtime call locks counters in (kind, owner, key) order after order rows
+ * and single-use codes, so the walk cannot deadlock.  Per-performance and
+ * per-contact limits are one row each, taken by take_limited with INSERT
+ * ... ON CONFLICT DO UPDATE ... WHERE the limit leaves room.  Every unit
+ * taken is recorded in benefit.order_hold_counter for confirm and release.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/resowner.h"
+
+#include "glue.h"
+
+#define QUOTA_SLOTS 16
+
+static SPIPlanPtr plan_try;
+static SPIPlanPtr plan_take;
+static SPIPlanPtr plan_record;
+static SPIPlanPtr plan_walk;
+static SPIPlanPtr plan_limited;
+static Oid	plans_kind_type = InvalidOid;
+
+/* Prepares the plans once per backend; again if the kind type changed (extension made anew). */
+static void
+prepare_plans(Oid kind_type)
+{
+	Oid			t_try[4] = {kind_type, INT8OID, INT8OID, INT4OID};
+	Oid			t_record[5] = {TEXTOID, kind_type, INT8OID, INT8OID, INT4OID};
+	Oid			t_walk[2] = {kind_type, INT8OID};
+	Oid			t_limited[5] = {kind_type, INT8OID, INT8OID, INT4OID, INT4OID};
+
+	if (plans_kind_type == kind_type)
+		return;
+	if (OidIsValid(plans_kind_type))
+	{
+		SPI_freeplan(plan_try);
+		SPI_freeplan(plan_take);
+		SPI_freeplan(plan_record);
+		SPI_freeplan(plan_walk);
+		SPI_freeplan(plan_limited);
+		plans_kind_type = InvalidOid;
+	}
+	plan_try = benefit_keep_plan(
+		"SELECT 1 FROM benefit.counter c "
+		" WHERE c.kind = $1 AND c.owner_id = $2 AND c.key = $3 "
+		"   AND (c.cap IS NULL OR c.cap - c.held - c.used >= $4) "
+		"   FOR UPDATE SKIP LOCKED",
+		4, t_try);
+	plan_take = benefit_keep_plan(
+		"UPDATE benefit.counter c SET held = c.held + $4 "
+		" WHERE c.kind = $1 AND c.owner_id = $2 AND c.key = $3",
+		4, t_try);
+	plan_record = benefit_keep_plan(
+		"INSERT INTO benefit.order_hold_counter AS o (order_ref, kind, owner_id, key, units) "
+		"VALUES ($1, $2, $3, $4, $5) "
+		"ON CONFLICT (order_ref, kind, owner_id, key) DO UPDATE SET units = o.units + EXCLUDED.units",
+		5, t_record);
+	plan_walk = benefit_keep_plan(
+		"SELECT c.key, c.cap, c.held, c.used FROM benefit.counter c "
+		" WHERE c.kind = $1 AND c.owner_id = $2 "
+		" ORDER BY c.key FOR UPDATE",
+		2, t_walk);
+	plan_limited = benefit_keep_plan(
+		"INSERT INTO benefit.counter AS c (kind, owner_id, key, held) VALUES ($1, $2, $3, $4) "
+		"ON CONFLICT (kind, owner_id, key) DO UPDATE SET held = c.held + EXCLUDED.held "
+		" WHERE c.held + c.used + EXCLUDED.held <= $5 "
+		"RETURNING 1",
+		5, t_limited);
+	plans_kind_type = kind_type;
+}
+
+/* Runs a kept write statement; elog on anything but the expected result. */
+static void
+run(SPIPlanPtr plan, Datum *args, int expected, const char *what)
+{
+	int			ret = SPI_execute_plan(plan, args, NULL, false, 0);
+
+	if (ret != expected)
+		elog(ERROR, "%s failed: %s", what, SPI_result_code_string(ret));
+}
+
+/* Records units taken on a counter for an order. */
+static void
+record_units(Datum order_ref, Datum kind, Datum owner, int64 key, int32 units)
+{
+	Datum		args[5];
+
+	args[0] = order_ref;
+	args[1] = kind;
+	args[2] = owner;
+	args[3] = Int64GetDatum(key);
+	args[4] = Int32GetDatum(units);
+	run(plan_record, args, SPI_OK_INSERT, "recording the units held");
+}
+
+/*
+ * Tries to lock slot key if it has room for units, without waiting, in a
+ * subtransaction rolled back when the try fails (no lock is kept then).
+ */
+static bool
+try_slot(Datum *args)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	bool		found = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		int			ret = SPI_execute_plan(plan_try, args, NULL, false, 1);
+
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "trying a quota slot failed: %s", SPI_result_code_string(ret));
+		found = SPI_processed == 1;
+		if (found)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return found;
+}
+
+PG_FUNCTION_INFO_V1(benefit_take_slots);
+
+/*
+ * take_slots(order_ref, kind, owner_id, units): reserves units on the 16
+ * slots of a total quota or limit for an order; false when it has no room.
+ */
+Datum
+benefit_take_slots(PG_FUNCTION_ARGS)
+{
+	Datum		order_ref = PG_GETARG_DATUM(0);
+	Datum		kind = PG_GETARG_DATUM(1);
+	Datum		owner = PG_GETARG_DATUM(2);
+	int32		units = PG_GETARG_INT32(3);
+	int32		need = units;
+	Datum		args[4];
+	int64		keys[QUOTA_SLOTS];
+	int64		room[QUOTA_SLOTS];		/* -1: no limit */
+	int			nslots;
+	bool		isnull;
+
+	if (units <= 0)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("units must be positive, not %d", units));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	prepare_plans(get_fn_expr_argtype(fcinfo->flinfo, 1));
+
+	/* a random slot with room whose lock is free: most calls end here */
+	args[0] = kind;
+	args[1] = owner;
+	args[2] = Int64GetDatum((int64) pg_prng_uint64_range(&pg_global_prng_state, 0, QUOTA_SLOTS - 1));
+	args[3] = Int32GetDatum(units);
+	if (try_slot(args))
+	{
+		run(plan_take, args, SPI_OK_UPDATE, "taking units");
+		record_units(order_ref, kind, owner, DatumGetInt64(args[2]), units);
+		SPI_finish();
+		PG_RETURN_BOOL(true);
+	}
+
+	/* every slot in key order, waiting for each lock */
+	args[0] = kind;
+	args[1] = owner;
+	if (SPI_execute_plan(plan_walk, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "walking the quota slots failed");
+	nslots = (int) Min(SPI_processed, QUOTA_SLOTS);
+	for (int i = 0; i < nslots; i++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		capnull;
+		Datum		cap = SPI_getbinval(row, desc, 2, &capnull);
+		int64		held = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
+		int64		used = DatumGetInt32(SPI_getbinval(row, desc, 4, &isnull));
+
+		keys[i] = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+		room[i] = capnull ? -1 : Max((int64) DatumGetInt32(cap) - held - used, 0);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (int i = 0; i < nslots && need > 0; i++)
+	{
+		int32		take = room[i] < 0 ? need : (int32) Min((int64) need, room[i]);
+
+		if (take <= 0)
+			continue;
+		args[0] = kind;
+		args[1] = owner;
+		args[2] = Int64GetDatum(keys[i]);
+		args[3] = Int32GetDatum(take);
+		run(plan_take, args, SPI_OK_UPDATE, "taking units");
+		record_units(order_ref, kind, owner, keys[i], take);
+		need -= take;
+	}
+	SPI_finish();
+	PG_RETURN_BOOL(need == 0);
+}
+
+PG_FUNCTION_INFO_V1(benefit_take_limited);
+
+/*
+ * take_limited(order_ref, kind, owner_id, key, units, limit): reserves units
+ * on a per-performance or per-contact counter if the limit leaves room.
+ */
+Datum
+benefit_take_limited(PG_FUNCTION_ARGS)
+{
+	Datum		order_ref = PG_GETARG_DATUM(0);
+	Datum		kind = PG_GETARG_DATUM(1);
+	Datum		owner = PG_GETARG_DATUM(2);
+	int64		key = PG_GETARG_INT64(3);
+	int32		units = PG_GETARG_INT32(4);
+	int32		limit = PG_GETARG_INT32(5);
+	Datum		args[5];
+	int			ret;
+
+	if (units <= 0)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("units must be positive, not %d", units));
+	if (units > limit)
+		PG_RETURN_BOOL(false);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	prepare_plans(get_fn_expr_argtype(fcinfo->flinfo, 1));
+	args[0] = kind;
+	args[1] = owner;
+	args[2] = Int64GetDatum(key);
+	args[3] = Int32GetDatum(units);
+	args[4] = Int32GetDatum(limit);
+	ret = SPI_execute_plan(plan_limited, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "taking units failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		PG_RETURN_BOOL(false);
+	}
+	record_units(order_ref, kind, owner, key, units);
+	SPI_finish();
+	PG_RETURN_BOOL(true);
+}
