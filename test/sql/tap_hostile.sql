@@ -1,0 +1,95 @@
+-- tap_hostile: hostile use of the runtime.  A role granted only benefit_sales
+-- sells but cannot read or list codes, batches, contacts, holds, counters or
+-- history, nor call the internal helpers that write counters; benefit_report
+-- reads the usage views only.  A hostile schema placed first in the caller's
+-- search_path (functions and an operator shadowing the ones the runtime uses)
+-- is never called: every SECURITY DEFINER function pins its search_path.
+\set ECHO none
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+\set ON_ERROR_STOP true
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION benefit;
+SELECT plan(21);
+
+INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s', 'Season', '2000-01-01', '2999-12-31');
+INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office');
+INSERT INTO benefit.product_family (code, name) VALUES ('t', 'Tickets');
+INSERT INTO benefit.product (code, name, family_id, season_id) SELECT 'p', 'P', family_id, season_id FROM benefit.product_family, benefit.season;
+INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels, quota_total, access_code)
+    SELECT v.c, v.c, season_id, v.t::benefit.target_type, true, 10, v.a
+      FROM benefit.season, (VALUES ('pub', 'public', NULL), ('partner', 'partner', 'PARTNER1')) v(c, t, a);
+INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off) SELECT benefit_id, product_id, 10 FROM benefit.benefit, benefit.product;
+SELECT benefit.go_live(benefit_id) FROM benefit.benefit \g /dev/null
+INSERT INTO benefit.promo_code (code, name, percent_off, all_channels) VALUES ('PROMO', 'Promo', 10, true);
+SELECT ARRAY[ROW(product_id, NULL, NULL, NULL, 1, 2000)::benefit.basket_line]::text AS basket FROM benefit.product \gset
+
+-- a hostile schema: functions and an operator with the names the runtime uses, recording every call
+CREATE SCHEMA evil;
+CREATE TABLE evil.calls (what text);
+GRANT USAGE ON SCHEMA evil TO PUBLIC;
+GRANT INSERT, SELECT ON evil.calls TO PUBLIC;
+CREATE FUNCTION evil.lower(text) RETURNS text LANGUAGE sql AS $$ INSERT INTO evil.calls VALUES ('lower') RETURNING 'x' $$;
+CREATE FUNCTION evil.btrim(text) RETURNS text LANGUAGE sql AS $$ INSERT INTO evil.calls VALUES ('btrim') RETURNING 'x' $$;
+CREATE FUNCTION evil.now() RETURNS timestamptz LANGUAGE sql AS $$ INSERT INTO evil.calls VALUES ('now') RETURNING '2000-01-01'::timestamptz $$;
+CREATE FUNCTION evil.unnest(anyarray) RETURNS SETOF anyelement LANGUAGE sql AS $$ INSERT INTO evil.calls VALUES ('unnest') RETURNING NULL $$;
+CREATE FUNCTION evil.int8eq(bigint, bigint) RETURNS boolean LANGUAGE sql AS $$ INSERT INTO evil.calls VALUES ('=') RETURNING true $$;
+CREATE OPERATOR evil.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = evil.int8eq);
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA evil TO PUBLIC;
+
+CREATE ROLE tap_h_sales LOGIN IN ROLE benefit_sales;
+CREATE ROLE tap_h_report LOGIN IN ROLE benefit_report;
+CREATE ROLE tap_h_nobody LOGIN;
+
+-- the sales role sells, with the hostile schema first in its search_path
+SET ROLE tap_h_sales;
+SET search_path = evil, pg_catalog, public, benefit;   -- pg_catalog after evil: evil shadows it
+-- the calls first (their answers kept in a temp table), the assertions once the path is reset:
+-- pgTAP's own functions, which do not pin their path, would call the hostile operator
+CREATE TEMP TABLE answers AS
+SELECT 1 AS n, (SELECT count(*) FROM benefit.available(NULL, 'box', NULL, ARRAY['partner1']))::text AS v
+UNION ALL
+SELECT 2, (benefit.price_basket(:'basket'::benefit.basket_line[], NULL, 'box', NULL, NULL, ARRAY[' partner1 '], ' promo ')).total_cents::text
+UNION ALL
+SELECT 3, (benefit.hold('h1', :'basket'::benefit.basket_line[], NULL, 'box', pg_catalog.now() + interval '1 hour',
+                        ARRAY['PARTNER1'], 'PROMO')).reason::text;
+INSERT INTO answers SELECT 4, benefit.confirm('h1')::text;
+INSERT INTO answers SELECT 5, benefit.expire_holds()::text;
+RESET search_path;
+SELECT is((SELECT v FROM answers WHERE n = 1), '2', 'sales: available works with a hostile search_path');
+SELECT is((SELECT v FROM answers WHERE n = 2), '1620', 'sales: price_basket gives the right total (10 % off 20.00, then the promo''s 10 %)');
+SELECT is((SELECT v FROM answers WHERE n = 3), 'ok', 'sales: hold works');
+SELECT is((SELECT v FROM answers WHERE n = 4), 'ok', 'sales: confirm works');
+SELECT is((SELECT v FROM answers WHERE n = 5), '0', 'sales: expire_holds works');
+SELECT is((SELECT string_agg(what, ',') FROM evil.calls), NULL, 'not one call reached the hostile schema');
+SELECT throws_ok($$SELECT * FROM benefit.counter$$, '42501', NULL, 'sales cannot read the counters');
+SELECT throws_ok($$SELECT * FROM benefit.order_hold$$, '42501', NULL, 'sales cannot read the holds');
+SELECT throws_ok($$SELECT * FROM benefit.order_line$$, '42501', NULL, 'sales cannot read the order lines');
+SELECT throws_ok($$SELECT * FROM benefit.single_use_code$$, '42501', NULL, 'sales cannot list codes');
+SELECT throws_ok($$SELECT * FROM benefit.code_batch$$, '42501', NULL, 'sales cannot list batches');
+SELECT throws_ok($$SELECT * FROM benefit.contact$$, '42501', NULL, 'sales cannot list contacts');
+SELECT throws_ok($$SELECT * FROM benefit.code_history$$, '42501', NULL, 'sales cannot read the code history');
+SELECT throws_ok($$SELECT benefit.take_slots('h1', 'benefit_slot', 1, 1)$$, '42501', NULL,
+                 'sales cannot call the internal helper that writes counters');
+SELECT throws_ok($$SELECT benefit.settle(ARRAY['h1'], false)$$, '42501', NULL, 'sales cannot give units back by hand');
+SELECT throws_ok($$SELECT * FROM benefit.benefit_usage$$, '42501', NULL, 'sales cannot read the reporting views');
+RESET ROLE;
+
+-- the report role reads the usage views only
+SET ROLE tap_h_report;
+SELECT is((SELECT used FROM benefit.benefit_usage WHERE code = 'pub'), 1, 'report reads benefit_usage');
+SELECT is((SELECT used FROM benefit.promo_usage WHERE code = 'PROMO'), 1, 'report reads promo_usage');
+SELECT throws_ok($$SELECT * FROM benefit.order_hold$$, '42501', NULL, 'report cannot read the holds');
+SELECT throws_ok($$SELECT benefit.hold('h2', NULL, NULL, 'box', now())$$, '42501', NULL, 'report cannot hold');
+RESET ROLE;
+
+-- a role with no benefit role gets nothing
+SET ROLE tap_h_nobody;
+SELECT throws_ok($$SELECT benefit.price_basket('{}'::jsonb)$$, '42501', NULL, 'a role without a benefit role cannot even price');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;
