@@ -21,12 +21,17 @@
 # Runs against the cluster that PGHOST/PGPORT/PGUSER point at, with the
 # extension installed (bin/test runs it inside pg_virtualenv); creates and
 # drops its own database benefit_stress_holds.  STRESS_SECONDS (default 10)
-# is the length of the pgbench run; STRESS_KEEP_DB=1 keeps the database.
+# is the length of the pgbench run, STRESS_CLIENTS (default 32) the clients;
+# STRESS_KEEP_DB=1 keeps the database.  STRESS_MIX=all (test/stress_long.sh)
+# adds every other runtime call to the mix: redeem_code and invalidate_code on
+# 5,000 single-use codes, available and price_basket; and two more checks: no
+# code used twice or both used and invalidated, and the code history matches.
 set -euo pipefail
 
 db=benefit_stress_holds
 seconds=${STRESS_SECONDS:-10}
-clients=32
+clients=${STRESS_CLIENTS:-32}
+mix=${STRESS_MIX:-holds}
 quota=500
 promo_limit=200
 per_contact=40
@@ -65,7 +70,20 @@ CREATE FUNCTION public.basket(n int) RETURNS benefit.basket_line[] LANGUAGE sql 
     AS \$\$ SELECT ARRAY[ROW(product_id, NULL, NULL, NULL, n, 3000)::benefit.basket_line] FROM benefit.product \$\$;
 -- op: hold, confirm, release or expire; reason: what the call returned; units: tickets priced with the benefit
 CREATE TABLE public.outcome (op text NOT NULL, order_ref text, reason text, units int, promo text,
-                             expired int, at timestamptz NOT NULL DEFAULT clock_timestamp());
+                             expired int, code text, at timestamptz NOT NULL DEFAULT clock_timestamp());
+-- the single-use codes of STRESS_MIX=all
+INSERT INTO benefit.point_of_sale (code, name, channel_id) SELECT 'shop', 'Shop', channel_id FROM benefit.sales_channel;
+INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels, quota_total, point_of_sale_id)
+    SELECT 'codes', 'Codes', season_id, 'single_use', true, 1000000, (SELECT point_of_sale_id FROM benefit.point_of_sale)
+      FROM benefit.season;
+INSERT INTO benefit.benefit_tariff (benefit_id, product_id, price_cents)
+    SELECT b.benefit_id, p.product_id, 1000 FROM benefit.benefit b, benefit.product p WHERE b.code = 'codes';
+SELECT benefit.go_live(benefit_id) FROM benefit.benefit WHERE code = 'codes' \g /dev/null
+INSERT INTO benefit.contact (kind, name, email) VALUES ('organisation', 'Org', 'org@example.org');
+SELECT benefit.generate_codes(b.benefit_id, c.contact_id, 5000, 'letter', 'fr')
+  FROM benefit.benefit b, benefit.contact c WHERE b.code = 'codes' AND c.kind = 'organisation' \g /dev/null
+CREATE TABLE public.pool AS SELECT row_number() OVER (ORDER BY code) AS i, code FROM benefit.single_use_code;
+ALTER TABLE public.pool ADD PRIMARY KEY (i);
 SQL
 
 # 2. pgbench: each transaction holds, then (a separate transaction) settles the hold
@@ -92,8 +110,33 @@ cat > "$work/expire.sql" <<'SQL'
 INSERT INTO public.outcome (op, expired) SELECT 'expire', benefit.expire_holds();
 SQL
 
+cat > "$work/redeem.sql" <<'SQL'
+\set i random(1, 5000)
+\set n random(1, 2000000000)
+INSERT INTO public.outcome (op, order_ref, reason, code)
+SELECT 'redeem', 'r-' || :client_id || '-' || :n, r.reason::text, r.code::text
+  FROM public.pool p, benefit.redeem_code(p.code, NULL, 'r-' || :client_id || '-' || :n, 'web', 'shop') r WHERE p.i = :i;
+SQL
+cat > "$work/invalidate.sql" <<'SQL'
+\set i random(1, 5000)
+INSERT INTO public.outcome (op, reason, code)
+SELECT 'invalidate', benefit.invalidate_code(p.code, 'stress')::text, p.code::text FROM public.pool p WHERE p.i = :i;
+SQL
+cat > "$work/look.sql" <<'SQL'
+\set i random(1, 5000)
+\set buyer random(0, 20)
+SELECT count(*) FROM benefit.available((SELECT contact_id FROM benefit.contact WHERE name = 'Buyer ' || :buyer), 'web', NULL,
+                                       ARRAY[(SELECT code::text FROM public.pool WHERE i = :i)], 'shop');
+SELECT (benefit.price_basket(public.basket(2), (SELECT contact_id FROM benefit.contact WHERE name = 'Buyer ' || :buyer), 'web', 'shop',
+                             NULL, ARRAY[(SELECT code::text FROM public.pool WHERE i = :i)], 'HALF')).total_cents;
+SQL
+scripts=(-f "$work/buy.sql@19" -f "$work/expire.sql@1")
+if [ "$mix" = all ]; then
+    scripts=(-f "$work/buy.sql@10" -f "$work/expire.sql@1" -f "$work/redeem.sql@5" -f "$work/invalidate.sql@1" -f "$work/look.sql@3")
+fi
+
 bench_rc=0
-pgbench -n -c "$clients" -j 2 -T "$seconds" -f "$work/buy.sql@19" -f "$work/expire.sql@1" "$db" \
+pgbench -n -c "$clients" -j 2 -T "$seconds" "${scripts[@]}" "$db" \
     >"$work/pgbench.out" 2>&1 || bench_rc=$?
 processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench.out" | head -n 1)
 failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench.out" | head -n 1)
@@ -112,7 +155,7 @@ check() { # check "description" count-of-violations [query printing the offendin
     fi
 }
 
-echo "1..7"
+if [ "$mix" = all ]; then echo "1..9"; else echo "1..7"; fi
 
 check "pgbench processed transactions and none failed (exit $bench_rc, ${processed:-?} processed, ${failed:-?} failed)" \
     "$([ "$bench_rc" = 0 ] && [ "${processed:-0}" -gt 0 ] && [ "${failed:-x}" = 0 ] && echo 0 || echo 1)"
@@ -173,6 +216,19 @@ check "after expiring every open hold, one-ticket sales sell exactly what was le
     "$([ "$sold" = "$quota" ] && echo 0 || echo 1)"
 check "the promo code was used at most $promo_limit times: $(q -c "SELECT used FROM benefit.promo_usage")" \
     "$(q -c "SELECT (used > $promo_limit OR held <> 0)::int FROM benefit.promo_usage")"
+
+if [ "$mix" = all ]; then
+    check "no code used twice, none both used and invalidated, every ok redemption's code used by its order" \
+        "$(q -c "SELECT (SELECT count(*) FROM (SELECT code FROM outcome WHERE op IN ('redeem', 'invalidate') AND reason = 'ok'
+                                                GROUP BY code HAVING count(*) > 1) s)
+                  + (SELECT count(*) FROM outcome o JOIN benefit.single_use_code c ON c.code::text = o.code
+                      WHERE o.op = 'redeem' AND o.reason = 'ok' AND (c.state <> 'used' OR c.used_order <> o.order_ref))")"
+    check "the code history matches the states of the codes" \
+        "$(q -c "SELECT count(*) FROM benefit.single_use_code c
+                  WHERE c.state IS DISTINCT FROM coalesce((SELECT h.to_state FROM benefit.code_history h
+                                                            WHERE h.code OPERATOR(benefit.=) c.code
+                                                            ORDER BY h.history_id DESC LIMIT 1), 'issued')")"
+fi
 
 holds=$(q -c "SELECT count(*) FROM outcome WHERE op = 'hold'")
 by_reason=$(q -c "SELECT string_agg(format('%s %s: %s', op, reason, n), ', ' ORDER BY op, reason)
