@@ -2052,26 +2052,6 @@ $$;
 COMMENT ON FUNCTION benefit.eligibility(bigint, text, text, timestamptz, text[]) IS
     'The benefits a buyer may be offered on a channel (and web point of sale) at a time, with the codes entered: live public benefits, the contact''s contacts and indicator benefits (target list and indicator level read now), and every benefit an entered partner or single-use code points to; each with ok or the reason it cannot be used; entered codes that match nothing come back as unknown_code';
 
-CREATE FUNCTION benefit.quota_left(benefit_id bigint, contact_id bigint)
-RETURNS integer
-LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan
-AS $$
-BEGIN
-    RETURN (SELECT LEAST(b.quota_total - (SELECT sum(c.held + c.used)::integer FROM benefit.counter c
-                                           WHERE c.kind = 'benefit_slot' AND c.owner_id = b.benefit_id),
-                         b.quota_per_contact - coalesce((SELECT c.held + c.used FROM benefit.counter c
-                                                          WHERE c.kind = 'benefit_contact' AND c.owner_id = b.benefit_id
-                                                            AND c.key = quota_left.contact_id), 0),
-                         b.quota_per_order)
-              FROM benefit.benefit b
-             WHERE b.benefit_id = quota_left.benefit_id);
-END
-$$;
-COMMENT ON FUNCTION benefit.quota_left(bigint, bigint) IS
-    'Units of a benefit one order of this contact may still take: the least of the total quota left, the contact''s limit left and the per-order limit; NULL for no limit (per-performance limits depend on the performance and are applied by price_basket)';
-
 CREATE FUNCTION benefit.available(contact_id bigint, channel text, at timestamptz DEFAULT NULL,
                                   codes text[] DEFAULT NULL, point_of_sale text DEFAULT NULL)
 RETURNS TABLE (benefit_id bigint, benefit_code text, name text, target_type benefit.target_type,
@@ -2084,7 +2064,14 @@ AS $$
 BEGIN
     RETURN QUERY
     SELECT e.benefit_id, b.code, b.name, e.target_type, e.entered_code, e.reason, b.valid_until,
-           benefit.quota_left(e.benefit_id, available.contact_id),
+           -- units this buyer may still take: the least of the total quota left, the contact's
+           -- limit left and the per-order limit (NULL: no limit)
+           LEAST(b.quota_total - (SELECT sum(ct.held + ct.used)::integer FROM benefit.counter ct
+                                   WHERE ct.kind = 'benefit_slot' AND ct.owner_id = b.benefit_id),
+                 b.quota_per_contact - coalesce((SELECT ct.held + ct.used FROM benefit.counter ct
+                                                  WHERE ct.kind = 'benefit_contact' AND ct.owner_id = b.benefit_id
+                                                    AND ct.key = available.contact_id), 0),
+                 b.quota_per_order),
            (SELECT jsonb_agg(jsonb_build_object(
                        'tariff_id', t.tariff_id, 'product_id', t.product_id, 'performance_id', t.performance_id,
                        'seat_category_id', t.seat_category_id, 'audience_id', t.audience_id,
