@@ -376,6 +376,14 @@ UNION ALL
 SELECT lower(:'first_code'), kind, reason, benefit_code FROM benefit.enter_code(lower(:'first_code'), 'web', 'shop')
 UNION ALL
 SELECT 'PROMO?', kind, reason, benefit_code FROM benefit.enter_code('PROMO?');
+\echo '--- throttling: a web session types codes at random; after 3 wrong ones (benefit.throttle_failures,'
+\echo '    set low here; 10 by default) it is answered throttled for 15 minutes, even for a right code'
+SET benefit.throttle_failures = 3;
+SELECT v.n, v.typed, e.reason
+  FROM (VALUES (1, 'AAAA-BBBB-CCCC-D'), (2, 'NOPE'), (3, 'HOTEL2026'), (4, 'beaurivage26')) AS v (n, typed),
+       LATERAL benefit.enter_code(v.typed, 'web', NULL, NULL, 'web-session-42') e
+ ORDER BY v.n;
+RESET benefit.throttle_failures;
 \echo '--- benefit.code_dashboard (tableau de bord)'
 SELECT organisation, benefit, batches, codes_generated, codes_used, codes_held, codes_invalidated, codes_left,
        tickets_issued, tickets_scanned

@@ -1270,12 +1270,72 @@ COMMENT ON COLUMN benefit.code_history.contact_id IS 'Contact who used the code,
 COMMENT ON COLUMN benefit.code_history.channel IS 'Sales channel code of the call, if given';
 COMMENT ON COLUMN benefit.code_history.reason IS 'Operator''s reason (invalidation)';
 
+CREATE TABLE benefit.code_attempt (
+    key         text NOT NULL,
+    window_start timestamptz NOT NULL,
+    failures    integer NOT NULL,
+    CONSTRAINT code_attempt_pkey PRIMARY KEY (key),
+    CONSTRAINT code_attempt_failures_check CHECK (failures > 0)
+);
+COMMENT ON TABLE benefit.code_attempt IS
+    'Wrong code entries (unknown or malformed codes) counted per contact and per client key in a window, for throttling (benefit.throttle_failures, benefit.throttle_window); written by the runtime functions only';
+COMMENT ON COLUMN benefit.code_attempt.key IS 'contact:<contact id>, or client:<md5 of the client key the application passed> (the key itself is not stored)';
+COMMENT ON COLUMN benefit.code_attempt.window_start IS 'First wrong entry of the current window';
+COMMENT ON COLUMN benefit.code_attempt.failures IS 'Wrong entries in the window';
+COMMENT ON CONSTRAINT code_attempt_failures_check ON benefit.code_attempt IS 'failures must be positive';
+
+CREATE FUNCTION benefit.throttle_keys(contact_id bigint, client_key text)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT array_remove(ARRAY['contact:' || $1::text, 'client:' || md5($2)], NULL)
+$$;
+COMMENT ON FUNCTION benefit.throttle_keys(bigint, text) IS
+    'The throttling keys of a caller: its contact and its client key (hashed), those given';
+
+CREATE FUNCTION benefit.is_throttled(contact_id bigint, client_key text)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM benefit.code_attempt a
+         WHERE a.key = ANY (benefit.throttle_keys($1, $2))
+           AND a.failures >= COALESCE(current_setting('benefit.throttle_failures', true), '10')::integer
+           AND a.window_start > clock_timestamp() - COALESCE(current_setting('benefit.throttle_window', true), '15min')::interval)
+$$;
+COMMENT ON FUNCTION benefit.is_throttled(bigint, text) IS
+    'True when the contact or the client key entered benefit.throttle_failures wrong codes or more within the current benefit.throttle_window';
+
+CREATE FUNCTION benefit.record_code_failures(contact_id bigint, client_key text, n integer)
+RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO benefit.code_attempt AS a (key, window_start, failures)
+    SELECT k, clock_timestamp(), $3
+      FROM unnest(benefit.throttle_keys($1, $2)) k
+     WHERE $3 > 0
+     ORDER BY k
+    ON CONFLICT (key) DO UPDATE
+       SET failures = CASE WHEN a.window_start <= clock_timestamp()
+                                  - COALESCE(current_setting('benefit.throttle_window', true), '15min')::interval
+                           THEN EXCLUDED.failures ELSE a.failures + EXCLUDED.failures END,
+           window_start = CASE WHEN a.window_start <= clock_timestamp()
+                                      - COALESCE(current_setting('benefit.throttle_window', true), '15min')::interval
+                               THEN clock_timestamp() ELSE a.window_start END
+$$;
+COMMENT ON FUNCTION benefit.record_code_failures(bigint, text, integer) IS
+    'Counts n wrong code entries against the contact and the client key; a window that ended starts again; a valid code resets nothing';
+
 CREATE FUNCTION benefit.redeem_code(code benefit.code, contact_id bigint, order_ref text,
-                                    channel text DEFAULT NULL, point_of_sale text DEFAULT NULL)
+                                    channel text DEFAULT NULL, point_of_sale text DEFAULT NULL,
+                                    client_key text DEFAULT NULL)
 RETURNS benefit.redemption
 AS 'MODULE_PATHNAME', 'benefit_redeem_code'
 LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER;
-COMMENT ON FUNCTION benefit.redeem_code(benefit.code, bigint, text, text, text) IS
+COMMENT ON FUNCTION benefit.redeem_code(benefit.code, bigint, text, text, text, text) IS
     'Checks and uses a single-use code for an order in one call: returns reason ok exactly once per code, whatever the concurrency, or why not (unknown_code, already_used, invalidated, held_by_other_order, benefit_not_live, not_yet_valid, expired, wrong_channel, wrong_point_of_sale); contact_id NULL for an anonymous buyer; channel and point_of_sale are sales-channel and point-of-sale codes (NULL: not checked). Its statements run with pg_catalog as the only schema searched, pinned in C rather than by a SET clause';
 
 CREATE FUNCTION benefit.check_code_use(state benefit.code_state, hold_order text, hold_until timestamptz,
@@ -1456,9 +1516,10 @@ COMMENT ON FUNCTION benefit.invalidate_code(benefit.code, text) IS
 -- The "Code avantage" box, tickets, code reporting
 --------------------------------------------------------------------------
 
-CREATE FUNCTION benefit.enter_code(code text, channel text DEFAULT NULL, point_of_sale text DEFAULT NULL)
+CREATE FUNCTION benefit.enter_code(code text, channel text DEFAULT NULL, point_of_sale text DEFAULT NULL,
+                                   contact_id bigint DEFAULT NULL, client_key text DEFAULT NULL)
 RETURNS TABLE (kind text, reason benefit.reason, benefit_id bigint, benefit_code text, benefit_name text)
-LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1466,7 +1527,13 @@ DECLARE
     b record;
     v_channel_id bigint;
 BEGIN
+    IF (enter_code.contact_id IS NOT NULL OR enter_code.client_key IS NOT NULL)
+       AND benefit.is_throttled(enter_code.contact_id, enter_code.client_key) THEN
+        RETURN QUERY SELECT 'unknown'::text, 'throttled'::benefit.reason, NULL::bigint, NULL::text, NULL::text;
+        RETURN;
+    END IF;
     IF enter_code.code IS NULL OR length(enter_code.code) > 200 THEN
+        PERFORM benefit.record_code_failures(enter_code.contact_id, enter_code.client_key, 1);
         RETURN QUERY SELECT 'unknown'::text, 'unknown_code'::benefit.reason, NULL::bigint, NULL::text, NULL::text;
         RETURN;
     END IF;
@@ -1475,6 +1542,7 @@ BEGIN
           FROM benefit.single_use_code sc JOIN benefit.benefit bb ON bb.benefit_id = sc.benefit_id
          WHERE sc.code OPERATOR(benefit.=) enter_code.code::benefit.code;
         IF NOT FOUND THEN
+            PERFORM benefit.record_code_failures(enter_code.contact_id, enter_code.client_key, 1);
             RETURN QUERY SELECT 'single_use'::text, 'unknown_code'::benefit.reason, NULL::bigint, NULL::text, NULL::text;
         ELSE
             RETURN QUERY SELECT 'single_use'::text,
@@ -1488,6 +1556,7 @@ BEGIN
       FROM benefit.benefit bb
      WHERE lower(bb.access_code) = lower(btrim(enter_code.code)) AND bb.target_type = 'partner';
     IF NOT FOUND THEN
+        PERFORM benefit.record_code_failures(enter_code.contact_id, enter_code.client_key, 1);
         RETURN QUERY SELECT 'unknown'::text, 'unknown_code'::benefit.reason, NULL::bigint, NULL::text, NULL::text;
         RETURN;
     END IF;
@@ -1509,7 +1578,7 @@ BEGIN
         b.benefit_id, b.code, b.name;
 END
 $$;
-COMMENT ON FUNCTION benefit.enter_code(text, text, text) IS
+COMMENT ON FUNCTION benefit.enter_code(text, text, text, bigint, text) IS
     'The web "Code avantage" box and the box-office Avantages button: tells whether the text typed is a single-use code or a partner access code, which benefit it unlocks and whether it can be used now (reason); never raises for what a buyer types; uses nothing';
 
 CREATE TABLE benefit.ticket (
@@ -2053,39 +2122,72 @@ COMMENT ON FUNCTION benefit.eligibility(bigint, text, text, timestamptz, text[])
     'The benefits a buyer may be offered on a channel (and web point of sale) at a time, with the codes entered: live public benefits, the contact''s contacts and indicator benefits (target list and indicator level read now), and every benefit an entered partner or single-use code points to; each with ok or the reason it cannot be used; entered codes that match nothing come back as unknown_code';
 
 CREATE FUNCTION benefit.available(contact_id bigint, channel text, at timestamptz DEFAULT NULL,
-                                  codes text[] DEFAULT NULL, point_of_sale text DEFAULT NULL)
+                                  codes text[] DEFAULT NULL, point_of_sale text DEFAULT NULL,
+                                  client_key text DEFAULT NULL)
 RETURNS TABLE (benefit_id bigint, benefit_code text, name text, target_type benefit.target_type,
                entered_code text, reason benefit.reason, valid_until timestamptz,
                quota_left integer, tariffs jsonb)
-LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
+DECLARE
+    v_keyed boolean := available.contact_id IS NOT NULL OR available.client_key IS NOT NULL;
+    v_entered text[] := ARRAY(SELECT DISTINCT btrim(e) FROM unnest(available.codes) e
+                               WHERE e IS NOT NULL AND btrim(e) <> '' ORDER BY 1);
+    v_throttled boolean;
+    v_unknown integer := 0;
+    r record;
 BEGIN
-    RETURN QUERY
-    SELECT e.benefit_id, b.code, b.name, e.target_type, e.entered_code, e.reason, b.valid_until,
-           -- units this buyer may still take: the least of the total quota left, the contact's
-           -- limit left and the per-order limit (NULL: no limit)
-           LEAST(b.quota_total - (SELECT sum(ct.held + ct.used)::integer FROM benefit.counter ct
-                                   WHERE ct.kind = 'benefit_slot' AND ct.owner_id = b.benefit_id),
-                 b.quota_per_contact - coalesce((SELECT ct.held + ct.used FROM benefit.counter ct
-                                                  WHERE ct.kind = 'benefit_contact' AND ct.owner_id = b.benefit_id
-                                                    AND ct.key = available.contact_id), 0),
-                 b.quota_per_order),
-           (SELECT jsonb_agg(jsonb_build_object(
-                       'tariff_id', t.tariff_id, 'product_id', t.product_id, 'performance_id', t.performance_id,
-                       'seat_category_id', t.seat_category_id, 'audience_id', t.audience_id,
-                       'price_cents', t.price_cents, 'amount_off_cents', t.amount_off_cents,
-                       'percent_off', t.percent_off) ORDER BY t.tariff_id)
-              FROM benefit.benefit_tariff t WHERE t.benefit_id = e.benefit_id)
-      FROM benefit.eligibility(available.contact_id, available.channel, available.point_of_sale,
-                               available.at, available.codes) e
-      LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id
-     WHERE e.reason = 'ok' OR e.entered_code IS NOT NULL
-     ORDER BY e.reason <> 'ok', b.code, e.entered_code;
+    -- entered codes from a throttled contact or client key are not looked at
+    v_throttled := v_keyed AND cardinality(v_entered) > 0
+                   AND benefit.is_throttled(available.contact_id, available.client_key);
+    FOR r IN
+        SELECT e.benefit_id, b.code, b.name, e.target_type, e.entered_code, e.reason, b.valid_until,
+               -- units this buyer may still take: the least of the total quota left, the contact's
+               -- limit left and the per-order limit (NULL: no limit)
+               LEAST(b.quota_total - (SELECT sum(ct.held + ct.used)::integer FROM benefit.counter ct
+                                       WHERE ct.kind = 'benefit_slot' AND ct.owner_id = b.benefit_id),
+                     b.quota_per_contact - coalesce((SELECT ct.held + ct.used FROM benefit.counter ct
+                                                      WHERE ct.kind = 'benefit_contact' AND ct.owner_id = b.benefit_id
+                                                        AND ct.key = available.contact_id), 0),
+                     b.quota_per_order) AS quota_left,
+               (SELECT jsonb_agg(jsonb_build_object(
+                           'tariff_id', t.tariff_id, 'product_id', t.product_id, 'performance_id', t.performance_id,
+                           'seat_category_id', t.seat_category_id, 'audience_id', t.audience_id,
+                           'price_cents', t.price_cents, 'amount_off_cents', t.amount_off_cents,
+                           'percent_off', t.percent_off) ORDER BY t.tariff_id)
+                  FROM benefit.benefit_tariff t WHERE t.benefit_id = e.benefit_id) AS tariffs
+          FROM benefit.eligibility(available.contact_id, available.channel, available.point_of_sale,
+                                   available.at, CASE WHEN v_throttled THEN NULL ELSE available.codes END) e
+          LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id
+         WHERE e.reason = 'ok' OR e.entered_code IS NOT NULL
+         ORDER BY e.reason <> 'ok', b.code, e.entered_code
+    LOOP
+        available.benefit_id := r.benefit_id;
+        available.benefit_code := r.code;
+        available.name := r.name;
+        available.target_type := r.target_type;
+        available.entered_code := r.entered_code;
+        available.reason := r.reason;
+        available.valid_until := r.valid_until;
+        available.quota_left := r.quota_left;
+        available.tariffs := r.tariffs;
+        IF r.reason = 'unknown_code' THEN
+            v_unknown := v_unknown + 1;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+    IF v_throttled THEN
+        RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::text, NULL::benefit.target_type, e,
+                            'throttled'::benefit.reason, NULL::timestamptz, NULL::integer, NULL::jsonb
+                       FROM unnest(v_entered) e;
+    ELSIF v_keyed AND v_unknown > 0 THEN
+        PERFORM benefit.record_code_failures(available.contact_id, available.client_key, v_unknown);
+    END IF;
 END
 $$;
-COMMENT ON FUNCTION benefit.available(bigint, text, timestamptz, text[], text) IS
+COMMENT ON FUNCTION benefit.available(bigint, text, timestamptz, text[], text, text) IS
     'The benefits a buyer (NULL contact: anonymous) may use now on a channel (and web point of sale), given the codes entered: each usable one with its target type, validity end, the units this buyer may still take (NULL: no limit) and its tariff rows (products); then every entered code that unlocks nothing, with its reason';
 
 CREATE FUNCTION benefit.contacts_with_benefits(contact_ids bigint[], channel text, at timestamptz DEFAULT NULL)
@@ -2164,23 +2266,63 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION benefit.price(benefit.basket_line[], bigint, text, text, timestamptz, text[], text) IS
     'The pricing shared by price_basket and hold: the priced basket, the uses a hold must reserve (benefit, units, performance, single-use code per line) and the promo code applied';
 
+-- price with throttling: entered codes from a throttled contact or client key are not looked at
+-- (each comes back as throttled); otherwise every code that matched nothing counts against them.
+CREATE FUNCTION benefit.price_guarded(lines benefit.basket_line[], contact_id bigint, channel text,
+                                      point_of_sale text, at timestamptz, codes text[], promo_code text,
+                                      client_key text,
+                                      OUT result benefit.priced_basket, OUT uses jsonb, OUT promo_id bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    p record;
+    v_keyed boolean := price_guarded.contact_id IS NOT NULL OR price_guarded.client_key IS NOT NULL;
+    v_entered text[] := ARRAY(SELECT DISTINCT btrim(e) FROM unnest(price_guarded.codes) e
+                               WHERE e IS NOT NULL AND btrim(e) <> '' ORDER BY 1);
+    v_unknown integer;
+BEGIN
+    IF v_keyed AND cardinality(v_entered) > 0 AND benefit.is_throttled(price_guarded.contact_id, price_guarded.client_key) THEN
+        p := benefit.price(price_guarded.lines, price_guarded.contact_id, price_guarded.channel,
+                           price_guarded.point_of_sale, price_guarded.at, NULL, price_guarded.promo_code);
+        price_guarded.result := p.result;
+        price_guarded.result.refusals := (p.result).refusals
+            || ARRAY(SELECT ROW(NULL, NULL, NULL, e, 'throttled')::benefit.refusal FROM unnest(v_entered) e);
+    ELSE
+        p := benefit.price(price_guarded.lines, price_guarded.contact_id, price_guarded.channel,
+                           price_guarded.point_of_sale, price_guarded.at, price_guarded.codes, price_guarded.promo_code);
+        price_guarded.result := p.result;
+        SELECT count(*) INTO v_unknown FROM unnest((p.result).refusals) r WHERE r.reason = 'unknown_code';
+        IF v_keyed AND v_unknown > 0 THEN
+            PERFORM benefit.record_code_failures(price_guarded.contact_id, price_guarded.client_key, v_unknown);
+        END IF;
+    END IF;
+    price_guarded.uses := p.uses;
+    price_guarded.promo_id := p.promo_id;
+END
+$$;
+COMMENT ON FUNCTION benefit.price_guarded(benefit.basket_line[], bigint, text, text, timestamptz, text[], text, text) IS
+    'benefit.price with the throttling of wrong code entries (used by price_basket and hold)';
+
 CREATE FUNCTION benefit.price_basket(lines benefit.basket_line[], contact_id bigint, channel text,
                                      point_of_sale text DEFAULT NULL, at timestamptz DEFAULT NULL,
-                                     codes text[] DEFAULT NULL, promo_code text DEFAULT NULL)
+                                     codes text[] DEFAULT NULL, promo_code text DEFAULT NULL,
+                                     client_key text DEFAULT NULL)
 RETURNS benefit.priced_basket
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT (benefit.price(price_basket.lines, price_basket.contact_id, price_basket.channel,
-                          price_basket.point_of_sale, price_basket.at, price_basket.codes,
-                          price_basket.promo_code)).result
+    SELECT (benefit.price_guarded(price_basket.lines, price_basket.contact_id, price_basket.channel,
+                                  price_basket.point_of_sale, price_basket.at, price_basket.codes,
+                                  price_basket.promo_code, price_basket.client_key)).result
 $$;
-COMMENT ON FUNCTION benefit.price_basket(benefit.basket_line[], bigint, text, text, timestamptz, text[], text) IS
+COMMENT ON FUNCTION benefit.price_basket(benefit.basket_line[], bigint, text, text, timestamptz, text[], text, text) IS
     'Prices a basket for a buyer (NULL contact: anonymous) on a channel at a time with the codes entered and at most one promo code: per line the best usable tariff (cheapest, then lowest benefit id; one per line; quotas honoured in line order), then the promo code on the whole basket allocated to the cent; every benefit or code not applied comes back in refusals with its reason; reserves nothing (see hold)';
 
 CREATE FUNCTION benefit.price_basket(basket jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
@@ -2196,7 +2338,7 @@ BEGIN
         v_lines, (basket ->> 'contact_id')::bigint, basket ->> 'channel', basket ->> 'point_of_sale',
         (basket ->> 'at')::timestamptz,
         CASE WHEN basket ? 'codes' THEN ARRAY(SELECT jsonb_array_elements_text(basket -> 'codes')) END,
-        basket ->> 'promo_code'));
+        basket ->> 'promo_code', basket ->> 'client_key'));
 END
 $$;
 COMMENT ON FUNCTION benefit.price_basket(jsonb) IS
@@ -2225,7 +2367,7 @@ COMMENT ON FUNCTION benefit.take_limited(text, benefit.counter_kind, bigint, big
 
 CREATE FUNCTION benefit.hold(order_ref text, lines benefit.basket_line[], contact_id bigint, channel text,
                              held_until timestamptz, codes text[] DEFAULT NULL, promo_code text DEFAULT NULL,
-                             point_of_sale text DEFAULT NULL)
+                             point_of_sale text DEFAULT NULL, client_key text DEFAULT NULL)
 RETURNS benefit.priced_basket
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -2246,7 +2388,8 @@ BEGIN
         RAISE EXCEPTION 'held_until must be in the next 7 days' USING ERRCODE = 'invalid_parameter_value',
               DETAIL = format('held_until was %s.', coalesce(hold.held_until::text, 'NULL'));
     END IF;
-    p := benefit.price(hold.lines, hold.contact_id, hold.channel, hold.point_of_sale, now(), hold.codes, hold.promo_code);
+    p := benefit.price_guarded(hold.lines, hold.contact_id, hold.channel, hold.point_of_sale, now(), hold.codes,
+                               hold.promo_code, hold.client_key);
     r := p.result;
     IF EXISTS (SELECT 1 FROM benefit.order_hold h WHERE h.order_ref = v_ref) THEN
         r.reason := 'order_already_held';
@@ -2343,7 +2486,7 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION benefit.hold(text, benefit.basket_line[], bigint, text, timestamptz, text[], text, text) IS
+COMMENT ON FUNCTION benefit.hold(text, benefit.basket_line[], bigint, text, timestamptz, text[], text, text, text) IS
     'Prices a basket as price_basket does and, in the same call, reserves every quota unit, single-use code and promo-code use it needs until held_until (at most 7 days ahead), all or nothing: reason ok with order_ref and held_until, or the reason of the refusal (quota_exhausted, order_already_held...) with nothing written; an order reference is held once';
 
 -- Locks the single-use codes of the given orders, in code order: callers take these locks before
@@ -2637,7 +2780,7 @@ BEGIN
         'contact_indicator', 'campaign', 'campaign_target', 'benefit', 'benefit_channel',
         'benefit_tariff', 'benefit_status_history', 'promo_code', 'promo_code_channel',
         'code_batch', 'single_use_code', 'mail_outbox', 'code_history', 'ticket', 'counter',
-        'order_hold', 'order_hold_counter', 'order_line', 'order_code']
+        'order_hold', 'order_hold_counter', 'order_line', 'order_code', 'code_attempt']
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.format('benefit.%I', t)::regclass, '');
         FOR seq IN
@@ -2686,24 +2829,24 @@ GRANT EXECUTE ON FUNCTION
     benefit.validate(bigint), benefit.go_live(bigint), benefit.suspend(bigint), benefit.close(bigint),
     benefit.library_version(), benefit.generate_codes(bigint, bigint, integer, text, text),
     benefit.batch_codes(bigint), benefit.is_valid_code(text), benefit.invalidate_code(benefit.code, text),
-    benefit.redeem_code(benefit.code, bigint, text, text, text)
+    benefit.redeem_code(benefit.code, bigint, text, text, text, text)
     TO benefit_admin;
 GRANT SELECT ON benefit.code_history TO benefit_admin;
 
 -- benefit_sales: the runtime functions only
 GRANT EXECUTE ON FUNCTION
-    benefit.redeem_code(benefit.code, bigint, text, text, text), benefit.is_valid_code(text),
+    benefit.redeem_code(benefit.code, bigint, text, text, text, text), benefit.is_valid_code(text),
     benefit.hold_code(benefit.code, text, timestamptz, text, text), benefit.release_code(benefit.code, text),
-    benefit.enter_code(text, text, text), benefit.record_ticket(text, text, bigint, benefit.code),
+    benefit.enter_code(text, text, text, bigint, text), benefit.record_ticket(text, text, bigint, benefit.code),
     benefit.ticket_scanned(text, timestamptz)
     TO benefit_sales, benefit_admin;
 GRANT EXECUTE ON FUNCTION benefit.expire_code_holds() TO benefit_admin, benefit_sales;
 GRANT EXECUTE ON FUNCTION
-    benefit.available(bigint, text, timestamptz, text[], text),
+    benefit.available(bigint, text, timestamptz, text[], text, text),
     benefit.contacts_with_benefits(bigint[], text, timestamptz),
-    benefit.price_basket(benefit.basket_line[], bigint, text, text, timestamptz, text[], text),
+    benefit.price_basket(benefit.basket_line[], bigint, text, text, timestamptz, text[], text, text),
     benefit.price_basket(jsonb),
-    benefit.hold(text, benefit.basket_line[], bigint, text, timestamptz, text[], text, text),
+    benefit.hold(text, benefit.basket_line[], bigint, text, timestamptz, text[], text, text, text),
     benefit.confirm(text), benefit.release(text), benefit.expire_holds(),
     benefit.money_unit_price(bigint, bigint, bigint, bigint), benefit.money_basket_discount(bigint, bigint, bigint),
     benefit.money_allocate(bigint, bigint[])

@@ -24,12 +24,33 @@
 
 PG_MODULE_MAGIC;
 
+/* benefit.throttle_failures and benefit.throttle_window (seconds), read by SQL */
+static int	benefit_throttle_failures = 10;
+static int	benefit_throttle_window = 900;
+
 PGDLLEXPORT void _PG_init(void);
 
 /* Registers the benefit.* settings and reserves the prefix. */
 void
 _PG_init(void)
 {
+	DefineCustomIntVariable("benefit.throttle_failures",
+							"Wrong code entries that throttle a contact or client key.",
+							"After this many unknown or malformed codes from one contact or one client key within "
+							"benefit.throttle_window, further code entries answer throttled until the window ends.",
+							&benefit_throttle_failures,
+							10, 1, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("benefit.throttle_window",
+							"Window in which wrong code entries are counted.",
+							"It starts at the first wrong entry; a valid code does not reset the count.",
+							&benefit_throttle_window,
+							900, 1, 7 * 24 * 3600,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("benefit.test_code_bits",
 							"For tests only: random bits kept in each generated code.",
 							"Default and maximum 60.  Fewer bits make generated codes collide, "

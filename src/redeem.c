@@ -37,6 +37,8 @@ static SPIPlanPtr plan_lock;
 static SPIPlanPtr plan_channel;
 static SPIPlanPtr plan_use;
 static SPIPlanPtr plan_history;
+static SPIPlanPtr plan_throttled;
+static SPIPlanPtr plan_failed;
 static Oid	plans_code_type = InvalidOid;
 
 /* Prepares the plans once per backend, again after the extension is re-created. */
@@ -48,6 +50,7 @@ prepare_plans(Oid code_type)
 	Oid			t_use[4];
 	Oid			t_history[6];
 	Oid			t_fast[6];
+	Oid			t_throttle[2] = {INT8OID, TEXTOID};
 
 	if (plans_code_type == code_type)
 		return;
@@ -59,6 +62,8 @@ prepare_plans(Oid code_type)
 		SPI_freeplan(plan_channel);
 		SPI_freeplan(plan_use);
 		SPI_freeplan(plan_history);
+		SPI_freeplan(plan_throttled);
+		SPI_freeplan(plan_failed);
 		plans_code_type = InvalidOid;
 	}
 	t_lock[0] = code_type;
@@ -148,6 +153,10 @@ prepare_plans(Oid code_type)
 		"INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
 		"VALUES ($1, $2::benefit.code_state, 'used', $3, $4, $5, $6)",
 		6, t_history);
+
+	/* throttling of wrong code entries, by contact and by client key (benefit.throttle_*) */
+	plan_throttled = benefit_keep_plan("SELECT benefit.is_throttled($1, $2)", 2, t_throttle);
+	plan_failed = benefit_keep_plan("SELECT benefit.record_code_failures($1, $2, 1)", 2, t_throttle);
 	plans_code_type = code_type;
 }
 
@@ -161,7 +170,7 @@ prepare_plans(Oid code_type)
 static const char *const reason_labels[] = {
 	"ok", "unknown_code", "already_used", "invalidated", "held_by_other_order",
 	"benefit_not_live", "not_yet_valid", "expired", "wrong_channel",
-	"wrong_point_of_sale"
+	"wrong_point_of_sale", "throttled"
 };
 #define NUM_REASONS ((int) lengthof(reason_labels))
 
@@ -252,6 +261,9 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	const char *reason = "ok";
 	Datum		code;
 	bool		contact_null = PG_ARGISNULL(1);
+	bool		throttle;
+	Datum		targs[2];
+	char		tnulls[2];
 	Datum		order_ref;
 	char	   *order_str;
 	char	   *channel = NULL;
@@ -290,6 +302,29 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	/* an error unwinds the pushed path with the (sub)transaction */
 	benefit_push_search_path();
 	prepare_plans(code_type);
+
+	/*
+	 * Throttling first: a contact or client key with too many wrong codes in
+	 * the window gets "throttled" whatever it types (a right guess too).
+	 */
+	throttle = !contact_null || !PG_ARGISNULL(5);
+	targs[0] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
+	targs[1] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+	tnulls[0] = contact_null ? 'n' : ' ';
+	tnulls[1] = PG_ARGISNULL(5) ? 'n' : ' ';
+	if (throttle)
+	{
+		ret = SPI_execute_plan(plan_throttled, targs, tnulls, false, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "checking the throttle failed: %s", SPI_result_code_string(ret));
+		if (DatumGetBool(col_datum(1, &isnull)) && !isnull)
+		{
+			values[0] = reason_datum("throttled");
+			benefit_pop_search_path();
+			SPI_finish();
+			PG_RETURN_DATUM(redemption_datum(rowtype, values, nulls));
+		}
+	}
 
 	args[0] = code;
 	args[1] = TimestampTzGetDatum(now);
@@ -417,6 +452,14 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 			values[4] = TimestampTzGetDatum(now);
 			nulls[4] = false;
 		}
+	}
+
+	/* a code that does not exist counts against the contact and the client key */
+	if (throttle && strcmp(reason, "unknown_code") == 0)
+	{
+		ret = SPI_execute_plan(plan_failed, targs, tnulls, false, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "recording a wrong code failed: %s", SPI_result_code_string(ret));
 	}
 
 	values[0] = reason_datum(reason);

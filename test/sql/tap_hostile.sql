@@ -13,7 +13,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(21);
+SELECT plan(31);
 
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s', 'Season', '2000-01-01', '2999-12-31');
 INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office');
@@ -76,6 +76,50 @@ SELECT throws_ok($$SELECT benefit.take_slots('h1', 'benefit_slot', 1, 1)$$, '425
                  'sales cannot call the internal helper that writes counters');
 SELECT throws_ok($$SELECT benefit.settle(ARRAY['h1'], false)$$, '42501', NULL, 'sales cannot give units back by hand');
 SELECT throws_ok($$SELECT * FROM benefit.benefit_usage$$, '42501', NULL, 'sales cannot read the reporting views');
+RESET ROLE;
+
+-- throttling: 3 wrong codes from one client key (or one contact) in the window, then throttled
+SET benefit.throttle_failures = 3;
+SELECT results_eq($$SELECT reason::text FROM benefit.enter_code('NOPE-1', 'box', NULL, NULL, 'k1')
+                    UNION ALL SELECT reason::text FROM benefit.enter_code('0000-0000-0000-0', 'box', NULL, NULL, 'k1')
+                    UNION ALL SELECT reason::text FROM benefit.enter_code('O0O0-XXXX', 'box', NULL, NULL, 'k1')$$,
+                  $$VALUES ('unknown_code'), ('unknown_code'), ('unknown_code')$$,
+                  'three wrong codes (unknown, unknown well-formed, malformed) are answered as such');
+SELECT is((SELECT reason::text FROM benefit.enter_code('PARTNER1', 'box', NULL, NULL, 'k1')), 'throttled',
+          'then even a right code is answered throttled for that client key');
+SELECT is((SELECT reason::text FROM benefit.enter_code('PARTNER1', 'box', NULL, NULL, 'k2')), 'ok',
+          'another client key is not throttled');
+SELECT is((SELECT entered_code || ':' || reason FROM unnest((benefit.price_basket(:'basket'::benefit.basket_line[], NULL, 'box',
+                                                              NULL, NULL, ARRAY['PARTNER1'], NULL, 'k1')).refusals)
+            WHERE reason = 'throttled'), 'PARTNER1:throttled', 'price_basket does not look at the codes of a throttled client key');
+SELECT is((SELECT reason::text FROM benefit.available(NULL, 'box', NULL, ARRAY['PARTNER1'], NULL, 'k1') WHERE entered_code IS NOT NULL),
+          'throttled', 'nor does available');
+SELECT results_eq($$SELECT reason::text FROM benefit.enter_code('NOPE-2', 'box', NULL, NULL, 'k3')
+                    UNION ALL SELECT reason::text FROM benefit.enter_code('NOPE-3', 'box', NULL, NULL, 'k3')
+                    UNION ALL SELECT reason::text FROM benefit.enter_code('PARTNER1', 'box', NULL, NULL, 'k3')
+                    UNION ALL SELECT reason::text FROM benefit.enter_code('NOPE-4', 'box', NULL, NULL, 'k3')
+                    UNION ALL SELECT reason::text FROM benefit.enter_code('PARTNER1', 'box', NULL, NULL, 'k3')$$,
+                  $$VALUES ('unknown_code'), ('unknown_code'), ('ok'), ('unknown_code'), ('throttled')$$,
+                  'a valid code in between does not reset the count');
+INSERT INTO benefit.contact (kind, name) VALUES ('person', 'Guesser');
+-- a well-formed code for 12 data characters: the one check character that makes it valid
+CREATE FUNCTION pg_temp.valid_code(data text) RETURNS text LANGUAGE sql AS $$
+    SELECT data || c FROM regexp_split_to_table('0123456789ABCDEFGHJKMNPQRSTVWXYZ', '') c
+     WHERE benefit.is_valid_code(data || c) LIMIT 1 $$;
+SELECT results_eq($$SELECT reason::text FROM benefit.redeem_code('0000-0000-0000-0', (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'), 'g1')
+                    UNION ALL SELECT reason::text FROM benefit.redeem_code(pg_temp.valid_code('0000-0000-0001-')::benefit.code, (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'), 'g2')
+                    UNION ALL SELECT reason::text FROM benefit.redeem_code(pg_temp.valid_code('0000-0000-0002-')::benefit.code, (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'), 'g3')
+                    UNION ALL SELECT reason::text FROM benefit.redeem_code(pg_temp.valid_code('0000-0000-0003-')::benefit.code, (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'), 'g4')$$,
+                  $$VALUES ('unknown_code'), ('unknown_code'), ('unknown_code'), ('throttled')$$,
+                  'redeem_code: a contact guessing codes is throttled after three wrong ones');
+SELECT is((SELECT count(*) || ' ' || count(*) FILTER (WHERE key ~ 'k[0-9]') FROM benefit.code_attempt WHERE key LIKE 'client:%'),
+          '2 0', 'the two client keys with wrong codes are stored hashed, never as given');
+UPDATE benefit.code_attempt SET window_start = now() - interval '1 hour';
+SELECT is((SELECT reason::text FROM benefit.enter_code('PARTNER1', 'box', NULL, NULL, 'k1')), 'ok',
+          'once the window has passed, the client key is heard again');
+RESET benefit.throttle_failures;
+SET ROLE tap_h_sales;
+SELECT throws_ok($$SET benefit.throttle_failures = 1000000$$, '42501', NULL, 'the sales role cannot loosen the throttle');
 RESET ROLE;
 
 -- the report role reads the usage views only
