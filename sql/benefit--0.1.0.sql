@@ -1296,14 +1296,18 @@ COMMENT ON FUNCTION benefit.throttle_keys(bigint, text) IS
 
 CREATE FUNCTION benefit.is_throttled(contact_id bigint, client_key text)
 RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
-    SELECT EXISTS (
+BEGIN
+    -- the same test as redeem_code's (src/redeem.c), which runs it without this call
+    RETURN EXISTS (
         SELECT 1 FROM benefit.code_attempt a
-         WHERE a.key = ANY (benefit.throttle_keys($1, $2))
+         WHERE a.key = ANY (ARRAY['contact:' || is_throttled.contact_id::text, 'client:' || md5(is_throttled.client_key)])
            AND a.failures >= COALESCE(current_setting('benefit.throttle_failures', true), '10')::integer
-           AND a.window_start > clock_timestamp() - COALESCE(current_setting('benefit.throttle_window', true), '15min')::interval)
+           AND a.window_start > clock_timestamp() - COALESCE(current_setting('benefit.throttle_window', true), '15min')::interval);
+END
 $$;
 COMMENT ON FUNCTION benefit.is_throttled(bigint, text) IS
     'True when the contact or the client key entered benefit.throttle_failures wrong codes or more within the current benefit.throttle_window';

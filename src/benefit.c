@@ -24,9 +24,9 @@
 
 PG_MODULE_MAGIC;
 
-/* benefit.throttle_failures and benefit.throttle_window (seconds), read by SQL */
-static int	benefit_throttle_failures = 10;
-static int	benefit_throttle_window = 900;
+/* benefit.throttle_failures and benefit.throttle_window (seconds), read by SQL and redeem.c */
+int			benefit_throttle_failures = 10;
+int			benefit_throttle_window = 900;
 
 PGDLLEXPORT void _PG_init(void);
 

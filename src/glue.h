@@ -10,6 +10,10 @@
 
 #include "executor/spi.h"
 
+/* benefit.throttle_failures and benefit.throttle_window (seconds), defined in benefit.c */
+extern int	benefit_throttle_failures;
+extern int	benefit_throttle_window;
+
 extern SPIPlanPtr benefit_keep_plan(const char *sql, int nargs, Oid *argtypes);
 extern uint64 benefit_catalog_epoch(void);
 extern Oid	benefit_code_type_oid(void);

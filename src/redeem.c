@@ -50,7 +50,7 @@ prepare_plans(Oid code_type)
 	Oid			t_use[4];
 	Oid			t_history[6];
 	Oid			t_fast[6];
-	Oid			t_throttle[2] = {INT8OID, TEXTOID};
+	Oid			t_throttle[4] = {INT8OID, TEXTOID, INT4OID, FLOAT8OID};
 
 	if (plans_code_type == code_type)
 		return;
@@ -155,7 +155,12 @@ prepare_plans(Oid code_type)
 		6, t_history);
 
 	/* throttling of wrong code entries, by contact and by client key (benefit.throttle_*) */
-	plan_throttled = benefit_keep_plan("SELECT benefit.is_throttled($1, $2)", 2, t_throttle);
+	plan_throttled = benefit_keep_plan(
+		"SELECT EXISTS (SELECT 1 FROM benefit.code_attempt a "
+		"                WHERE a.key = ANY (ARRAY['contact:' || $1::pg_catalog.text, 'client:' || pg_catalog.md5($2)]) "
+		"                  AND a.failures >= $3 "
+		"                  AND a.window_start > pg_catalog.clock_timestamp() - pg_catalog.make_interval(secs => $4))",
+		4, t_throttle);
 	plan_failed = benefit_keep_plan("SELECT benefit.record_code_failures($1, $2, 1)", 2, t_throttle);
 	plans_code_type = code_type;
 }
@@ -262,8 +267,8 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	Datum		code;
 	bool		contact_null = PG_ARGISNULL(1);
 	bool		throttle;
-	Datum		targs[2];
-	char		tnulls[2];
+	Datum		targs[4];
+	char		tnulls[4];
 	Datum		order_ref;
 	char	   *order_str;
 	char	   *channel = NULL;
@@ -310,8 +315,12 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	throttle = !contact_null || !PG_ARGISNULL(5);
 	targs[0] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
 	targs[1] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+	targs[2] = Int32GetDatum(benefit_throttle_failures);
+	targs[3] = Float8GetDatum((double) benefit_throttle_window);
 	tnulls[0] = contact_null ? 'n' : ' ';
 	tnulls[1] = PG_ARGISNULL(5) ? 'n' : ' ';
+	tnulls[2] = ' ';
+	tnulls[3] = ' ';
 	if (throttle)
 	{
 		ret = SPI_execute_plan(plan_throttled, targs, tnulls, false, 1);
