@@ -1301,10 +1301,10 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
-    -- the same test as redeem_code's (src/redeem.c), which runs it without this call
+    -- the same test as redeem_code's (src/redeem.c), which spells the keys out to stay one statement
     RETURN EXISTS (
         SELECT 1 FROM benefit.code_attempt a
-         WHERE a.key = ANY (ARRAY['contact:' || is_throttled.contact_id::text, 'client:' || md5(is_throttled.client_key)])
+         WHERE a.key = ANY (benefit.throttle_keys(is_throttled.contact_id, is_throttled.client_key))
            AND a.failures >= COALESCE(current_setting('benefit.throttle_failures', true), '10')::integer
            AND a.window_start > clock_timestamp() - COALESCE(current_setting('benefit.throttle_window', true), '15min')::interval);
 END

@@ -17,7 +17,6 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -28,7 +27,6 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 #include "utils/syscache.h"
 
 #include "code_format.h"
@@ -111,47 +109,23 @@ prepare_plans(Oid code_type)
 	plans_code_type = code_type;
 }
 
-/*
- * Runs an INSERT plan inside a subtransaction.  Returns false, with nothing
- * written, when it hit a unique violation; rethrows any other error.
- */
-static bool
-insert_in_subxact(Datum *args, uint64 *inserted)
+/* The fast insert of a chunk: the codes as they are (a unique violation rolls it back). */
+typedef struct InsertChunk
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	volatile bool ok = true;
+	Datum	   *args;
+	uint64		inserted;
+} InsertChunk;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		int			ret = SPI_execute_plan(plan_insert_fast, args, NULL, false, 0);
+static bool
+insert_fast(void *arg)
+{
+	InsertChunk *chunk = arg;
+	int			ret = SPI_execute_plan(plan_insert_fast, chunk->args, NULL, false, 0);
 
-		if (ret != SPI_OK_INSERT)
-			elog(ERROR, "inserting codes failed: %s", SPI_result_code_string(ret));
-		*inserted = SPI_processed;
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
-			ReThrowError(edata);
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "inserting codes failed: %s", SPI_result_code_string(ret));
+	chunk->inserted = SPI_processed;
+	return true;
 }
 
 /* Generates and inserts n codes; returns how many went in (fewer only on collisions). */
@@ -161,7 +135,7 @@ insert_chunk(Oid code_type, int n, int64 batch_id, int64 benefit_id)
 	uint64	   *random = palloc(sizeof(uint64) * n);
 	Datum	   *elems = palloc(sizeof(Datum) * n);
 	Datum		args[3];
-	uint64		inserted = 0;
+	InsertChunk chunk;
 	int			ret;
 
 	if (!pg_strong_random(random, sizeof(uint64) * n))
@@ -183,8 +157,9 @@ insert_chunk(Oid code_type, int n, int64 batch_id, int64 benefit_id)
 	args[1] = Int64GetDatum(batch_id);
 	args[2] = Int64GetDatum(benefit_id);
 
-	if (insert_in_subxact(args, &inserted))
-		return inserted;
+	chunk.args = args;
+	if (benefit_in_subxact(insert_fast, &chunk, ERRCODE_UNIQUE_VIOLATION))
+		return chunk.inserted;
 
 	/* A collision: keep the codes that are new, the caller draws again. */
 	ret = SPI_execute_plan(plan_insert_safe, args, NULL, false, 0);

@@ -7,10 +7,12 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "nodes/parsenodes.h"
 #include "utils/inval.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 
 #include "glue.h"
@@ -122,4 +124,49 @@ void
 benefit_pop_search_path(void)
 {
 	PopOverrideSearchPath();
+}
+
+/*
+ * Runs fn(arg) inside an internal subtransaction.  Its work is kept when fn
+ * returns true and rolled back, row locks included, when it returns false.
+ * An error whose SQLSTATE is rollback_on (0: none) is rolled back too and
+ * makes the call return false; any other error is rethrown.  fn runs SPI
+ * statements of the caller's SPI connection.
+ */
+bool
+benefit_in_subxact(bool (*fn) (void *arg), void *arg, int rollback_on)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool keep = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		keep = fn(arg);
+		if (keep)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (rollback_on == 0 || edata->sqlerrcode != rollback_on)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		keep = false;
+	}
+	PG_END_TRY();
+	return keep;
 }

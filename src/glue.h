@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * glue.h
- *		Helpers shared by the SPI glue files: kept plans and type lookups.
+ *		Helpers shared by the SPI glue files: kept plans, type lookups,
+ *		subtransactions.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,5 +20,6 @@ extern uint64 benefit_catalog_epoch(void);
 extern Oid	benefit_code_type_oid(void);
 extern void benefit_push_search_path(void);
 extern void benefit_pop_search_path(void);
+extern bool benefit_in_subxact(bool (*fn) (void *arg), void *arg, int rollback_on);
 
 #endif							/* BENEFIT_GLUE_H */

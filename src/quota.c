@@ -23,12 +23,10 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "utils/resowner.h"
 
 #include "glue.h"
 
@@ -114,43 +112,31 @@ record_units(Datum order_ref, Datum kind, Datum owner, int64 key, int32 units)
 	run(plan_record, args, SPI_OK_INSERT, "recording the units held");
 }
 
-/*
- * Tries to lock slot key if it has room for units, without waiting, in a
- * subtransaction rolled back when the try fails (no lock is kept then).
- */
+/* Locks the slot in args if it has room, without waiting; false when it does not. */
 static bool
-try_slot(Datum *args)
+lock_slot(void *arg)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	bool		found = false;
+	int			ret = SPI_execute_plan(plan_try, (Datum *) arg, NULL, false, 1);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		int			ret = SPI_execute_plan(plan_try, args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "trying a quota slot failed: %s", SPI_result_code_string(ret));
+	return SPI_processed == 1;
+}
 
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "trying a quota slot failed: %s", SPI_result_code_string(ret));
-		found = SPI_processed == 1;
-		if (found)
-			ReleaseCurrentSubTransaction();
-		else
-			RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	return found;
+/*
+ * Prepares a take: units must be positive; connects SPI and makes the plans
+ * for the counter_kind type of argument 1.
+ */
+static void
+begin_take(FunctionCallInfo fcinfo, int32 units)
+{
+	if (units <= 0)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("units must be positive, not %d", units));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	prepare_plans(get_fn_expr_argtype(fcinfo->flinfo, 1));
 }
 
 PG_FUNCTION_INFO_V1(benefit_take_slots);
@@ -173,20 +159,14 @@ benefit_take_slots(PG_FUNCTION_ARGS)
 	int			nslots;
 	bool		isnull;
 
-	if (units <= 0)
-		ereport(ERROR,
-				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				errmsg("units must be positive, not %d", units));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	prepare_plans(get_fn_expr_argtype(fcinfo->flinfo, 1));
+	begin_take(fcinfo, units);
 
 	/* a random slot with room whose lock is free: most calls end here */
 	args[0] = kind;
 	args[1] = owner;
 	args[2] = Int64GetDatum((int64) pg_prng_uint64_range(&pg_global_prng_state, 0, QUOTA_SLOTS - 1));
 	args[3] = Int32GetDatum(units);
-	if (try_slot(args))
+	if (benefit_in_subxact(lock_slot, args, 0))
 	{
 		run(plan_take, args, SPI_OK_UPDATE, "taking units");
 		record_units(order_ref, kind, owner, DatumGetInt64(args[2]), units);
@@ -249,15 +229,9 @@ benefit_take_limited(PG_FUNCTION_ARGS)
 	Datum		args[5];
 	int			ret;
 
-	if (units <= 0)
-		ereport(ERROR,
-				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				errmsg("units must be positive, not %d", units));
-	if (units > limit)
+	if (units > 0 && units > limit)
 		PG_RETURN_BOOL(false);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	prepare_plans(get_fn_expr_argtype(fcinfo->flinfo, 1));
+	begin_take(fcinfo, units);
 	args[0] = kind;
 	args[1] = owner;
 	args[2] = Int64GetDatum(key);

@@ -24,13 +24,12 @@ db=benefit_crash
 clients=32
 after=${CRASH_AFTER:-4}
 calls=400
+. "$(dirname "$0")/lib.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" "$@"; }
 
-PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db"
-createdb "$db"
+fresh_db
 q <<'SQL'
 CREATE EXTENSION benefit;
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('crash', 'Crash season', '2000-01-01', '2999-12-31');
@@ -106,12 +105,6 @@ cat "$work"/client*.log | grep '|' | awk -F'|' '{ print $1 "\t" $2 "\t" $3 "\t" 
 q -c "CREATE TABLE public.acked (op text, order_ref text, code text, reason text)"
 q -c "\copy public.acked FROM '$work/acked.tsv'"
 
-n=0
-violations=0
-check() { # check "description" count-of-violations
-    n=$((n + 1))
-    if [ "$2" = 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1 ($2)"; violations=$((violations + 1)); fi
-}
 echo "1..7"
 check "every acknowledged ok redemption survived: the code is used by that order" \
     "$(q -c "SELECT count(*) FROM acked a LEFT JOIN benefit.single_use_code c ON c.code::text = a.code
@@ -131,13 +124,7 @@ check "every hold has its line and its recorded units" \
                  OR (EXISTS (SELECT FROM benefit.order_line l WHERE l.order_ref = h.order_ref AND l.benefit_id IS NOT NULL)
                      AND NOT EXISTS (SELECT FROM benefit.order_hold_counter o WHERE o.order_ref = h.order_ref))")"
 check "every counter equals the units of the holds recorded on it" \
-    "$(q -c "SELECT count(*) FROM benefit.counter c
-              FULL JOIN (SELECT o.kind, o.owner_id, o.key,
-                                sum(o.units) FILTER (WHERE h.state = 'held') AS held,
-                                sum(o.units) FILTER (WHERE h.state = 'confirmed') AS used
-                           FROM benefit.order_hold_counter o JOIN benefit.order_hold h USING (order_ref)
-                          GROUP BY 1, 2, 3) r USING (kind, owner_id, key)
-              WHERE coalesce(c.held, 0) <> coalesce(r.held, 0) OR coalesce(c.used, 0) <> coalesce(r.used, 0)")"
+    "$(q -c "$COUNTERS_VS_HOLDS")"
 check "no quota oversold: held + used within 300 and every slot's cap" \
     "$(q -c "SELECT (SELECT (coalesce(sum(held + used), 0) > 300)::int FROM benefit.counter c
                        JOIN benefit.benefit b ON b.benefit_id = c.owner_id AND b.code = 'hot' WHERE c.kind = 'benefit_slot')
@@ -148,5 +135,5 @@ check "after recovery the runtime works (hold: $after_hold, confirm: $after_conf
     "$([ "$after_hold" = ok ] && [ "$after_confirm" = ok ] && echo 0 || echo 1)"
 
 echo "# crash: $clients clients, SIGKILL after ${after} s, $acked acknowledged answers ($(q -c "SELECT count(*) FILTER (WHERE op = 'redeem' AND reason = 'ok') || ' redemptions, ' || count(*) FILTER (WHERE op = 'confirm' AND reason = 'ok') || ' confirmations' FROM acked") ok), $(q -c "SELECT count(*) FROM benefit.single_use_code WHERE state = 'used'") codes used and $(q -c "SELECT count(*) FROM benefit.order_hold WHERE state = 'confirmed'") orders confirmed after recovery, $violations violations"
-PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db" || true
+drop_db
 [ "$violations" = 0 ]

@@ -22,12 +22,11 @@ db=benefit_fuzz
 runs=${FUZZ_RUNS:-3000}
 seed=${FUZZ_SEED:-0.42}
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
 
-cleanup() { PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db" || true; }
+cleanup() { drop_db; }
 trap cleanup EXIT
-PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db"
-createdb "$db"
-q() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+fresh_db
 q -c "CREATE EXTENSION benefit"
 for f in "$root"/examples/0*.sql; do q -f "$f" > /dev/null; done
 q < "$root/examples/walkthrough.sql" > /dev/null 2>&1

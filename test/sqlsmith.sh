@@ -13,15 +13,14 @@ db=benefit_smith
 queries=${SQLSMITH_QUERIES:-20000}
 seed=${SQLSMITH_SEED:-42}
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
 
 if ! command -v sqlsmith > /dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlsmith > /dev/null 2>&1 \
         || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlsmith > /dev/null; }
 fi
 
-PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db"
-createdb "$db"
-q() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+fresh_db
 q -c "CREATE EXTENSION benefit"
 for f in "$root"/examples/0*.sql; do q -f "$f" > /dev/null; done
 q < "$root/examples/walkthrough.sql" > /dev/null 2>&1
@@ -53,5 +52,5 @@ else
     echo "not ok 1 - sqlsmith: $crashes backends terminated by a signal, server alive: $alive"
 fi
 echo "# $summary"
-PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db" || true
+drop_db
 [ "$crashes" = 0 ] && [ "$alive" = 1 ]

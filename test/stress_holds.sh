@@ -37,18 +37,17 @@ promo_limit=200
 per_contact=40
 
 work=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
 cleanup() {
     rm -rf "$work"
     if [ -z "${STRESS_KEEP_DB:-}" ]; then
-        PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db" || true
+        drop_db
     fi
 }
 trap cleanup EXIT
 
-q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" "$@"; }
 
-PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db"
-createdb "$db"
+fresh_db
 
 # 1. a hot public benefit, a promo code, 20 buyers, the outcome table
 q <<SQL
@@ -142,18 +141,6 @@ processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\
 failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench.out" | head -n 1)
 
 # 3. the invariants
-n=0
-violations=0
-check() { # check "description" count-of-violations [query printing the offending rows]
-    n=$((n + 1))
-    if [ "$2" = 0 ]; then
-        echo "ok $n - $1"
-    else
-        echo "not ok $n - $1"
-        violations=$((violations + 1))
-        if [ -n "${3:-}" ]; then q -F ' | ' -c "$3" | sed 's/^/#   /' || true; fi
-    fi
-}
 
 if [ "$mix" = all ]; then echo "1..9"; else echo "1..7"; fi
 
@@ -169,13 +156,7 @@ check "held + used within the quota ($quota), every slot's cap, $per_contact per
     "SELECT kind, owner_id, key, cap, held, used FROM benefit.counter WHERE held + used > 0 ORDER BY 1, 2, 3"
 
 check "every counter equals the units of the holds recorded on it (held: open holds, used: confirmed)" \
-    "$(q -c "SELECT count(*) FROM benefit.counter c
-              FULL JOIN (SELECT o.kind, o.owner_id, o.key,
-                                sum(o.units) FILTER (WHERE h.state = 'held') AS held,
-                                sum(o.units) FILTER (WHERE h.state = 'confirmed') AS used
-                           FROM benefit.order_hold_counter o JOIN benefit.order_hold h USING (order_ref)
-                          GROUP BY 1, 2, 3) r USING (kind, owner_id, key)
-              WHERE coalesce(c.held, 0) <> coalesce(r.held, 0) OR coalesce(c.used, 0) <> coalesce(r.used, 0)")"
+    "$(q -c "$COUNTERS_VS_HOLDS")"
 
 check "every ok hold is recorded, with its units; every refused hold wrote nothing" \
     "$(q -c "SELECT (SELECT count(*) FROM outcome o LEFT JOIN benefit.order_hold h USING (order_ref)

@@ -28,18 +28,17 @@ clients=16
 pool_size=2000
 
 work=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
 cleanup() {
     rm -rf "$work"
     if [ -z "${STRESS_KEEP_DB:-}" ]; then
-        PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db" || true
+        drop_db
     fi
 }
 trap cleanup EXIT
 
-q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" "$@"; }
 
-PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db"
-createdb "$db"
+fresh_db
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "ALTER DATABASE $db SET search_path = public, benefit"
 
 # 1. a live single-use benefit, an organisation with 2,000 codes, a buyer
@@ -111,18 +110,6 @@ processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\
 failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench.out" | head -n 1)
 
 # 3. the invariants
-n=0
-violations=0
-check() { # check "description" count-of-violations [query printing the offending rows]
-    n=$((n + 1))
-    if [ "$2" = 0 ]; then
-        echo "ok $n - $1"
-    else
-        echo "not ok $n - $1"
-        violations=$((violations + 1))
-        if [ -n "${3:-}" ]; then q -F ' | ' -c "$3" | sed 's/^/#   /' || true; fi
-    fi
-}
 
 echo "1..6"
 

@@ -1,0 +1,36 @@
+# test/lib.sh: helpers shared by the shell test scripts, sourced after $db is set.
+#   q ARGS...        psql on $db, stopping at the first error, unaligned, tuples only
+#   drop_db          drops $db if it exists, quietly
+#   fresh_db         drops and creates $db
+#   check DESC N [QUERY]
+#                    prints a TAP line "ok"/"not ok" for N violations (counting them in
+#                    $violations) and, when it failed, the rows QUERY returns
+#   COUNTERS_VS_HOLDS
+#                    SQL counting the counters whose held or used units differ from the
+#                    units of the open or confirmed holds recorded on them
+
+q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" "$@"; }
+drop_db() { PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db" || true; }
+fresh_db() { drop_db; createdb "$db"; }
+
+n=0
+violations=0
+check() {
+    n=$((n + 1))
+    if [ "$2" = 0 ]; then
+        echo "ok $n - $1"
+    else
+        echo "not ok $n - $1 ($2)"
+        violations=$((violations + 1))
+        if [ -n "${3:-}" ]; then q -F ' | ' -c "$3" | sed 's/^/#   /' || true; fi
+    fi
+}
+
+COUNTERS_VS_HOLDS="
+SELECT count(*) FROM benefit.counter c
+  FULL JOIN (SELECT o.kind, o.owner_id, o.key,
+                    sum(o.units) FILTER (WHERE h.state = 'held') AS held,
+                    sum(o.units) FILTER (WHERE h.state = 'confirmed') AS used
+               FROM benefit.order_hold_counter o JOIN benefit.order_hold h USING (order_ref)
+              GROUP BY 1, 2, 3) r USING (kind, owner_id, key)
+ WHERE coalesce(c.held, 0) <> coalesce(r.held, 0) OR coalesce(c.used, 0) <> coalesce(r.used, 0)"
