@@ -46,6 +46,9 @@ EXTRA_CLEAN = results regression.diffs regression.out output_iso
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# The library reports the version it was built for: rebuild when it changes.
+src/benefit.o: $(EXTENSION).control
+
 # Run the pgTAP files through pg_prove against $PGDATABASE (or contrib_regression).
 .PHONY: prove
 prove:

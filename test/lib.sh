@@ -8,6 +8,10 @@
 #   COUNTERS_VS_HOLDS
 #                    SQL counting the counters whose held or used units differ from the
 #                    units of the open or confirmed holds recorded on them
+#   fingerprint DB [REFDB]
+#                    one line per table of the benefit schema: name, row count, md5 of
+#                    all rows in order; with REFDB, only the tables and columns REFDB has
+#                    (compares the rows an upgrade kept, whatever columns it added)
 
 q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" "$@"; }
 drop_db() { PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db" || true; }
@@ -34,3 +38,18 @@ SELECT count(*) FROM benefit.counter c
                FROM benefit.order_hold_counter o JOIN benefit.order_hold h USING (order_ref)
               GROUP BY 1, 2, 3) r USING (kind, owner_id, key)
  WHERE coalesce(c.held, 0) <> coalesce(r.held, 0) OR coalesce(c.used, 0) <> coalesce(r.used, 0)"
+
+fingerprint() {
+    local sql
+    sql=$(psql -X -q -v ON_ERROR_STOP=1 -At -d "${2:-$1}" <<'SQL'
+SELECT string_agg(format('SELECT %L AS t, count(*) AS n, md5(string_agg(r::text, %L ORDER BY r::text)) AS h FROM (SELECT ROW(%s) AS r FROM benefit.%I) x',
+                         c.relname, '|', cols, c.relname), E' UNION ALL\n' ORDER BY c.relname)
+  FROM pg_class c
+  CROSS JOIN LATERAL (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) AS cols
+                        FROM pg_attribute a
+                       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) a
+ WHERE c.relnamespace = 'benefit'::regnamespace AND c.relkind = 'r'
+SQL
+)
+    psql -X -q -v ON_ERROR_STOP=1 -At -F ' ' -d "$1" -c "SELECT t, n, h FROM ($sql) f ORDER BY t"
+}

@@ -9,7 +9,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(23);
+SELECT plan(32);
 
 SELECT has_role('benefit_admin');
 SELECT has_role('benefit_sales');
@@ -36,7 +36,10 @@ SELECT is_empty($$
     'no schema privilege for PUBLIC');
 
 -- what each role holds
-SELECT table_privs_are('benefit', 'benefit', 'benefit_admin', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
+SELECT table_privs_are('benefit', 'benefit', 'benefit_admin', ARRAY['SELECT', 'DELETE'],
+    'admins insert and update benefits column by column (the audit columns are not theirs)');
+SELECT column_privs_are('benefit', 'benefit', 'name', 'benefit_admin', ARRAY['SELECT', 'INSERT', 'UPDATE']);
+SELECT column_privs_are('benefit', 'benefit', 'created_at', 'benefit_admin', ARRAY['SELECT']);
 SELECT table_privs_are('benefit', 'benefit_status_history', 'benefit_admin', ARRAY['SELECT'], 'the history is read-only for admins');
 SELECT table_privs_are('benefit', 'benefit', 'benefit_sales', ARRAY[]::text[], 'sales cannot touch configuration tables');
 SELECT table_privs_are('benefit', 'contact', 'benefit_report', ARRAY[]::text[], 'report cannot read tables');
@@ -60,6 +63,23 @@ SELECT lives_ok($$
     INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off) SELECT benefit_id, product_id, 20 FROM benefit.benefit, benefit.product;
     SELECT benefit.go_live(benefit_id) FROM benefit.benefit WHERE code = 'pub'$$,
     'an admin configures a benefit and takes it live');
+-- the audit columns are written by the extension only
+SELECT throws_ok($$UPDATE benefit.benefit SET created_at = '2000-01-01'$$, '42501', NULL,
+                 'an admin cannot rewrite when a benefit was created');
+SELECT throws_ok($$UPDATE benefit.benefit SET status_changed_at = '2000-01-01'$$, '42501', NULL,
+                 'an admin cannot rewrite when its status changed');
+SELECT throws_ok($$UPDATE benefit.benefit SET status_changed_by = 'someone_else'$$, '42501', NULL,
+                 'an admin cannot rewrite who changed its status');
+SELECT throws_ok($$UPDATE benefit.benefit SET revision = 0$$, '42501', NULL,
+                 'an admin cannot reset the revision that makes edits conflict');
+SELECT throws_ok($$INSERT INTO benefit.contact (kind, name, created_at) VALUES ('person', 'Backdated', '2000-01-01')$$,
+                 '42501', NULL, 'an admin cannot backdate a new contact');
+SELECT throws_ok($$UPDATE benefit.promo_code SET created_at = '2000-01-01'$$, '42501', NULL,
+                 'an admin cannot rewrite when a promo code was created');
+SELECT lives_ok($$UPDATE benefit.benefit SET name = 'Public tariff' WHERE code = 'pub';
+                  INSERT INTO benefit.contact (kind, name) VALUES ('person', 'New');
+                  UPDATE benefit.contact SET email = 'new@example.org' WHERE name = 'New'$$,
+                'an admin still edits every other column');
 RESET ROLE;
 SELECT is((SELECT string_agg(to_status::text || ' by ' || (changed_by::text COLLATE "default"), ', ' ORDER BY history_id)
              FROM benefit.benefit_status_history),

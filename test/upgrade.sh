@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# test/upgrade.sh: proves that ALTER EXTENSION benefit UPDATE from every
+# released version keeps every row and leaves the same extension as a fresh
+# install.  For each version that has a frozen install script in sql/ (other
+# than the default version), on the cluster PGHOST/PGPORT/PGUSER point at:
+#   1. CREATE EXTENSION benefit VERSION '<old>', then the demo configuration
+#      and walk-through, so that every table has rows (held, confirmed and
+#      expired orders, used and invalidated codes, history, tickets);
+#   2. ALTER EXTENSION benefit UPDATE reaches the default version;
+#   3. every row of every table is still there, column for column (the
+#      columns the old version had);
+#   4. functions, tables, columns, constraints, indexes, triggers, views,
+#      types, comments, privileges and the pg_dump configuration equal a fresh
+#      install of the default version;
+#   5. a new row goes into every table, a benefit goes live, a basket is held
+#      and confirmed (test/new_rows.sql);
+#   6. pg_dump/pg_restore of the upgraded database keeps every row.
+# Prints TAP lines; exit status 1 when a check failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+db=benefit_upgrade
+fresh=benefit_upgrade_fresh
+restored=benefit_upgrade_restored
+. "$(dirname "$0")/lib.sh"
+
+current=$(sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" benefit.control)
+versions=$(ls sql/benefit--*.sql | sed -n 's/^sql\/benefit--\([0-9.]*\)\.sql$/\1/p' | grep -v -x -F "$current" | sort -V)
+if [ -z "$versions" ]; then
+    echo "1..0 # SKIP no released version before $current"
+    exit 0
+fi
+
+# one line per object of the extension with its full definition
+schema_of() {
+    psql -X -q -v ON_ERROR_STOP=1 -At -d "$1" <<'SQL'
+WITH ns AS (SELECT 'benefit'::regnamespace AS oid)
+SELECT line FROM (
+    SELECT 'function ' || p.oid::regprocedure || E'\n' || pg_get_functiondef(p.oid)
+           || ' acl ' || coalesce(p.proacl::text, '') || ' comment ' || coalesce(obj_description(p.oid, 'pg_proc'), '') AS line
+      FROM pg_proc p, ns WHERE p.pronamespace = ns.oid AND p.prokind <> 'a'
+    UNION ALL
+    SELECT format('relation %s kind %s options %s acl %s comment %s', c.relname, c.relkind, c.reloptions, c.relacl,
+                  obj_description(c.oid, 'pg_class'))
+      FROM pg_class c, ns WHERE c.relnamespace = ns.oid
+    UNION ALL
+    SELECT format('column %s.%s %s notnull %s default %s identity %s acl %s comment %s', c.relname, a.attname,
+                  format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity,
+                  a.attacl, col_description(c.oid, a.attnum))
+      FROM pg_class c JOIN ns ON c.relnamespace = ns.oid
+      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+    UNION ALL
+    SELECT format('constraint %s on %s: %s comment %s', k.conname, k.conrelid::regclass, pg_get_constraintdef(k.oid),
+                  obj_description(k.oid, 'pg_constraint'))
+      FROM pg_constraint k, ns WHERE k.connamespace = ns.oid
+    UNION ALL
+    SELECT 'index ' || pg_get_indexdef(i.indexrelid)
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN ns ON c.relnamespace = ns.oid
+    UNION ALL
+    SELECT format('trigger %s: %s comment %s', t.tgname, pg_get_triggerdef(t.oid), obj_description(t.oid, 'pg_trigger'))
+      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN ns ON c.relnamespace = ns.oid WHERE NOT t.tgisinternal
+    UNION ALL
+    SELECT 'view ' || c.relname || ' ' || pg_get_viewdef(c.oid)
+      FROM pg_class c, ns WHERE c.relnamespace = ns.oid AND c.relkind = 'v'
+    UNION ALL
+    SELECT format('type %s acl %s comment %s labels %s', t.typname, t.typacl, obj_description(t.oid, 'pg_type'),
+                  (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid))
+      FROM pg_type t, ns WHERE t.typnamespace = ns.oid AND t.typtype IN ('e', 'c', 'b', 'd')
+    UNION ALL
+    SELECT format('operator %s comment %s', o.oid::regoperator, obj_description(o.oid, 'pg_operator'))
+      FROM pg_operator o, ns WHERE o.oprnamespace = ns.oid
+    UNION ALL
+    SELECT format('dumped %s where %s', x.cfg::regclass, x.cond)
+      FROM pg_extension e, ROWS FROM (unnest(e.extconfig), unnest(e.extcondition)) AS x (cfg, cond)
+     WHERE e.extname = 'benefit'
+    UNION ALL
+    SELECT format('member %s', pg_describe_object(d.classid, d.objid, d.objsubid))
+      FROM pg_depend d JOIN pg_extension e ON d.refobjid = e.oid AND d.refclassid = 'pg_extension'::regclass
+     WHERE e.extname = 'benefit' AND d.deptype = 'e'
+) s ORDER BY line;
+SQL
+}
+
+echo "1..$(( $(echo "$versions" | wc -l) * 6 ))"
+db=$fresh fresh_db
+db=$fresh q -c "CREATE EXTENSION benefit"
+expected_schema=$(schema_of "$fresh")
+
+for old in $versions; do
+    fresh_db
+    q -c "CREATE EXTENSION benefit VERSION '$old'"
+    for f in examples/0*.sql; do q -f "$f" >/dev/null; done
+    q -f examples/walkthrough.sql >/dev/null 2>&1
+    before=$(fingerprint "$db")
+    check "$old: the demo leaves rows in every table before the update" \
+        "$(echo "$before" | awk '$2 == 0' | wc -l)"
+
+    q -c "ALTER EXTENSION benefit UPDATE"
+    check "$old: ALTER EXTENSION benefit UPDATE reaches $current" \
+        "$([ "$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'benefit'")" = "$current" ]; echo $?)"
+
+    # compare the rows of the old tables on the old columns: the column
+    # lists are taken from a database still at the old version
+    ref=benefit_upgrade_ref
+    db=$ref fresh_db
+    db=$ref q -c "CREATE EXTENSION benefit VERSION '$old'"
+    after=$(fingerprint "$db" "$ref")
+    db=$ref drop_db
+    if [ "$before" = "$after" ]; then
+        check "$old: every row of every table is kept ($(echo "$before" | awk '{s += $2} END {print s}') rows in $(echo "$before" | wc -l) tables)" 0
+    else
+        check "$old: every row of every table is kept" 1
+        diff <(echo "$before") <(echo "$after") | sed 's/^/#   /' || true
+    fi
+
+    got_schema=$(schema_of "$db")
+    if [ "$got_schema" = "$expected_schema" ]; then
+        check "$old: the updated extension equals a fresh install of $current ($(echo "$got_schema" | grep -c -e '^function ' -e '^relation ' -e '^column ' -e '^constraint ' -e '^index ' -e '^trigger ' -e '^type ' -e '^dumped ') objects compared)" 0
+    else
+        check "$old: the updated extension equals a fresh install of $current" 1
+        diff <(echo "$expected_schema") <(echo "$got_schema") | head -40 | sed 's/^/#   /' || true
+    fi
+
+    check "$old: after the update a new row goes into every table, a benefit goes live, a basket is held and confirmed" \
+        "$(q -f test/new_rows.sql >/dev/null; echo $?)"
+
+    updated=$(fingerprint "$db")
+    db=$restored fresh_db
+    dump=$(mktemp)
+    pg_dump -Fc -d "$db" -f "$dump"
+    PGOPTIONS='-c session_replication_role=replica' pg_restore --exit-on-error -d "$restored" "$dump"
+    rm -f "$dump"
+    check "$old: pg_dump/pg_restore of the updated database keeps every row" \
+        "$([ "$updated" = "$(fingerprint "$restored")" ]; echo $?)"
+    db=$restored drop_db
+    drop_db
+done
+db=$fresh drop_db
+exit $(( violations > 0 ))
