@@ -25,11 +25,11 @@ OBJS = \
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 # pg_regress: plain SQL files and pgTAP files (tap_*.sql) run through pg_regress.
-REGRESS = config_errors code_type tap_schema tap_lifecycle tap_roles tap_generate tap_redeem tap_tickets tap_runtime tap_hostile
+REGRESS = config_errors code_type tap_schema tap_lifecycle tap_references tap_roles tap_generate tap_redeem tap_tickets tap_runtime tap_hostile
 REGRESS_OPTS = --inputdir=test --load-extension=pgtap
 
 # isolationtester specs, one per race.
-ISOLATION = golive_vs_tariff_edit channel_edits_race redeem_race hold_race quota_race hold_lifecycle_race code_takeover_race throttle_race
+ISOLATION = golive_vs_tariff_edit golive_vs_reference_edit channel_edits_race redeem_race hold_race quota_race hold_lifecycle_race code_takeover_race throttle_race
 ISOLATION_OPTS = --inputdir=test --outputdir=.
 
 PG_CONFIG ?= pg_config

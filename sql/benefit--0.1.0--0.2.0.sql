@@ -29,3 +29,177 @@ GRANT INSERT (code, name, season_id, percent_off, amount_off_cents, valid_from, 
       UPDATE (code, name, season_id, percent_off, amount_off_cents, valid_from, valid_until, all_channels,
               min_basket_cents, indicator_level_id, max_uses_total, max_uses_per_contact, is_active)
     ON benefit.promo_code TO benefit_admin;
+
+-- A live benefit stays complete when the rows it refers to change: its
+-- season's dates, the season of its products and of its campaign, the
+-- channel of its point of sale, the kind of its channels.  Going live locks
+-- those rows (FOR SHARE) before judging them, so that a concurrent edit of
+-- them waits and is then judged against the live benefit, or going live
+-- waits for the edit and judges the committed rows.
+
+CREATE FUNCTION benefit.check_still_complete(benefit_ids bigint[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id bigint;
+    bcode text;
+    problems text;
+BEGIN
+    -- "The validity has already ended" is not held against edits.
+    FOR id, bcode IN
+        SELECT b.benefit_id, b.code FROM benefit.benefit b
+         WHERE b.benefit_id = ANY (benefit_ids) AND b.status = 'live'
+         ORDER BY b.benefit_id
+    LOOP
+        SELECT string_agg(format('%s: %s', p.field, p.problem), E'\n' ORDER BY p.field, p.problem)
+          INTO problems
+          FROM benefit.list_problems(id) p
+         WHERE p.problem <> 'the validity has already ended';
+        IF problems IS NOT NULL THEN
+            RAISE EXCEPTION 'this change would leave live benefit "%" incomplete', bcode
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = problems,
+                      HINT = 'Suspend it with benefit.suspend() to rework it, or close it.';
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION benefit.check_still_complete(bigint[]) IS
+    'Refuses (55000, naming the first benefit and its problems) when one of these benefits is live and has a problem that going live refuses';
+
+CREATE OR REPLACE FUNCTION benefit.check_live_complete()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    problems text;
+    n integer;
+BEGIN
+    -- A status change to validated or live: every problem refuses it,
+    -- judged on the row as written (not as it was before the UPDATE) and on
+    -- the referenced rows as committed, locked against concurrent edits.
+    IF TG_TABLE_NAME = 'benefit' THEN
+      IF NEW.status IS DISTINCT FROM OLD.status THEN
+        PERFORM 1
+           FROM benefit.season s
+          WHERE s.season_id = NEW.season_id
+            FOR SHARE;
+        PERFORM 1
+           FROM benefit.product p
+          WHERE p.product_id IN (SELECT t.product_id FROM benefit.benefit_tariff t WHERE t.benefit_id = NEW.benefit_id)
+          ORDER BY p.product_id
+            FOR SHARE;
+        PERFORM 1
+           FROM benefit.campaign c
+          WHERE c.campaign_id = NEW.campaign_id
+            FOR SHARE;
+        PERFORM 1
+           FROM benefit.point_of_sale p
+          WHERE p.point_of_sale_id = NEW.point_of_sale_id
+            FOR SHARE;
+        PERFORM 1
+           FROM benefit.sales_channel c
+          WHERE NEW.all_channels
+             OR c.channel_id IN (SELECT bc.channel_id FROM benefit.benefit_channel bc WHERE bc.benefit_id = NEW.benefit_id)
+          ORDER BY c.channel_id
+            FOR SHARE;
+        SELECT count(*), string_agg(format('%s: %s', p.field, p.problem), E'\n' ORDER BY p.field, p.problem)
+          INTO n, problems
+          FROM benefit.list_problems(NEW.benefit_id) p;
+        IF n > 0 THEN
+            RAISE EXCEPTION 'benefit "%" cannot %', NEW.code,
+                    CASE NEW.status WHEN 'live' THEN 'go live' ELSE 'be validated' END
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format(E'%s problem%s:\n%s', n, CASE WHEN n > 1 THEN 's' ELSE '' END, problems),
+                      HINT = 'benefit.list_problems(benefit_id) lists the same problems.';
+        END IF;
+        RETURN NULL;
+      END IF;
+    END IF;
+
+    -- A live benefit must stay complete: an edit allowed while live (channels,
+    -- validity, all_channels) may not leave it without what going live needed.
+    PERFORM benefit.check_still_complete(ARRAY[
+        CASE WHEN TG_OP <> 'INSERT' THEN OLD.benefit_id END,
+        CASE WHEN TG_OP <> 'DELETE' THEN NEW.benefit_id END]);
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION benefit.check_live_references()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    -- The benefits that refer to the changed row; check_still_complete
+    -- judges the live ones.
+    IF TG_TABLE_NAME = 'season' THEN
+        ids := ARRAY(SELECT b.benefit_id FROM benefit.benefit b WHERE b.season_id = NEW.season_id);
+    ELSIF TG_TABLE_NAME = 'product' THEN
+        ids := ARRAY(SELECT t.benefit_id FROM benefit.benefit_tariff t WHERE t.product_id = NEW.product_id);
+    ELSIF TG_TABLE_NAME = 'campaign' THEN
+        ids := ARRAY(SELECT b.benefit_id FROM benefit.benefit b WHERE b.campaign_id = NEW.campaign_id);
+    ELSIF TG_TABLE_NAME = 'point_of_sale' THEN
+        ids := ARRAY(SELECT b.benefit_id FROM benefit.benefit b WHERE b.point_of_sale_id = NEW.point_of_sale_id);
+    ELSIF TG_TABLE_NAME = 'sales_channel' THEN
+        ids := ARRAY(SELECT b.benefit_id FROM benefit.benefit b
+                      WHERE b.all_channels
+                         OR b.benefit_id IN (SELECT bc.benefit_id FROM benefit.benefit_channel bc
+                                              WHERE bc.channel_id = NEW.channel_id));
+    END IF;
+    PERFORM benefit.check_still_complete(ids);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION benefit.check_live_references() IS
+    'Trigger function: refuses an edit of a season, product, campaign, point of sale or channel that would give a live benefit referring to it a problem that going live refuses';
+
+CREATE CONSTRAINT TRIGGER season_live_refs_trg
+    AFTER UPDATE OF starts_on, ends_on ON benefit.season
+    DEFERRABLE INITIALLY IMMEDIATE
+    FOR EACH ROW WHEN (NEW.starts_on IS DISTINCT FROM OLD.starts_on OR NEW.ends_on IS DISTINCT FROM OLD.ends_on)
+    EXECUTE FUNCTION benefit.check_live_references();
+COMMENT ON TRIGGER season_live_refs_trg ON benefit.season IS
+    'The season of a live benefit keeps its validity inside it';
+
+CREATE CONSTRAINT TRIGGER product_live_refs_trg
+    AFTER UPDATE OF season_id ON benefit.product
+    DEFERRABLE INITIALLY IMMEDIATE
+    FOR EACH ROW WHEN (NEW.season_id IS DISTINCT FROM OLD.season_id)
+    EXECUTE FUNCTION benefit.check_live_references();
+COMMENT ON TRIGGER product_live_refs_trg ON benefit.product IS
+    'A product priced by a live benefit stays in its season';
+
+CREATE CONSTRAINT TRIGGER campaign_live_refs_trg
+    AFTER UPDATE OF season_id ON benefit.campaign
+    DEFERRABLE INITIALLY IMMEDIATE
+    FOR EACH ROW WHEN (NEW.season_id IS DISTINCT FROM OLD.season_id)
+    EXECUTE FUNCTION benefit.check_live_references();
+COMMENT ON TRIGGER campaign_live_refs_trg ON benefit.campaign IS
+    'The campaign of a live benefit stays in its season';
+
+CREATE CONSTRAINT TRIGGER point_of_sale_live_refs_trg
+    AFTER UPDATE OF channel_id ON benefit.point_of_sale
+    DEFERRABLE INITIALLY IMMEDIATE
+    FOR EACH ROW WHEN (NEW.channel_id IS DISTINCT FROM OLD.channel_id)
+    EXECUTE FUNCTION benefit.check_live_references();
+COMMENT ON TRIGGER point_of_sale_live_refs_trg ON benefit.point_of_sale IS
+    'The point of sale of a live single-use benefit stays on its channels';
+
+CREATE CONSTRAINT TRIGGER sales_channel_live_refs_trg
+    AFTER UPDATE OF kind ON benefit.sales_channel
+    DEFERRABLE INITIALLY IMMEDIATE
+    FOR EACH ROW WHEN (NEW.kind IS DISTINCT FROM OLD.kind)
+    EXECUTE FUNCTION benefit.check_live_references();
+COMMENT ON TRIGGER sales_channel_live_refs_trg ON benefit.sales_channel IS
+    'A channel keeps the kind its live benefits were judged on';
+
+REVOKE ALL ON FUNCTION benefit.check_still_complete(bigint[]), benefit.check_live_references() FROM PUBLIC;
+-- the triggers run it as the role making the edit
+GRANT EXECUTE ON FUNCTION benefit.check_still_complete(bigint[]) TO benefit_admin;
