@@ -203,3 +203,26 @@ COMMENT ON TRIGGER sales_channel_live_refs_trg ON benefit.sales_channel IS
 REVOKE ALL ON FUNCTION benefit.check_still_complete(bigint[]), benefit.check_live_references() FROM PUBLIC;
 -- the triggers run it as the role making the edit
 GRANT EXECUTE ON FUNCTION benefit.check_still_complete(bigint[]) TO benefit_admin;
+
+-- benefit.code_attempt keeps one row per contact or client key that entered
+-- a wrong code; once its window has ended the row throttles nothing.
+CREATE FUNCTION benefit.purge_code_attempts()
+RETURNS integer
+LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH ended AS (
+        SELECT a.key FROM benefit.code_attempt a
+         WHERE a.window_start <= clock_timestamp()
+                                 - COALESCE(current_setting('benefit.throttle_window', true), '15min')::interval
+         LIMIT 10000
+           FOR UPDATE SKIP LOCKED
+    ), gone AS (
+        DELETE FROM benefit.code_attempt a USING ended WHERE a.key = ended.key RETURNING 1
+    )
+    SELECT count(*)::integer FROM gone
+$$;
+COMMENT ON FUNCTION benefit.purge_code_attempts() IS
+    'Deletes the wrong-code counts whose throttle window has ended, 10,000 per call (rows being counted are skipped); returns how many; run it with expire_holds()';
+REVOKE ALL ON FUNCTION benefit.purge_code_attempts() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION benefit.purge_code_attempts() TO benefit_admin, benefit_sales;

@@ -99,6 +99,7 @@ INSERT INTO fn VALUES
     ('benefit.confirm', ARRAY['text']),
     ('benefit.release', ARRAY['text']),
     ('benefit.expire_holds', ARRAY[]::text[]),
+    ('benefit.purge_code_attempts', ARRAY[]::text[]),
     ('benefit.redeem_code', ARRAY['code', 'int8', 'text', 'text', 'text']),
     ('benefit.hold_code', ARRAY['code', 'text', 'ts', 'text', 'text']),
     ('benefit.release_code', ARRAY['code', 'text']),

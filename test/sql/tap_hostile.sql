@@ -13,7 +13,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(31);
+SELECT plan(33);
 
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s', 'Season', '2000-01-01', '2999-12-31');
 INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office');
@@ -117,6 +117,12 @@ SELECT is((SELECT count(*) || ' ' || count(*) FILTER (WHERE key ~ 'k[0-9]') FROM
 UPDATE benefit.code_attempt SET window_start = now() - interval '1 hour';
 SELECT is((SELECT reason::text FROM benefit.enter_code('PARTNER1', 'box', NULL, NULL, 'k1')), 'ok',
           'once the window has passed, the client key is heard again');
+-- the counts of ended windows are purged; a count in its window stays
+INSERT INTO benefit.code_attempt (key, window_start, failures) VALUES ('client:in-window', now(), 2);
+SET ROLE tap_h_sales;
+SELECT is(benefit.purge_code_attempts(), 3, 'purge_code_attempts deletes the three counts whose window has ended (sales may run it)');
+RESET ROLE;
+SELECT results_eq($$SELECT key FROM benefit.code_attempt$$, $$VALUES ('client:in-window')$$, 'a count still in its window is kept');
 RESET benefit.throttle_failures;
 SET ROLE tap_h_sales;
 SELECT throws_ok($$SET benefit.throttle_failures = 1000000$$, '42501', NULL, 'the sales role cannot loosen the throttle');
