@@ -88,6 +88,38 @@ bm_best(const BMCandidate *cands, size_t n)
 	return best;
 }
 
+/* True if a row's dimension (open, or set to id) fits the line's. */
+static bool
+dim_fits(bool row_any, int64_t row_id, bool line_any, int64_t line_id)
+{
+	return row_any || (!line_any && row_id == line_id);
+}
+
+int
+bm_match_tariff(const BMDims *rows, size_t n, const BMDims *line)
+{
+	int			best = -1;
+	int			best_set = -1;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		const BMDims *r = &rows[i];
+		int			set;
+
+		if (!dim_fits(r->performance_any, r->performance_id, line->performance_any, line->performance_id) ||
+			!dim_fits(r->seat_any, r->seat_category_id, line->seat_any, line->seat_category_id) ||
+			!dim_fits(r->audience_any, r->audience_id, line->audience_any, line->audience_id))
+			continue;
+		set = !r->performance_any + !r->seat_any + !r->audience_any;
+		if (set > best_set)
+		{
+			best = (int) i;
+			best_set = set;
+		}
+	}
+	return best;
+}
+
 bool
 bm_basket_discount(int64_t total, BMForm form, int64_t value, int64_t *out)
 {

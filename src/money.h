@@ -72,6 +72,30 @@ extern bool bm_unit_price(int64_t base_cents, BMForm form, int64_t value, int64_
 extern bool bm_multiply(int64_t a, int64_t b, int64_t *out);
 
 /*
+ * The dimensions of a tariff row or of a basket line: performance, seat
+ * category and audience, each an id or "any" (a row that leaves it open, a
+ * line that does not say).
+ */
+typedef struct BMDims
+{
+	int64_t		performance_id;
+	int64_t		seat_category_id;
+	int64_t		audience_id;
+	bool		performance_any;
+	bool		seat_any;
+	bool		audience_any;
+} BMDims;
+
+/*
+ * Index of the tariff row that prices a line, among rows[0..n) of one
+ * benefit and product in tariff id order: of the rows that fit the line
+ * (every dimension open, or set to the line's value; a line that does not
+ * say fits open rows only), the most specific (most dimensions set), then
+ * the first; -1 if none fits.
+ */
+extern int	bm_match_tariff(const BMDims *rows, size_t n, const BMDims *line);
+
+/*
  * Index of the best usable candidate: lowest unit price, then lowest rank,
  * then first in the array; -1 if none is usable.
  */

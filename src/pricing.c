@@ -168,8 +168,9 @@ benefit_money_allocate(PG_FUNCTION_ARGS)
  * benefit.price: the pricing of price_basket and hold.
  *
  * Reads through kept SPI plans (eligibility and the quota figures of the
- * usable benefits in one statement, every candidate tariff row of every
- * line in another, then the promo code), chooses in C with the money
+ * usable benefits in one statement, the tariff rows of the usable benefits
+ * for the basket's products in another, then the promo code), matches each
+ * line to each benefit's most specific row and chooses in C with the money
  * arithmetic of money.c, and returns (result benefit.priced_basket, uses
  * jsonb, promo_id bigint).  The rules are those of README "Pricing rules":
  * per line the cheapest usable tariff (then the lower benefit id) that fits
@@ -204,6 +205,16 @@ typedef struct PriceCandidate
 	int64		tariff_id;
 	int64		unit;
 } PriceCandidate;
+
+/* One tariff row of a usable benefit for a product of the basket. */
+typedef struct PriceTariff
+{
+	int			benefit;		/* index in the PriceBenefit array */
+	int64		product_id;
+	int64		tariff_id;
+	BMForm		form;
+	int64		value;
+} PriceTariff;
 
 /* One basket line. */
 typedef struct PriceLine
@@ -251,7 +262,7 @@ price_prepare_plans(void)
 {
 	Oid			t_check[4] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	Oid			t_elig[6] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTARRAYOID, INT8OID};
-	Oid			t_cand[5] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	Oid			t_cand[2] = {INT8ARRAYOID, INT8ARRAYOID};
 	Oid			t_perf[2] = {INT8OID, INT8OID};
 	Oid			t_promo[4] = {TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID};
 
@@ -295,26 +306,17 @@ price_prepare_plans(void)
 		"  LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id",
 		6, t_elig);
 
-	/* every (line, usable benefit) pair with the benefit's most specific tariff row */
+	/*
+	 * every tariff row of the usable benefits for the basket's products, by
+	 * benefit and product in tariff id order; C picks each line's row
+	 */
 	plan_candidates = benefit_keep_plan(
-		"SELECT l.ord, t.benefit_id, t.tariff_id, t.price_cents, t.amount_off_cents, "
-		"       (t.percent_off * 100)::pg_catalog.int8 "
-		"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
-		"                  pg_catalog.unnest($4)) WITH ORDINALITY "
-		"       AS l (product_id, performance_id, seat_category_id, audience_id, ord) "
-		" CROSS JOIN LATERAL ( "
-		"       SELECT DISTINCT ON (bt.benefit_id) bt.* "
-		"         FROM pg_catalog.unnest($5) ok (benefit_id) "
-		"         JOIN benefit.benefit_tariff bt ON bt.benefit_id = ok.benefit_id "
-		"        WHERE bt.product_id = l.product_id "
-		"          AND (bt.performance_id IS NULL OR bt.performance_id = l.performance_id) "
-		"          AND (bt.seat_category_id IS NULL OR bt.seat_category_id = l.seat_category_id) "
-		"          AND (bt.audience_id IS NULL OR bt.audience_id = l.audience_id) "
-		"        ORDER BY bt.benefit_id, "
-		"                 (bt.performance_id IS NOT NULL)::pg_catalog.int4 "
-		"                 + (bt.seat_category_id IS NOT NULL)::pg_catalog.int4 "
-		"                 + (bt.audience_id IS NOT NULL)::pg_catalog.int4 DESC, bt.tariff_id) t",
-		5, t_cand);
+		"SELECT bt.benefit_id, bt.product_id, bt.tariff_id, bt.performance_id, bt.seat_category_id, "
+		"       bt.audience_id, bt.price_cents, bt.amount_off_cents, (bt.percent_off * 100)::pg_catalog.int8 "
+		"  FROM benefit.benefit_tariff bt "
+		" WHERE bt.benefit_id = ANY ($1) AND bt.product_id = ANY ($2) "
+		" ORDER BY bt.benefit_id, bt.product_id, bt.tariff_id",
+		2, t_cand);
 
 	plan_perf_used = benefit_keep_plan(
 		"SELECT COALESCE((SELECT ct.held + ct.used FROM benefit.counter ct "
@@ -723,69 +725,110 @@ benefit_price(PG_FUNCTION_ARGS)
 			add_refusal(refusals, &nrefusals, 0, benefits[r].id, benefits[r].code, benefits[r].entered,
 						benefits[r].reason);
 
-	/* every candidate tariff row of every line */
+	/* every tariff row of the usable benefits for the basket's products */
 	if (nok > 0)
 	{
 		int64	   *okids = palloc(sizeof(int64) * nok);
-		bool	   *oknulls = palloc0(sizeof(bool) * nok);
+		bool	   *nonulls = palloc0(sizeof(bool) * Max(nok, n));
+		int64	   *products = palloc(sizeof(int64) * n);
+		int			nrows;
+		PriceTariff *rows;
+		BMDims	   *dims;
+		BMDims		linedims;
 
-		line_ids_arrays(lines, n, args);
 		for (int k = 0; k < nok; k++)
 			okids[k] = benefits[ok[k]].id;
-		args[4] = int8_array(okids, oknulls, nok);
+		for (int i = 0; i < n; i++)
+			products[i] = lines[i].product_id;
+		args[0] = int8_array(okids, nonulls, nok);
+		args[1] = int8_array(products, nonulls, n);
 		ret = SPI_execute_plan(plan_candidates, args, NULL, true, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "looking up tariff rows failed: %s", SPI_result_code_string(ret));
-		cands = MemoryContextAllocZero(callercxt, sizeof(PriceCandidate) * Max(SPI_processed, 1));
-		for (uint64 r = 0; r < SPI_processed; r++)
+		nrows = (int) SPI_processed;
+		rows = palloc(sizeof(PriceTariff) * Max(nrows, 1));
+		dims = palloc(sizeof(BMDims) * Max(nrows, 1));
+		for (int r = 0; r < nrows; r++)
 		{
-			PriceCandidate *c = &cands[ncands];
-			int64		line_no = spi_int8(r, 1, &isnull);
-			int64		benefit_id = spi_int8(r, 2, &isnull);
+			PriceTariff *t = &rows[r];
+			int64		benefit_id = spi_int8(r, 1, &isnull);
 			int64		price_cents;
 			int64		amount_off;
 			int64		percent_bp;
 			bool		price_null;
 			bool		amount_null;
 			bool		percent_null;
-			BMForm		form;
-			int64		value;
 
-			c->line = (int) line_no - 1;
-			c->benefit = -1;
+			t->benefit = -1;
 			for (int k = 0; k < nok; k++)
 				if (benefits[ok[k]].id == benefit_id)
 				{
-					c->benefit = ok[k];
+					t->benefit = ok[k];
 					break;
 				}
-			if (c->benefit < 0 || c->line < 0 || c->line >= n)
+			if (t->benefit < 0)
 				elog(ERROR, "unexpected tariff row for benefit " INT64_FORMAT, benefit_id);
-			c->tariff_id = spi_int8(r, 3, &isnull);
-			price_cents = spi_int8(r, 4, &price_null);
-			amount_off = spi_int8(r, 5, &amount_null);
-			percent_bp = spi_int8(r, 6, &percent_null);
+			t->product_id = spi_int8(r, 2, &isnull);
+			t->tariff_id = spi_int8(r, 3, &isnull);
+			dims[r].performance_id = spi_int8(r, 4, &dims[r].performance_any);
+			dims[r].seat_category_id = spi_int8(r, 5, &dims[r].seat_any);
+			dims[r].audience_id = spi_int8(r, 6, &dims[r].audience_any);
+			price_cents = spi_int8(r, 7, &price_null);
+			amount_off = spi_int8(r, 8, &amount_null);
+			percent_bp = spi_int8(r, 9, &percent_null);
 			if (!price_null)
 			{
-				form = BM_FIXED_PRICE;
-				value = price_cents;
+				t->form = BM_FIXED_PRICE;
+				t->value = price_cents;
 			}
 			else if (!amount_null)
 			{
-				form = BM_AMOUNT_OFF;
-				value = amount_off;
+				t->form = BM_AMOUNT_OFF;
+				t->value = amount_off;
 			}
 			else
 			{
-				form = BM_PERCENT_OFF;
-				value = percent_null ? 0 : percent_bp;
+				t->form = BM_PERCENT_OFF;
+				t->value = percent_null ? 0 : percent_bp;
 			}
-			if (!bm_unit_price(lines[c->line].base, form, value, &c->unit))
-				out_of_range("price");
-			benefits[c->benefit].tried = true;
-			ncands++;
 		}
 		SPI_freetuptable(SPI_tuptable);
+
+		/*
+		 * Each line against each run of rows of one benefit and product: the
+		 * run's most specific row that fits the line is a candidate.
+		 */
+		cands = MemoryContextAllocZero(callercxt, sizeof(PriceCandidate) * Max(n * nrows, 1));
+		for (int i = 0; i < n; i++)
+		{
+			linedims.performance_id = lines[i].performance_id;
+			linedims.performance_any = lines[i].performance_null;
+			linedims.seat_category_id = lines[i].seat_category_id;
+			linedims.seat_any = lines[i].seat_null;
+			linedims.audience_id = lines[i].audience_id;
+			linedims.audience_any = lines[i].audience_null;
+			for (int start = 0, end; start < nrows; start = end)
+			{
+				int			m;
+
+				for (end = start + 1; end < nrows; end++)
+					if (rows[end].benefit != rows[start].benefit || rows[end].product_id != rows[start].product_id)
+						break;
+				if (rows[start].product_id != lines[i].product_id)
+					continue;
+				m = bm_match_tariff(&dims[start], (size_t) (end - start), &linedims);
+				if (m < 0)
+					continue;
+				m += start;
+				cands[ncands].line = i;
+				cands[ncands].benefit = rows[m].benefit;
+				cands[ncands].tariff_id = rows[m].tariff_id;
+				if (!bm_unit_price(lines[i].base, rows[m].form, rows[m].value, &cands[ncands].unit))
+					out_of_range("price");
+				benefits[rows[m].benefit].tried = true;
+				ncands++;
+			}
+		}
 		qsort_arg(cands, ncands, sizeof(PriceCandidate), candidate_cmp, benefits);
 	}
 

@@ -10,7 +10,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(88);
+SELECT plan(89);
 
 -- a small catalogue: product p (performances p1, p2), product q, product r (no benefit)
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s', 'Season', '2026-01-01', '2099-12-31');
@@ -294,6 +294,39 @@ SELECT is(pg_temp.unit(benefit.price_basket(ARRAY[:'qline'::benefit.basket_line]
 SELECT throws_ok($$SELECT * FROM benefit.counter$$, '42501', NULL, 'the sales role cannot read the counters');
 SELECT throws_ok($$SELECT * FROM benefit.order_hold$$, '42501', NULL, 'the sales role cannot read the holds');
 RESET ROLE;
+
+-- each benefit prices a line with its most specific tariff row that fits (then the lower tariff id)
+INSERT INTO benefit.product (code, name, family_id, season_id)
+    SELECT 'spec', 'spec', family_id, season_id FROM benefit.product_family, benefit.season;
+INSERT INTO benefit.performance (code, product_id, starts_at)
+    SELECT 'spec1', product_id, '2026-12-02 20:00+00' FROM benefit.product WHERE code = 'spec';
+INSERT INTO benefit.seat_category (code, name) VALUES ('stalls', 'Stalls');
+INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels)
+    SELECT 'spec', 'spec', season_id, 'public', true FROM benefit.season;
+INSERT INTO benefit.benefit_tariff (benefit_id, product_id, performance_id, seat_category_id, audience_id, price_cents)
+SELECT pg_temp.bid('spec'), p.product_id,
+       CASE WHEN v.perf THEN (SELECT performance_id FROM benefit.performance WHERE code = 'spec1') END,
+       CASE WHEN v.seat THEN (SELECT seat_category_id FROM benefit.seat_category WHERE code = 'stalls') END,
+       CASE WHEN v.child THEN (SELECT audience_id FROM benefit.audience WHERE code = 'child') END, v.price
+  FROM benefit.product p,
+       (VALUES (false, false, false, 1500), (false, true, false, 1200), (false, true, true, 900), (true, false, false, 1000))
+       v (perf, seat, child, price)
+ WHERE p.code = 'spec'
+ ORDER BY v.price DESC;
+SELECT benefit.go_live(pg_temp.bid('spec')) \g /dev/null
+CREATE FUNCTION pg_temp.sline(perf boolean, seat boolean, aud text) RETURNS benefit.basket_line LANGUAGE sql AS $$
+    SELECT ROW((SELECT product_id FROM benefit.product WHERE code = 'spec'),
+               CASE WHEN perf THEN (SELECT performance_id FROM benefit.performance WHERE code = 'spec1') END,
+               CASE WHEN seat THEN (SELECT seat_category_id FROM benefit.seat_category WHERE code = 'stalls') END,
+               (SELECT audience_id FROM benefit.audience WHERE code = aud), 1, 2000)::benefit.basket_line $$;
+SELECT results_eq(
+    $$SELECT l.unit_price_cents
+        FROM unnest((benefit.price_basket(ARRAY[pg_temp.sline(false, false, 'adult'), pg_temp.sline(false, true, 'adult'),
+                                                pg_temp.sline(false, true, 'child'), pg_temp.sline(true, false, 'adult'),
+                                                pg_temp.sline(true, true, 'adult')], NULL, 'box')).lines) l
+       ORDER BY l.line_no$$,
+    $$VALUES (1500::bigint), (1200), (900), (1000), (1200)$$,
+    'a line gets the most specific tariff row that fits it: open row, seat category, seat category and audience, performance; equally specific rows go to the lower tariff id');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -156,6 +156,53 @@ test_best(void)
 	check(bm_best(c5, 2) == 0, "a full tie goes to the first one");
 }
 
+/* A tariff row or a line: dimensions given as ids, 0 meaning "not set". */
+static BMDims
+dims(int64_t performance, int64_t seat, int64_t audience)
+{
+	BMDims		d;
+
+	d.performance_id = performance;
+	d.performance_any = performance == 0;
+	d.seat_category_id = seat;
+	d.seat_any = seat == 0;
+	d.audience_id = audience;
+	d.audience_any = audience == 0;
+	return d;
+}
+
+/* bm_match_tariff for a line with these ids (0: not set) */
+static int
+match(const BMDims *rows, size_t n, int64_t performance, int64_t seat, int64_t audience)
+{
+	BMDims		line = dims(performance, seat, audience);
+
+	return bm_match_tariff(rows, n, &line);
+}
+
+static void
+test_match_tariff(void)
+{
+	/* rows of one benefit and product, in tariff id order */
+	BMDims		rows[] = {dims(0, 0, 0), dims(0, 5, 0), dims(0, 5, 9), dims(7, 0, 0), dims(0, 0, 9)};
+	BMDims		open_only[] = {dims(0, 0, 0)};
+	BMDims		tie[] = {dims(7, 0, 0), dims(0, 5, 0)};
+	BMDims		none_fit[] = {dims(7, 0, 0), dims(0, 6, 0)};
+
+	check(match(rows, 5, 0, 0, 0) == 0,
+		  "a line without performance, seat category or audience gets the open row only");
+	check(match(rows, 5, 1, 5, 2) == 1, "a row set on the line's seat category beats the open row");
+	check(match(rows, 5, 1, 5, 9) == 2, "two dimensions set beat one");
+	check(match(rows, 5, 7, 4, 2) == 3, "a row set on the line's performance fits");
+	check(match(rows, 5, 7, 5, 2) == 1, "equally specific rows: the first (lower tariff id) wins");
+	check(match(rows, 5, 0, 5, 0) == 1,
+		  "a row set on a dimension the line leaves open does not fit it, the other rows do");
+	check(match(open_only, 1, 3, 4, 5) == 0, "an open row fits every line");
+	check(match(tie, 2, 7, 5, 0) == 0, "a tie between dimensions goes to the first row");
+	check(match(none_fit, 2, 8, 5, 0) == -1, "no row fits: -1");
+	check(match(none_fit, 0, 8, 5, 0) == -1, "no row at all: -1");
+}
+
 static void
 test_basket_discount(void)
 {
@@ -274,6 +321,7 @@ main(void)
 	test_unit_price();
 	test_multiply();
 	test_best();
+	test_match_tariff();
 	test_basket_discount();
 	test_allocate();
 	test_allocate_random();
