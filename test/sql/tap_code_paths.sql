@@ -15,7 +15,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(6);
+SELECT plan(8);
 
 -- single-use benefits on the box office and the web shop "shop": live, not yet valid, expired,
 -- draft, suspended
@@ -120,6 +120,25 @@ SELECT results_eq($$SELECT name, pg_temp.via_price(code, channel, pos) FROM situ
                   'price_basket answers the same (ok: the line is priced with the code''s benefit)');
 SELECT is((SELECT count(*) FROM benefit.code_history WHERE order_ref = 'probe-order')::int, 0,
           'the probes left nothing behind');
+
+-- past the throttle limit a right code is answered throttled too, by every path, and stays issued
+INSERT INTO benefit.contact (kind, name) VALUES ('person', 'Guesser');
+SET benefit.throttle_failures = 2;
+SELECT results_eq(
+    $$SELECT (benefit.redeem_code('0000-0000-0000-0', (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'), 'g1')).reason::text
+      UNION ALL
+      SELECT (benefit.redeem_code('0000-0000-0000-0', (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'), 'g2')).reason::text
+      UNION ALL
+      SELECT (benefit.redeem_code(pg_temp.c('live', 1)::benefit.code, (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'),
+                                  'g3', 'web', 'shop')).reason::text
+      UNION ALL
+      SELECT e.reason::text FROM benefit.enter_code(pg_temp.c('live', 1), 'web', 'shop',
+                                                    (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser')) e$$,
+    $$VALUES ('unknown_code'), ('unknown_code'), ('throttled'), ('throttled')$$,
+    'after two wrong codes a right one is answered throttled by redeem_code and enter_code');
+SELECT is((SELECT state::text FROM benefit.single_use_code WHERE code::text = pg_temp.c('live', 1)), 'issued',
+          'and the right code was not used');
+RESET benefit.throttle_failures;
 
 SELECT * FROM finish();
 ROLLBACK;
