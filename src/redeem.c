@@ -31,10 +31,8 @@
 
 #include "glue.h"
 
-/* the one-statement common case: [FAST_CHANNEL | FAST_THROTTLE] */
-#define FAST_CHANNEL	1
-#define FAST_THROTTLE	2
-static SPIPlanPtr plan_fast[4];
+static SPIPlanPtr plan_fast;
+static SPIPlanPtr plan_fast_channel;
 static SPIPlanPtr plan_lock;
 static SPIPlanPtr plan_channel;
 static SPIPlanPtr plan_use;
@@ -51,15 +49,15 @@ prepare_plans(Oid code_type)
 	Oid			t_channel[2] = {TEXTOID, INT8OID};
 	Oid			t_use[4];
 	Oid			t_history[6];
-	Oid			t_fast[9];
+	Oid			t_fast[6];
 	Oid			t_throttle[4] = {INT8OID, TEXTOID, INT4OID, FLOAT8OID};
 
 	if (plans_code_type == code_type)
 		return;
 	if (OidIsValid(plans_code_type))
 	{
-		for (int i = 0; i < (int) lengthof(plan_fast); i++)
-			SPI_freeplan(plan_fast[i]);
+		SPI_freeplan(plan_fast);
+		SPI_freeplan(plan_fast_channel);
 		SPI_freeplan(plan_lock);
 		SPI_freeplan(plan_channel);
 		SPI_freeplan(plan_use);
@@ -85,26 +83,19 @@ prepare_plans(Oid code_type)
 	t_fast[3] = TEXTOID;
 	t_fast[4] = TEXTOID;
 	t_fast[5] = TEXTOID;
-	t_fast[6] = TEXTOID;
-	t_fast[7] = INT4OID;
-	t_fast[8] = FLOAT8OID;
 
 	/*
 	 * The common case in one statement: an issued code of a live benefit,
-	 * in its window, on one of its channels, for a caller not throttled, is
-	 * used and its history row written.  No row back means "not that
-	 * simple": the slow path below says why (throttled first), or uses a
-	 * code held by this order.
+	 * in its window, on one of its channels, is used and its history row
+	 * written.  No row back means "not that simple": the slow path below
+	 * locks the row and finds the reason (or uses a code held by this order).
 	 *
-	 * Four versions.  Without a channel ($5 NULL) the channel and
-	 * point-of-sale conditions are true, but a generic plan still has to
-	 * start (open, lock and initialise) their four index scans on every
-	 * execution, never run: the versions without FAST_CHANNEL leave them
-	 * out.  Likewise the throttle condition (the caller's wrong-code count:
-	 * contact $3, client key $7, limit $8, window $9 seconds) only with
-	 * FAST_THROTTLE, when a contact or a client key is given.  All take the
-	 * same nine parameters, so that the caller passes the same values to
-	 * any of them.
+	 * Two versions: without a channel ($5 NULL) the channel and point-of-sale
+	 * conditions are true, but a generic plan still has to start (open, lock
+	 * and initialise) their four index scans on every execution, never run.
+	 * plan_fast leaves them out; plan_fast_channel is the full statement.
+	 * Both take the same six parameters ($6 unused by plan_fast), so that the
+	 * caller passes the same values to either.
 	 */
 #define FAST_UPDATE \
 		"WITH u AS (" \
@@ -115,20 +106,6 @@ prepare_plans(Oid code_type)
 		"    AND b.benefit_id = c.benefit_id AND b.status = 'live'" \
 		"    AND (b.valid_from IS NULL OR b.valid_from <= $2)" \
 		"    AND (b.valid_until IS NULL OR b.valid_until > $2)"
-#define FAST_CHANNEL_COND \
-		"    AND ($5::pg_catalog.text IS NULL OR (" \
-		"         (b.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc" \
-		"                                      JOIN benefit.sales_channel sc ON sc.channel_id = bc.channel_id" \
-		"                                     WHERE bc.benefit_id = b.benefit_id AND sc.code = $5))" \
-		"         AND (b.point_of_sale_id IS NULL" \
-		"              OR EXISTS (SELECT 1 FROM benefit.sales_channel sc WHERE sc.code = $5 AND sc.kind <> 'web')" \
-		"              OR EXISTS (SELECT 1 FROM benefit.point_of_sale p" \
-		"                          WHERE p.point_of_sale_id = b.point_of_sale_id AND p.code = $6))))"
-#define FAST_THROTTLE_COND \
-		"    AND NOT EXISTS (SELECT 1 FROM benefit.code_attempt a" \
-		"                     WHERE a.key = ANY (ARRAY['contact:' || $3::pg_catalog.text, 'client:' || pg_catalog.md5($7)])" \
-		"                       AND a.failures >= $8" \
-		"                       AND a.window_start > pg_catalog.clock_timestamp() - pg_catalog.make_interval(secs => $9))"
 #define FAST_HISTORY \
 		" RETURNING c.code, c.benefit_id, b.code AS benefit_code" \
 		"), h AS (" \
@@ -136,14 +113,20 @@ prepare_plans(Oid code_type)
 		" SELECT u.code, 'issued', 'used', $2, $4, $3, $5 FROM u" \
 		") SELECT u.benefit_id, u.benefit_code FROM u"
 
-	plan_fast[0] = benefit_keep_plan(FAST_UPDATE FAST_HISTORY, 9, t_fast);
-	plan_fast[FAST_CHANNEL] = benefit_keep_plan(FAST_UPDATE FAST_CHANNEL_COND FAST_HISTORY, 9, t_fast);
-	plan_fast[FAST_THROTTLE] = benefit_keep_plan(FAST_UPDATE FAST_THROTTLE_COND FAST_HISTORY, 9, t_fast);
-	plan_fast[FAST_CHANNEL | FAST_THROTTLE] =
-		benefit_keep_plan(FAST_UPDATE FAST_CHANNEL_COND FAST_THROTTLE_COND FAST_HISTORY, 9, t_fast);
+	plan_fast = benefit_keep_plan(FAST_UPDATE FAST_HISTORY, 6, t_fast);
+	plan_fast_channel = benefit_keep_plan(
+		FAST_UPDATE
+		"    AND ($5::pg_catalog.text IS NULL OR ("
+		"         (b.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc"
+		"                                      JOIN benefit.sales_channel sc ON sc.channel_id = bc.channel_id"
+		"                                     WHERE bc.benefit_id = b.benefit_id AND sc.code = $5))"
+		"         AND (b.point_of_sale_id IS NULL"
+		"              OR EXISTS (SELECT 1 FROM benefit.sales_channel sc WHERE sc.code = $5 AND sc.kind <> 'web')"
+		"              OR EXISTS (SELECT 1 FROM benefit.point_of_sale p"
+		"                          WHERE p.point_of_sale_id = b.point_of_sale_id AND p.code = $6))))"
+		FAST_HISTORY,
+		6, t_fast);
 #undef FAST_UPDATE
-#undef FAST_CHANNEL_COND
-#undef FAST_THROTTLE_COND
 #undef FAST_HISTORY
 
 	plan_lock = benefit_keep_plan(
@@ -292,8 +275,8 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	char	   *pos = NULL;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	Oid			code_type;
-	Datum		args[9];
-	char		argnulls[9];
+	Datum		args[6];
+	char		argnulls[6];
 	bool		isnull;
 	int			ret;
 
@@ -326,11 +309,32 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	prepare_plans(code_type);
 
 	/*
-	 * The fast statement, with the throttle condition when a contact or a
-	 * client key is given: a caller with too many wrong codes in the window
-	 * uses nothing, and the slow path answers "throttled".
+	 * Throttling first: a contact or client key with too many wrong codes in
+	 * the window gets "throttled" whatever it types (a right guess too).
 	 */
 	throttle = !contact_null || !PG_ARGISNULL(5);
+	targs[0] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
+	targs[1] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+	targs[2] = Int32GetDatum(benefit_throttle_failures);
+	targs[3] = Float8GetDatum((double) benefit_throttle_window);
+	tnulls[0] = contact_null ? 'n' : ' ';
+	tnulls[1] = PG_ARGISNULL(5) ? 'n' : ' ';
+	tnulls[2] = ' ';
+	tnulls[3] = ' ';
+	if (throttle)
+	{
+		ret = SPI_execute_plan(plan_throttled, targs, tnulls, false, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "checking the throttle failed: %s", SPI_result_code_string(ret));
+		if (DatumGetBool(col_datum(1, &isnull)) && !isnull)
+		{
+			values[0] = reason_datum("throttled");
+			benefit_pop_search_path();
+			SPI_finish();
+			PG_RETURN_DATUM(redemption_datum(rowtype, values, nulls));
+		}
+	}
+
 	args[0] = code;
 	args[1] = TimestampTzGetDatum(now);
 	args[2] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
@@ -338,15 +342,11 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	/* text arguments go to SPI as they came: no copy on the common path */
 	args[4] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
 	args[5] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
-	args[6] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
-	args[7] = Int32GetDatum(benefit_throttle_failures);
-	args[8] = Float8GetDatum((double) benefit_throttle_window);
 	memset(argnulls, ' ', sizeof(argnulls));
 	argnulls[2] = contact_null ? 'n' : ' ';
 	argnulls[4] = PG_ARGISNULL(3) ? 'n' : ' ';
 	argnulls[5] = PG_ARGISNULL(4) ? 'n' : ' ';
-	argnulls[6] = PG_ARGISNULL(5) ? 'n' : ' ';
-	ret = SPI_execute_plan(plan_fast[(PG_ARGISNULL(3) ? 0 : FAST_CHANNEL) | (throttle ? FAST_THROTTLE : 0)],
+	ret = SPI_execute_plan(PG_ARGISNULL(3) ? plan_fast : plan_fast_channel,
 						   args, argnulls, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "using the code failed: %s", SPI_result_code_string(ret));
@@ -362,32 +362,6 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 		benefit_pop_search_path();
 		SPI_finish();
 		PG_RETURN_DATUM(redemption_datum(rowtype, values, nulls));
-	}
-
-	/*
-	 * Throttled first: a contact or client key with too many wrong codes in
-	 * the window gets "throttled" whatever it types (a right guess too).
-	 */
-	if (throttle)
-	{
-		targs[0] = args[2];
-		targs[1] = args[6];
-		targs[2] = args[7];
-		targs[3] = args[8];
-		tnulls[0] = argnulls[2];
-		tnulls[1] = argnulls[6];
-		tnulls[2] = ' ';
-		tnulls[3] = ' ';
-		ret = SPI_execute_plan(plan_throttled, targs, tnulls, false, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "checking the throttle failed: %s", SPI_result_code_string(ret));
-		if (DatumGetBool(col_datum(1, &isnull)) && !isnull)
-		{
-			values[0] = reason_datum("throttled");
-			benefit_pop_search_path();
-			SPI_finish();
-			PG_RETURN_DATUM(redemption_datum(rowtype, values, nulls));
-		}
 	}
 
 	/* the slow path compares and reports the channel and point of sale */
