@@ -39,7 +39,7 @@ GRANT INSERT (code, name, season_id, percent_off, amount_off_cents, valid_from, 
 
 CREATE FUNCTION benefit.check_still_complete(benefit_ids bigint[])
 RETURNS void
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -71,7 +71,7 @@ COMMENT ON FUNCTION benefit.check_still_complete(bigint[]) IS
 
 CREATE OR REPLACE FUNCTION benefit.check_live_complete()
 RETURNS trigger
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -129,36 +129,50 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION benefit.check_live_complete() IS
+    'Trigger function: refuses validating or going live with problems (judged on the referenced season, products, campaign, point of sale and channels, locked FOR SHARE), and an edit that would leave a live benefit incomplete (for example removing its last channel)';
+
 CREATE FUNCTION benefit.check_live_references()
 RETURNS trigger
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     ids bigint[];
 BEGIN
-    -- The benefits that refer to the changed row; check_still_complete
-    -- judges the live ones.
+    -- The benefits that refer to the changed row, locked FOR SHARE: an edit
+    -- of one of them in progress (going live, a new validity, a channel)
+    -- finishes first and is judged here, or waits for this transaction and
+    -- judges its rows; under REPEATABLE READ a benefit changed since the
+    -- snapshot is a serialization failure (40001) rather than a stale read.
+    -- check_still_complete then judges the live ones.
     IF TG_TABLE_NAME = 'season' THEN
-        ids := ARRAY(SELECT b.benefit_id FROM benefit.benefit b WHERE b.season_id = NEW.season_id);
+        ids := ARRAY(SELECT b.benefit_id FROM benefit.benefit b WHERE b.season_id = NEW.season_id
+                      ORDER BY b.benefit_id FOR SHARE);
     ELSIF TG_TABLE_NAME = 'product' THEN
-        ids := ARRAY(SELECT t.benefit_id FROM benefit.benefit_tariff t WHERE t.product_id = NEW.product_id);
+        ids := ARRAY(SELECT b.benefit_id FROM benefit.benefit b
+                      WHERE b.benefit_id IN (SELECT t.benefit_id FROM benefit.benefit_tariff t
+                                              WHERE t.product_id = NEW.product_id)
+                      ORDER BY b.benefit_id FOR SHARE);
     ELSIF TG_TABLE_NAME = 'campaign' THEN
-        ids := ARRAY(SELECT b.benefit_id FROM benefit.benefit b WHERE b.campaign_id = NEW.campaign_id);
+        ids := ARRAY(SELECT b.benefit_id FROM benefit.benefit b WHERE b.campaign_id = NEW.campaign_id
+                      ORDER BY b.benefit_id FOR SHARE);
     ELSIF TG_TABLE_NAME = 'point_of_sale' THEN
-        ids := ARRAY(SELECT b.benefit_id FROM benefit.benefit b WHERE b.point_of_sale_id = NEW.point_of_sale_id);
+        ids := ARRAY(SELECT b.benefit_id FROM benefit.benefit b WHERE b.point_of_sale_id = NEW.point_of_sale_id
+                      ORDER BY b.benefit_id FOR SHARE);
     ELSIF TG_TABLE_NAME = 'sales_channel' THEN
         ids := ARRAY(SELECT b.benefit_id FROM benefit.benefit b
                       WHERE b.all_channels
                          OR b.benefit_id IN (SELECT bc.benefit_id FROM benefit.benefit_channel bc
-                                              WHERE bc.channel_id = NEW.channel_id));
+                                              WHERE bc.channel_id = NEW.channel_id)
+                      ORDER BY b.benefit_id FOR SHARE);
     END IF;
     PERFORM benefit.check_still_complete(ids);
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION benefit.check_live_references() IS
-    'Trigger function: refuses an edit of a season, product, campaign, point of sale or channel that would give a live benefit referring to it a problem that going live refuses';
+    'Trigger function: refuses an edit of a season, product, campaign, point of sale or channel (or a new channel) that would give a live benefit referring to it a problem that going live refuses; locks those benefits FOR SHARE first';
 
 CREATE CONSTRAINT TRIGGER season_live_refs_trg
     AFTER UPDATE OF starts_on, ends_on ON benefit.season
@@ -200,6 +214,13 @@ CREATE CONSTRAINT TRIGGER sales_channel_live_refs_trg
 COMMENT ON TRIGGER sales_channel_live_refs_trg ON benefit.sales_channel IS
     'A channel keeps the kind its live benefits were judged on';
 
+CREATE CONSTRAINT TRIGGER sales_channel_insert_live_refs_trg
+    AFTER INSERT ON benefit.sales_channel
+    DEFERRABLE INITIALLY IMMEDIATE
+    FOR EACH ROW EXECUTE FUNCTION benefit.check_live_references();
+COMMENT ON TRIGGER sales_channel_insert_live_refs_trg ON benefit.sales_channel IS
+    'A new channel joins every live benefit sold on all channels: it must not make one incomplete (a web channel for a single-use benefit without a point of sale)';
+
 REVOKE ALL ON FUNCTION benefit.check_still_complete(bigint[]), benefit.check_live_references() FROM PUBLIC;
 -- the triggers run it as the role making the edit
 GRANT EXECUTE ON FUNCTION benefit.check_still_complete(bigint[]) TO benefit_admin;
@@ -208,7 +229,7 @@ GRANT EXECUTE ON FUNCTION benefit.check_still_complete(bigint[]) TO benefit_admi
 -- a wrong code; once its window has ended the row throttles nothing.
 CREATE FUNCTION benefit.purge_code_attempts()
 RETURNS integer
-LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH ended AS (
@@ -223,6 +244,25 @@ AS $$
     SELECT count(*)::integer FROM gone
 $$;
 COMMENT ON FUNCTION benefit.purge_code_attempts() IS
-    'Deletes the wrong-code counts whose throttle window has ended, 10,000 per call (rows being counted are skipped); returns how many; run it with expire_holds()';
+    'Deletes the wrong-code counts whose throttle window (benefit.throttle_window as the calling session sees it: run it with the applications'' setting) has ended, 10,000 per call (rows being counted are skipped); returns how many';
 REVOKE ALL ON FUNCTION benefit.purge_code_attempts() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.purge_code_attempts() TO benefit_admin, benefit_sales;
+
+-- Live benefits that the new reference checks would already refuse: the
+-- update keeps them live and says which, so that a DBA can fix them.
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT b.code, string_agg(format('%s: %s', p.field, p.problem), '; ' ORDER BY p.field, p.problem) AS problems
+          FROM benefit.benefit b, benefit.list_problems(b.benefit_id) p
+         WHERE b.status = 'live' AND p.problem <> 'the validity has already ended'
+         GROUP BY b.code
+         ORDER BY b.code
+    LOOP
+        RAISE WARNING 'live benefit "%" is incomplete: %', r.code, r.problems
+            USING HINT = 'Suspend it with benefit.suspend(), fix it, then call benefit.go_live() again.';
+    END LOOP;
+END
+$$;

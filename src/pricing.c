@@ -262,7 +262,7 @@ price_prepare_plans(void)
 {
 	Oid			t_check[4] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	Oid			t_elig[6] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTARRAYOID, INT8OID};
-	Oid			t_cand[2] = {INT8ARRAYOID, INT8ARRAYOID};
+	Oid			t_cand[5] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	Oid			t_perf[2] = {INT8OID, INT8OID};
 	Oid			t_promo[4] = {TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID};
 
@@ -315,8 +315,11 @@ price_prepare_plans(void)
 		"       bt.audience_id, bt.price_cents, bt.amount_off_cents, (bt.percent_off * 100)::pg_catalog.int8 "
 		"  FROM benefit.benefit_tariff bt "
 		" WHERE bt.benefit_id = ANY ($1) AND bt.product_id = ANY ($2) "
+		"   AND (bt.performance_id IS NULL OR bt.performance_id = ANY ($3)) "
+		"   AND (bt.seat_category_id IS NULL OR bt.seat_category_id = ANY ($4)) "
+		"   AND (bt.audience_id IS NULL OR bt.audience_id = ANY ($5)) "
 		" ORDER BY bt.benefit_id, bt.product_id, bt.tariff_id",
-		2, t_cand);
+		5, t_cand);
 
 	plan_perf_used = benefit_keep_plan(
 		"SELECT COALESCE((SELECT ct.held + ct.used FROM benefit.counter ct "
@@ -729,22 +732,24 @@ benefit_price(PG_FUNCTION_ARGS)
 	if (nok > 0)
 	{
 		int64	   *okids = palloc(sizeof(int64) * nok);
-		bool	   *nonulls = palloc0(sizeof(bool) * Max(nok, n));
-		int64	   *products = palloc(sizeof(int64) * n);
+		bool	   *nonulls = palloc0(sizeof(bool) * nok);
 		int			nrows;
 		PriceTariff *rows;
 		BMDims	   *dims;
 		BMDims		linedims;
 
+		/* $2..$5: the lines' products, performances, seat categories, audiences */
+		line_ids_arrays(lines, n, &args[1]);
 		for (int k = 0; k < nok; k++)
 			okids[k] = benefits[ok[k]].id;
-		for (int i = 0; i < n; i++)
-			products[i] = lines[i].product_id;
 		args[0] = int8_array(okids, nonulls, nok);
-		args[1] = int8_array(products, nonulls, n);
 		ret = SPI_execute_plan(plan_candidates, args, NULL, true, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "looking up tariff rows failed: %s", SPI_result_code_string(ret));
+		if (SPI_processed > (uint64) (MaxAllocSize / sizeof(PriceTariff)))
+			ereport(ERROR,
+					errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					errmsg("too many tariff rows fit this basket: " UINT64_FORMAT, SPI_processed));
 		nrows = (int) SPI_processed;
 		rows = palloc(sizeof(PriceTariff) * Max(nrows, 1));
 		dims = palloc(sizeof(BMDims) * Max(nrows, 1));
@@ -796,9 +801,11 @@ benefit_price(PG_FUNCTION_ARGS)
 
 		/*
 		 * Each line against each run of rows of one benefit and product: the
-		 * run's most specific row that fits the line is a candidate.
+		 * run's most specific row that fits the line is a candidate.  A line
+		 * has one product, so at most one run of each benefit fits it: at
+		 * most nok candidates a line.
 		 */
-		cands = MemoryContextAllocZero(callercxt, sizeof(PriceCandidate) * Max(n * nrows, 1));
+		cands = MemoryContextAllocZero(callercxt, mul_size(sizeof(PriceCandidate), (Size) n * nok));
 		for (int i = 0; i < n; i++)
 		{
 			linedims.performance_id = lines[i].performance_id;

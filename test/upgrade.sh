@@ -11,7 +11,9 @@
 #      columns the old version had);
 #   4. functions, tables, columns, constraints, indexes, triggers, views,
 #      types, comments, privileges and the pg_dump configuration equal a fresh
-#      install of the default version;
+#      install of the default version (skipped while the default version has
+#      no install script of its own: a fresh install then runs the very same
+#      scripts);
 #   5. a new row goes into every table, a benefit goes live, a basket is held
 #      and confirmed (test/new_rows.sql);
 #   6. pg_dump/pg_restore of the upgraded database keeps every row.
@@ -25,7 +27,7 @@ restored=benefit_upgrade_restored
 . "$(dirname "$0")/lib.sh"
 
 current=$(sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" benefit.control)
-versions=$(ls sql/benefit--*.sql | sed -n 's/^sql\/benefit--\([0-9.]*\)\.sql$/\1/p' | grep -v -x -F "$current" | sort -V)
+versions=$(ls sql/benefit--*.sql | sed -n 's/^sql\/benefit--\([0-9.]*\)\.sql$/\1/p' | { grep -v -x -F "$current" || true; } | sort -V)
 if [ -z "$versions" ]; then
     echo "1..0 # SKIP no released version before $current"
     exit 0
@@ -91,7 +93,12 @@ for old in $versions; do
     fresh_db
     q -c "CREATE EXTENSION benefit VERSION '$old'"
     for f in examples/0*.sql; do q -f "$f" >/dev/null; done
-    q -f examples/walkthrough.sql >/dev/null 2>&1
+    # today's demo on the old version: it must keep working there (a demo
+    # that needs a newer version belongs after the update)
+    if ! q -f examples/walkthrough.sql > "$db.walkthrough.log" 2>&1; then
+        echo "# the walk-through failed on $old:"; tail -20 "$db.walkthrough.log" | sed 's/^/#   /'
+    fi
+    rm -f "$db.walkthrough.log"
     before=$(fingerprint "$db")
     check "$old: the demo leaves rows in every table before the update" \
         "$(echo "$before" | awk '$2 == 0' | wc -l)"
@@ -115,7 +122,11 @@ for old in $versions; do
     fi
 
     got_schema=$(schema_of "$db")
-    if [ "$got_schema" = "$expected_schema" ]; then
+    if [ ! -e "sql/benefit--$current.sql" ]; then
+        # no install script of its own: a fresh install runs the same scripts
+        echo "ok $((n + 1)) - $old: the updated extension equals a fresh install of $current # SKIP $current is installed through the upgrade scripts, equal by construction"
+        n=$((n + 1))
+    elif [ "$got_schema" = "$expected_schema" ]; then
         check "$old: the updated extension equals a fresh install of $current ($(echo "$got_schema" | grep -c -e '^function ' -e '^relation ' -e '^column ' -e '^constraint ' -e '^index ' -e '^trigger ' -e '^type ' -e '^dumped ') objects compared)" 0
     else
         check "$old: the updated extension equals a fresh install of $current" 1

@@ -13,17 +13,30 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(16);
+SELECT plan(18);
 
 -- fixture: three live benefits on one product of season s26
 INSERT INTO benefit.season (code, name, starts_on, ends_on)
 VALUES ('s26', 'Season 2026-27', '2026-09-01', '2027-06-30'), ('s27', 'Season 2027-28', '2027-09-01', '2028-06-30');
-INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office'), ('web', 'Web', 'web'),
-    ('web2', 'Second web shop', 'web');
-INSERT INTO benefit.point_of_sale (code, name, channel_id) SELECT 'shop', 'Shop', channel_id FROM benefit.sales_channel WHERE code = 'web';
+INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office');
 INSERT INTO benefit.product_family (code, name) VALUES ('tickets', 'Tickets');
 INSERT INTO benefit.product (code, name, family_id, season_id)
     SELECT 'hamlet', 'Hamlet', f.family_id, s.season_id FROM benefit.product_family f, benefit.season s WHERE s.code = 's26';
+
+-- 0. while there is no web channel, a single-use benefit on all channels needs no point of sale;
+-- the first web channel would change that
+INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels, quota_total)
+    SELECT 'solo', 'solo', season_id, 'single_use', true, 10 FROM benefit.season WHERE code = 's26';
+INSERT INTO benefit.benefit_tariff (benefit_id, product_id, price_cents)
+    SELECT b.benefit_id, p.product_id, 500 FROM benefit.benefit b, benefit.product p WHERE b.code = 'solo';
+SELECT is(benefit.go_live(benefit_id), 'live') FROM benefit.benefit WHERE code = 'solo';
+SELECT throws_ok($$INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('web', 'Web', 'web')$$,
+                 '55000', 'this change would leave live benefit "solo" incomplete',
+                 'a new web channel cannot join a live single-use benefit sold on all channels without a web point of sale');
+DO $$ BEGIN PERFORM benefit.close(benefit_id) FROM benefit.benefit WHERE code = 'solo'; END $$;
+
+INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('web', 'Web', 'web'), ('web2', 'Second web shop', 'web');
+INSERT INTO benefit.point_of_sale (code, name, channel_id) SELECT 'shop', 'Shop', channel_id FROM benefit.sales_channel WHERE code = 'web';
 INSERT INTO benefit.campaign (code, name, season_id) SELECT 'spring', 'Spring mailing', season_id FROM benefit.season WHERE code = 's26';
 INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels, valid_from, campaign_id, point_of_sale_id, quota_total)
 SELECT v.code, v.code, s.season_id, v.t::benefit.target_type, v.code = 'pub', v.valid_from::timestamptz,
@@ -37,7 +50,7 @@ INSERT INTO benefit.benefit_channel (benefit_id, channel_id)
 SELECT b.benefit_id, c.channel_id FROM benefit.benefit b, benefit.sales_channel c
  WHERE (b.code, c.code) IN (('con', 'box'), ('one', 'web'));
 INSERT INTO benefit.benefit_tariff (benefit_id, product_id, price_cents)
-SELECT benefit_id, product_id, 1000 FROM benefit.benefit, benefit.product;
+SELECT benefit_id, product_id, 1000 FROM benefit.benefit, benefit.product WHERE benefit.code <> 'solo';
 CREATE PROCEDURE pg_temp.set_status(codes text[], to_status benefit.benefit_status) LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM benefit.set_status(b.benefit_id, to_status) FROM benefit.benefit b WHERE b.code = ANY (codes) ORDER BY b.benefit_id;
