@@ -2,7 +2,7 @@
 -- reason for the same situation.  The rules of using a code are written in
 -- more than one place (redeem_code in C, check_code_use behind hold_code and
 -- enter_code, the eligibility statement behind available, price_basket and
--- hold): this file probes the five calls with one table of situations, state
+-- hold): this file probes the six calls with one table of situations, state
 -- before benefit, benefit before channel, channel before point of sale, and
 -- fails on the first call that drifts.  Probes that would write are rolled
 -- back.
@@ -15,7 +15,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(8);
+SELECT plan(9);
 
 -- single-use benefits on the box office and the web shop "shop": live, not yet valid, expired,
 -- draft, suspended
@@ -101,6 +101,13 @@ CREATE FUNCTION pg_temp.via_enter(code text, ch text, pos text) RETURNS text LAN
 CREATE FUNCTION pg_temp.via_available(code text, ch text, pos text) RETURNS text LANGUAGE sql AS $$
     SELECT string_agg(a.reason::text, ',') FROM benefit.available(NULL, ch, NULL, ARRAY[code], pos) a
      WHERE a.entered_code = code $$;
+CREATE FUNCTION pg_temp.via_hold(code text, ch text, pos text) RETURNS text LANGUAGE sql AS $$
+    SELECT pg_temp.probe(format(
+        'SELECT coalesce((SELECT string_agg(r.reason::text, %L) FROM unnest(h.refusals) r WHERE r.entered_code = %L),
+                         CASE WHEN (h.lines[1]).benefit_code IS NOT NULL THEN %L END)
+           FROM benefit.hold(%L, ARRAY[ROW((SELECT product_id FROM benefit.product), NULL, NULL, NULL, 1, 2000)::benefit.basket_line],
+                             NULL, %L, now() + interval %L, ARRAY[%L], NULL, %L) h',
+        ',', code, 'ok', 'probe-order', ch, '1 hour', code, pos)) $$;
 CREATE FUNCTION pg_temp.via_price(code text, ch text, pos text) RETURNS text LANGUAGE sql AS $$
     SELECT coalesce((SELECT string_agg(r.reason::text, ',') FROM unnest(b.refusals) r WHERE r.entered_code = code),
                     CASE WHEN (b.lines[1]).benefit_code IS NOT NULL THEN 'ok' END)
@@ -118,6 +125,9 @@ SELECT results_eq($$SELECT name, pg_temp.via_available(code, channel, pos) FROM 
 SELECT results_eq($$SELECT name, pg_temp.via_price(code, channel, pos) FROM situation ORDER BY name$$,
                   $$SELECT name, expected FROM situation ORDER BY name$$,
                   'price_basket answers the same (ok: the line is priced with the code''s benefit)');
+SELECT results_eq($$SELECT name, pg_temp.via_hold(code, channel, pos) FROM situation ORDER BY name$$,
+                  $$SELECT name, expected FROM situation ORDER BY name$$,
+                  'hold answers the same (ok: the basket is held with the code''s benefit)');
 SELECT is((SELECT count(*) FROM benefit.code_history WHERE order_ref = 'probe-order')::int, 0,
           'the probes left nothing behind');
 
