@@ -248,6 +248,72 @@ COMMENT ON FUNCTION benefit.purge_code_attempts() IS
 REVOKE ALL ON FUNCTION benefit.purge_code_attempts() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.purge_code_attempts() TO benefit_admin, benefit_sales;
 
+-- Promo codes have no lifecycle: what keeps one from being used is listed
+-- (as list_problems does for benefits), not refused, so that a script may
+-- insert a code and its channels in separate statements.
+CREATE FUNCTION benefit.list_promo_problems(p_promo_code_id bigint)
+RETURNS TABLE (field text, problem text)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH p AS (
+        SELECT p.*, s.starts_on, s.ends_on
+          FROM benefit.promo_code p
+          LEFT JOIN benefit.season s ON s.season_id = p.season_id
+         WHERE p.promo_code_id = p_promo_code_id
+    )
+    SELECT 'channels', 'no sales channel: set all_channels or add rows to promo_code_channel'
+      FROM p WHERE NOT p.all_channels
+       AND NOT EXISTS (SELECT 1 FROM benefit.promo_code_channel c WHERE c.promo_code_id = p.promo_code_id)
+    UNION ALL
+    SELECT 'channels', 'all_channels is set and promo_code_channel has rows too: keep one of them'
+      FROM p WHERE p.all_channels
+       AND EXISTS (SELECT 1 FROM benefit.promo_code_channel c WHERE c.promo_code_id = p.promo_code_id)
+    UNION ALL
+    SELECT 'valid_until', 'the validity has already ended'
+      FROM p WHERE p.valid_until <= now()
+    UNION ALL
+    SELECT 'valid_until', format('the validity ends before the season starts (%s)', to_char(p.starts_on, 'YYYY-MM-DD'))
+      FROM p WHERE p.valid_until <= p.starts_on
+    UNION ALL
+    SELECT 'valid_from', format('the validity starts after the season ends (%s)', to_char(p.ends_on, 'YYYY-MM-DD'))
+      FROM p WHERE p.valid_from >= p.ends_on + 1
+$$;
+COMMENT ON FUNCTION benefit.list_promo_problems(bigint) IS
+    'What keeps a promo code from being used anywhere: one row per problem, naming the field (no channel, both channel forms, validity ended or outside its season); no rows when it is complete or unknown';
+
+CREATE FUNCTION benefit.count_promo_problems(p_promo_code_id bigint)
+RETURNS bigint
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT count(*) FROM benefit.list_promo_problems(p_promo_code_id);
+END;
+COMMENT ON FUNCTION benefit.count_promo_problems(bigint) IS
+    'How many problems keep a promo code from being used (for the reporting view, which must not show their details)';
+
+CREATE OR REPLACE VIEW benefit.promo_usage AS
+SELECT p.promo_code_id,
+       p.code,
+       p.name,
+       p.is_active,
+       p.max_uses_total,
+       coalesce(sum(c.held), 0)::integer AS held,
+       coalesce(sum(c.used), 0)::integer AS used,
+       (p.max_uses_total - coalesce(sum(c.held + c.used), 0))::integer AS left,
+       coalesce((SELECT sum(h.promo_discount_cents) FROM benefit.order_hold h
+                  WHERE h.promo_code_id = p.promo_code_id AND h.state = 'confirmed'), 0)::bigint AS discount_cents,
+       benefit.count_promo_problems(p.promo_code_id) AS problems
+  FROM benefit.promo_code p
+  LEFT JOIN benefit.counter c ON c.kind = 'promo_slot' AND c.owner_id = p.promo_code_id
+ GROUP BY p.promo_code_id;
+COMMENT ON VIEW benefit.promo_usage IS
+    'Per promo code: total use limit, uses held by open holds, used by confirmed orders, left (NULL: no limit), discount given (cents, confirmed orders), number of problems (benefit.list_promo_problems says which)';
+
+REVOKE ALL ON FUNCTION benefit.list_promo_problems(bigint), benefit.count_promo_problems(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION benefit.list_promo_problems(bigint), benefit.count_promo_problems(bigint) TO benefit_admin;
+GRANT EXECUTE ON FUNCTION benefit.count_promo_problems(bigint) TO benefit_report;
+
 -- Live benefits that the new reference checks would already refuse: the
 -- update keeps them live and says which, so that a DBA can fix them.
 DO $$

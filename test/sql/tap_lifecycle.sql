@@ -10,7 +10,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(65);
+SELECT plan(70);
 
 -- fixture
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s26', 'Season 2026-27', '2026-09-01', '2027-06-30'), ('s25', 'Old season', '2025-09-01', '2026-06-30');
@@ -188,6 +188,27 @@ SELECT results_eq($$SELECT coalesce(from_status::text, '-') || '>' || to_status 
 SELECT is((SELECT count(DISTINCT changed_by)::int FROM benefit.benefit_status_history WHERE changed_by = current_user), 1, 'the history records who');
 SELECT throws_ok($$INSERT INTO benefit.benefit (code, name, season_id, target_type, status) SELECT 'x', 'x', season_id, 'public', 'live' FROM benefit.season LIMIT 1$$,
                  '55000', 'new benefit "x" must start as draft', 'a benefit cannot be inserted live');
+
+-- 8. promo codes have no lifecycle, but their problems are listed (not refused: a script may
+-- add a code's channels in a later statement)
+INSERT INTO benefit.promo_code (code, name, percent_off, season_id, valid_until)
+    SELECT 'NOWHERE', 'No channel', 10, season_id, '2026-08-01' FROM benefit.season WHERE code = 's26';
+INSERT INTO benefit.promo_code (code, name, percent_off, all_channels) VALUES ('BOTH-WAYS', 'Both', 10, true), ('FINE', 'Fine', 10, true);
+INSERT INTO benefit.promo_code_channel (promo_code_id, channel_id)
+    SELECT p.promo_code_id, c.channel_id FROM benefit.promo_code p, benefit.sales_channel c WHERE p.code = 'BOTH-WAYS' AND c.code = 'web';
+SELECT results_eq($$SELECT field, problem FROM benefit.list_promo_problems((SELECT promo_code_id FROM benefit.promo_code WHERE code = 'NOWHERE')) ORDER BY 1, 2$$,
+                  $$VALUES ('channels', 'no sales channel: set all_channels or add rows to promo_code_channel'),
+                           ('valid_until', 'the validity ends before the season starts (2026-09-01)'),
+                           ('valid_until', 'the validity has already ended')$$,
+                  'list_promo_problems names the field of each problem of a promo code');
+SELECT results_eq($$SELECT field FROM benefit.list_promo_problems((SELECT promo_code_id FROM benefit.promo_code WHERE code = 'BOTH-WAYS'))$$,
+                  $$VALUES ('channels')$$, 'all_channels and channel rows together are a problem, as for benefits');
+SELECT is_empty($$SELECT * FROM benefit.list_promo_problems((SELECT promo_code_id FROM benefit.promo_code WHERE code = 'FINE'))$$,
+                'a complete promo code has no problem');
+SELECT results_eq($$SELECT code, problems FROM benefit.promo_usage WHERE code IN ('NOWHERE', 'BOTH-WAYS', 'FINE') ORDER BY code$$,
+                  $$VALUES ('BOTH-WAYS', 1::bigint), ('FINE', 0::bigint), ('NOWHERE', 3::bigint)$$,
+                  'promo_usage counts each code''s problems');
+SELECT is_empty($$SELECT * FROM benefit.list_promo_problems(-1)$$, 'an unknown promo code has no problem to list');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -27,7 +27,7 @@ SELECT enum_has_labels('benefit', 'contact_kind', ARRAY['person', 'organisation'
 SELECT enum_has_labels('benefit', 'channel_kind', ARRAY['box_office', 'web', 'call_centre', 'reseller', 'other']);
 SELECT functions_are('benefit', ARRAY[
     'list_problems', 'count_problems', 'generate_codes', 'batch_codes', 'redeem_code', 'invalidate_code', 'hold_code', 'release_code', 'expire_code_holds', 'check_code_use', 'enter_code', 'record_ticket', 'ticket_scanned', 'check_benefit_update', 'record_status_change', 'check_benefit_child',
-    'check_live_complete', 'check_still_complete', 'check_live_references', 'purge_code_attempts', 'set_status', 'code_in', 'code_out', 'code_recv', 'code_send', 'is_valid_code',
+    'check_live_complete', 'check_still_complete', 'check_live_references', 'purge_code_attempts', 'list_promo_problems', 'count_promo_problems', 'set_status', 'code_in', 'code_out', 'code_recv', 'code_send', 'is_valid_code',
     'code_eq', 'code_ne', 'code_lt', 'code_le', 'code_gt', 'code_ge', 'code_cmp', 'code_sortsupport', 'code_hash',
     'code_hash_extended', 'validate', 'go_live', 'suspend', 'close', 'library_version',
     'channel_id', 'eligibility', 'available', 'contacts_with_benefits', 'money_unit_price',
