@@ -117,6 +117,7 @@ INSERT INTO fn VALUES
     ('benefit.close', ARRAY['int8']),
     ('benefit.list_problems', ARRAY['int8']),
     ('benefit.count_problems', ARRAY['int8']),
+    ('benefit.list_promo_problems', ARRAY['int8']),
     ('benefit.code_in', ARRAY['text']);
 
 
