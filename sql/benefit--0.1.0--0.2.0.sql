@@ -32,10 +32,11 @@ GRANT INSERT (code, name, season_id, percent_off, amount_off_cents, valid_from, 
 
 -- A live benefit stays complete when the rows it refers to change: its
 -- season's dates, the season of its products and of its campaign, the
--- channel of its point of sale, the kind of its channels.  Going live locks
--- those rows (FOR SHARE) before judging them, so that a concurrent edit of
--- them waits and is then judged against the live benefit, or going live
--- waits for the edit and judges the committed rows.
+-- channel of its point of sale, the kind of its channels (and a new channel,
+-- for benefits sold on all channels).  Going live locks those rows (FOR
+-- SHARE) before judging them, and an edit of them locks the benefits that
+-- refer to them, so that each side either waits for the other and judges
+-- its committed rows, or (REPEATABLE READ) fails with a serialization error.
 
 CREATE FUNCTION benefit.check_still_complete(benefit_ids bigint[])
 RETURNS void
