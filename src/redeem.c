@@ -90,6 +90,9 @@ prepare_plans(Oid code_type)
 	 * written.  No row back means "not that simple": the slow path below
 	 * locks the row and finds the reason (or uses a code held by this order).
 	 *
+	 * An unknown channel code fails the channel condition, so that the slow
+	 * path raises 22023 for it.
+	 *
 	 * Two versions: without a channel ($5 NULL) the channel and point-of-sale
 	 * conditions are true, but a generic plan still has to start (open, lock
 	 * and initialise) their four index scans on every execution, never run.
@@ -117,7 +120,8 @@ prepare_plans(Oid code_type)
 	plan_fast_channel = benefit_keep_plan(
 		FAST_UPDATE
 		"    AND ($5::pg_catalog.text IS NULL OR ("
-		"         (b.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc"
+		"         EXISTS (SELECT 1 FROM benefit.sales_channel sc WHERE sc.code = $5)"
+		"         AND (b.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc"
 		"                                      JOIN benefit.sales_channel sc ON sc.channel_id = bc.channel_id"
 		"                                     WHERE bc.benefit_id = b.benefit_id AND sc.code = $5))"
 		"         AND (b.point_of_sale_id IS NULL"

@@ -10,7 +10,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
 SET LOCAL search_path = public, benefit;
-SELECT plan(50);
+SELECT plan(52);
 
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s26', 'A long season', '2000-01-01', '2999-12-31');
 INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office'), ('web', 'Web', 'web'), ('phone', 'Phone', 'call_centre');
@@ -126,6 +126,23 @@ SELECT is_empty($$
     'the last history row of every changed code is its state');
 SELECT results_eq($$SELECT from_state::text, to_state::text, order_ref, reason FROM benefit.code_history WHERE code = pg_temp.c('ce', 8) ORDER BY history_id$$,
                   $$VALUES ('issued'::text, 'invalidated'::text, NULL::text, 'lost by the organisation'::text)$$, 'an invalidation records why');
+
+-- a benefit sold on all channels: an unknown channel code is still an error, never a use
+INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels, quota_total, point_of_sale_id)
+    SELECT 'everywhere', 'everywhere', season_id, 'single_use', true, 10, (SELECT point_of_sale_id FROM benefit.point_of_sale WHERE code = 'shop')
+      FROM benefit.season;
+INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off)
+    SELECT b.benefit_id, p.product_id, 50 FROM benefit.benefit b, benefit.product p WHERE b.code = 'everywhere';
+DO $$
+BEGIN
+    PERFORM benefit.go_live(benefit_id) FROM benefit.benefit WHERE code = 'everywhere';
+    PERFORM benefit.generate_codes(benefit_id, (SELECT contact_id FROM benefit.contact WHERE name = 'Acme'), 1, 'letter', 'fr')
+       FROM benefit.benefit WHERE code = 'everywhere';
+END $$;
+SELECT throws_ok($$SELECT pg_temp.r(pg_temp.c('everywhere', 1), 'order-all', 'nowhere', 'shop')$$,
+                 '22023', 'sales channel "nowhere" does not exist',
+                 'an unknown channel is an error even for a benefit sold on all channels');
+SELECT is(pg_temp.r(pg_temp.c('everywhere', 1), 'order-all', 'web', 'shop'), 'ok', 'and the code is still there to use');
 
 SELECT * FROM finish();
 ROLLBACK;
