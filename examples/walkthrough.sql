@@ -304,6 +304,16 @@ CALL pg_temp.attempt($$
     UPDATE benefit.benefit SET quota_per_contact = 4 WHERE code = 'fidelite-or'
 $$);
 \echo
+-- from 0.2.0 on, the rows a live benefit refers to are held to the same rule (this script also
+-- runs on 0.1.0, in the upgrade test)
+SELECT extversion <> '0.1.0' AS since_0_2 FROM pg_extension WHERE extname = 'benefit' \gset
+\if :since_0_2
+\echo '--- ... and so is ending the season before the validity of a live benefit starts'
+CALL pg_temp.attempt($$
+    UPDATE benefit.season SET ends_on = '2026-09-15' WHERE code = '2026-27'
+$$);
+\echo
+\endif
 \echo '--- Channels may change while live: the call centre stops selling "fidelite-or"'
 DELETE FROM benefit.benefit_channel bc
  USING benefit.sales_channel c
@@ -490,6 +500,19 @@ SELECT code, status, quota_total, held, used, "left", units_sold, pg_temp.eur(di
 SELECT code, is_active, max_uses_total, held, used, "left", pg_temp.eur(discount_cents) AS discount_given
   FROM benefit.promo_usage ORDER BY promo_code_id;
 \echo
+\if :since_0_2
+\echo '--- a promo code prepared without its channels yet: benefit.list_promo_problems(promo_code_id) says what is missing'
+INSERT INTO benefit.promo_code (code, name, percent_off) VALUES ('PRINTEMPS', 'Printemps: 5 %', 5);
+SELECT p.code, l.field, l.problem
+  FROM benefit.promo_code p, benefit.list_promo_problems(p.promo_code_id) l
+ ORDER BY p.promo_code_id, l.field;
+\echo '--- ... its channel added, promo_usage counts no problem left'
+INSERT INTO benefit.promo_code_channel (promo_code_id, channel_id)
+SELECT p.promo_code_id, c.channel_id FROM benefit.promo_code p, benefit.sales_channel c
+ WHERE p.code = 'PRINTEMPS' AND c.code = 'web';
+SELECT code, problems FROM benefit.promo_usage ORDER BY promo_code_id;
+\echo
+\endif
 
 \echo '--- benefit.benefit_overview'
 SELECT * FROM benefit.benefit_overview ORDER BY benefit_id;
