@@ -84,7 +84,7 @@ SELECT line FROM (
 SQL
 }
 
-echo "1..$(( $(echo "$versions" | wc -l) * 6 ))"
+echo "1..$(( $(echo "$versions" | wc -l) * 7 ))"
 db=$fresh fresh_db
 db=$fresh q -c "CREATE EXTENSION benefit"
 expected_schema=$(schema_of "$fresh")
@@ -145,6 +145,26 @@ for old in $versions; do
     check "$old: pg_dump/pg_restore of the updated database keeps every row" \
         "$([ "$updated" = "$(fingerprint "$restored")" ]; echo $?)"
     db=$restored drop_db
+    drop_db
+
+    # a live benefit the old version let become incomplete (its season shrunk
+    # under it, refused since 0.2.0): the update keeps it and names it
+    fresh_db
+    q -c "CREATE EXTENSION benefit VERSION '$old'"
+    q >/dev/null <<'SQL'
+INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s', 'Season', '2026-09-01', '2099-06-30');
+INSERT INTO benefit.product_family (code, name) VALUES ('f', 'Family');
+INSERT INTO benefit.product (code, name, family_id, season_id) SELECT 'p', 'P', family_id, season_id FROM benefit.product_family, benefit.season;
+INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels, valid_from)
+    SELECT 'late', 'Late', season_id, 'public', true, '2098-01-01' FROM benefit.season;
+INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off) SELECT benefit_id, product_id, 10 FROM benefit.benefit, benefit.product;
+SELECT benefit.go_live(benefit_id) FROM benefit.benefit;
+UPDATE benefit.season SET ends_on = '2097-06-30';
+SQL
+    warned=$(q -c "ALTER EXTENSION benefit UPDATE" 2>&1 || true)
+    check "$old: the update warns about a live benefit already incomplete, and keeps it live" \
+        "$(echo "$warned" | grep -q 'WARNING:  live benefit "late" is incomplete: valid_from: the validity starts after the season ends' \
+           && [ "$(q -c "SELECT status FROM benefit.benefit WHERE code = 'late'")" = live ]; echo $?)"
     drop_db
 done
 db=$fresh drop_db
