@@ -220,12 +220,7 @@ typedef struct PriceTariff
 typedef struct PriceLine
 {
 	int64		product_id;
-	int64		performance_id;
-	bool		performance_null;
-	int64		seat_category_id;
-	bool		seat_null;
-	int64		audience_id;
-	bool		audience_null;
+	BMDims		dims;			/* performance, seat category, audience (any: not given) */
 	int32		quantity;
 	int64		base;
 	bool		base_null;		/* no base price given: the catalogue's */
@@ -434,20 +429,20 @@ line_ids_arrays(const PriceLine *lines, int n, Datum *args)
 	args[0] = int8_array(v, nl, n);
 	for (int i = 0; i < n; i++)
 	{
-		v[i] = lines[i].performance_id;
-		nl[i] = lines[i].performance_null;
+		v[i] = lines[i].dims.performance_id;
+		nl[i] = lines[i].dims.performance_any;
 	}
 	args[1] = int8_array(v, nl, n);
 	for (int i = 0; i < n; i++)
 	{
-		v[i] = lines[i].seat_category_id;
-		nl[i] = lines[i].seat_null;
+		v[i] = lines[i].dims.seat_category_id;
+		nl[i] = lines[i].dims.seat_any;
 	}
 	args[2] = int8_array(v, nl, n);
 	for (int i = 0; i < n; i++)
 	{
-		v[i] = lines[i].audience_id;
-		nl[i] = lines[i].audience_null;
+		v[i] = lines[i].dims.audience_id;
+		nl[i] = lines[i].dims.audience_any;
 	}
 	args[3] = int8_array(v, nl, n);
 }
@@ -612,12 +607,12 @@ benefit_price(PG_FUNCTION_ARGS)
 					errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					errmsg("line %d: product_id and quantity are required", i + 1));
 		l->product_id = DatumGetInt64(v[0]);
-		l->performance_null = nl[1];
-		l->performance_id = nl[1] ? 0 : DatumGetInt64(v[1]);
-		l->seat_null = nl[2];
-		l->seat_category_id = nl[2] ? 0 : DatumGetInt64(v[2]);
-		l->audience_null = nl[3];
-		l->audience_id = nl[3] ? 0 : DatumGetInt64(v[3]);
+		l->dims.performance_any = nl[1];
+		l->dims.performance_id = nl[1] ? 0 : DatumGetInt64(v[1]);
+		l->dims.seat_any = nl[2];
+		l->dims.seat_category_id = nl[2] ? 0 : DatumGetInt64(v[2]);
+		l->dims.audience_any = nl[3];
+		l->dims.audience_id = nl[3] ? 0 : DatumGetInt64(v[3]);
 		l->quantity = DatumGetInt32(v[4]);
 		l->base_null = nl[5];
 		l->base = nl[5] ? 0 : DatumGetInt64(v[5]);
@@ -736,7 +731,8 @@ benefit_price(PG_FUNCTION_ARGS)
 		int			nrows;
 		PriceTariff *rows;
 		BMDims	   *dims;
-		BMDims		linedims;
+		int		   *run;
+		int			nruns = 0;
 
 		/* $2..$5: the lines' products, performances, seat categories, audiences */
 		line_ids_arrays(lines, n, &args[1]);
@@ -799,34 +795,32 @@ benefit_price(PG_FUNCTION_ARGS)
 		}
 		SPI_freetuptable(SPI_tuptable);
 
+		/* the runs of rows of one benefit and product: run k is rows[run[k]..run[k + 1]) */
+		run = palloc(sizeof(int) * (nrows + 1));
+		for (int r = 0; r < nrows; r++)
+			if (r == 0 || rows[r].benefit != rows[r - 1].benefit || rows[r].product_id != rows[r - 1].product_id)
+				run[nruns++] = r;
+		run[nruns] = nrows;
+
 		/*
-		 * Each line against each run of rows of one benefit and product: the
-		 * run's most specific row that fits the line is a candidate.  A line
-		 * has one product, so at most one run of each benefit fits it: at
-		 * most nok candidates a line.
+		 * Each line against each run of its product: the run's most specific
+		 * row that fits the line is a candidate.  A line has one product, so
+		 * at most one run of each benefit fits it: at most nok candidates a
+		 * line.
 		 */
 		cands = MemoryContextAllocZero(callercxt, mul_size(sizeof(PriceCandidate), (Size) n * nok));
 		for (int i = 0; i < n; i++)
 		{
-			linedims.performance_id = lines[i].performance_id;
-			linedims.performance_any = lines[i].performance_null;
-			linedims.seat_category_id = lines[i].seat_category_id;
-			linedims.seat_any = lines[i].seat_null;
-			linedims.audience_id = lines[i].audience_id;
-			linedims.audience_any = lines[i].audience_null;
-			for (int start = 0, end; start < nrows; start = end)
+			for (int k = 0; k < nruns; k++)
 			{
 				int			m;
 
-				for (end = start + 1; end < nrows; end++)
-					if (rows[end].benefit != rows[start].benefit || rows[end].product_id != rows[start].product_id)
-						break;
-				if (rows[start].product_id != lines[i].product_id)
+				if (rows[run[k]].product_id != lines[i].product_id)
 					continue;
-				m = bm_match_tariff(&dims[start], (size_t) (end - start), &linedims);
+				m = bm_match_tariff(&dims[run[k]], (size_t) (run[k + 1] - run[k]), &lines[i].dims);
 				if (m < 0)
 					continue;
-				m += start;
+				m += run[k];
 				cands[ncands].line = i;
 				cands[ncands].benefit = rows[m].benefit;
 				cands[ncands].tariff_id = rows[m].tariff_id;
@@ -868,10 +862,10 @@ benefit_price(PG_FUNCTION_ARGS)
 			add_refusal(refusals, &nrefusals, c->line + 1, b->id, b->code, b->entered, "contact_quota_exhausted");
 			continue;
 		}
-		if (b->perf_quota >= 0 && !l->performance_null)
+		if (b->perf_quota >= 0 && !l->dims.performance_any)
 		{
 			for (int j = 0; j < nperf; j++)
-				if (perf[j].benefit_id == b->id && perf[j].performance_id == l->performance_id)
+				if (perf[j].benefit_id == b->id && perf[j].performance_id == l->dims.performance_id)
 				{
 					p = &perf[j];
 					break;
@@ -879,13 +873,13 @@ benefit_price(PG_FUNCTION_ARGS)
 			if (p == NULL)
 			{
 				args[0] = Int64GetDatum(b->id);
-				args[1] = Int64GetDatum(l->performance_id);
+				args[1] = Int64GetDatum(l->dims.performance_id);
 				ret = SPI_execute_plan(plan_perf_used, args, NULL, true, 1);
 				if (ret != SPI_OK_SELECT || SPI_processed != 1)
 					elog(ERROR, "looking up a performance quota failed: %s", SPI_result_code_string(ret));
 				p = &perf[nperf++];
 				p->benefit_id = b->id;
-				p->performance_id = l->performance_id;
+				p->performance_id = l->dims.performance_id;
 				p->left = b->perf_quota - spi_int8(0, 1, &isnull);
 				SPI_freetuptable(SPI_tuptable);
 			}
@@ -1016,8 +1010,8 @@ benefit_price(PG_FUNCTION_ARGS)
 		b = &benefits[cands[lines[i].chosen].benefit];
 		appendStringInfo(&uses, "%s{\"benefit_id\": " INT64_FORMAT ", \"units\": %d, \"performance_id\": ",
 						 first ? "" : ", ", b->id, lines[i].quantity);
-		if (b->perf_quota >= 0 && !lines[i].performance_null)
-			appendStringInfo(&uses, INT64_FORMAT, lines[i].performance_id);
+		if (b->perf_quota >= 0 && !lines[i].dims.performance_any)
+			appendStringInfo(&uses, INT64_FORMAT, lines[i].dims.performance_id);
 		else
 			appendStringInfoString(&uses, "null");
 		if (b->su_code != NULL)
@@ -1039,12 +1033,12 @@ benefit_price(PG_FUNCTION_ARGS)
 
 		v[0] = Int32GetDatum(i + 1);
 		v[1] = Int64GetDatum(l->product_id);
-		v[2] = Int64GetDatum(l->performance_id);
-		nl[2] = l->performance_null;
-		v[3] = Int64GetDatum(l->seat_category_id);
-		nl[3] = l->seat_null;
-		v[4] = Int64GetDatum(l->audience_id);
-		nl[4] = l->audience_null;
+		v[2] = Int64GetDatum(l->dims.performance_id);
+		nl[2] = l->dims.performance_any;
+		v[3] = Int64GetDatum(l->dims.seat_category_id);
+		nl[3] = l->dims.seat_any;
+		v[4] = Int64GetDatum(l->dims.audience_id);
+		nl[4] = l->dims.audience_any;
 		v[5] = Int32GetDatum(l->quantity);
 		v[6] = Int64GetDatum(l->base);
 		v[7] = Int64GetDatum(c ? c->unit : l->base);

@@ -8,10 +8,13 @@
 #   COUNTERS_VS_HOLDS
 #                    SQL counting the counters whose held or used units differ from the
 #                    units of the open or confirmed holds recorded on them
-#   fingerprint DB [REFDB]
+#   fingerprint_sql DB
+#                    the query fingerprint runs, for the tables and columns DB has now
+#   fingerprint DB [SQL]
 #                    one line per table of the benefit schema: name, row count, md5 of
-#                    all rows in order; with REFDB, only the tables and columns REFDB has
-#                    (compares the rows an upgrade kept, whatever columns it added)
+#                    all rows in order; with SQL from fingerprint_sql, only the tables and
+#                    columns it names (compares the rows an upgrade kept, whatever columns
+#                    it added)
 
 q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" "$@"; }
 drop_db() { PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db" || true; }
@@ -39,9 +42,8 @@ SELECT count(*) FROM benefit.counter c
               GROUP BY 1, 2, 3) r USING (kind, owner_id, key)
  WHERE coalesce(c.held, 0) <> coalesce(r.held, 0) OR coalesce(c.used, 0) <> coalesce(r.used, 0)"
 
-fingerprint() {
-    local sql
-    sql=$(psql -X -q -v ON_ERROR_STOP=1 -At -d "${2:-$1}" <<'SQL'
+fingerprint_sql() {
+    psql -X -q -v ON_ERROR_STOP=1 -At -d "$1" <<'SQL'
 SELECT string_agg(format('SELECT %L AS t, count(*) AS n, md5(string_agg(r::text, %L ORDER BY r::text)) AS h FROM (SELECT ROW(%s) AS r FROM benefit.%I) x',
                          c.relname, '|', cols, c.relname), E' UNION ALL\n' ORDER BY c.relname)
   FROM pg_class c
@@ -50,6 +52,9 @@ SELECT string_agg(format('SELECT %L AS t, count(*) AS n, md5(string_agg(r::text,
                        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) a
  WHERE c.relnamespace = 'benefit'::regnamespace AND c.relkind = 'r'
 SQL
-)
+}
+
+fingerprint() {
+    local sql=${2:-$(fingerprint_sql "$1")}
     psql -X -q -v ON_ERROR_STOP=1 -At -F ' ' -d "$1" -c "SELECT t, n, h FROM ($sql) f ORDER BY t"
 }
