@@ -22,7 +22,14 @@ OBJS = \
 	src/redeem.o \
 	src/glue.o
 
-DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+# Released scripts are committed and frozen.  The script of the version in
+# the making is joined from one part per concern (sql/<from>--<to>/NN_*.sql,
+# in the order of their names, as pg_partman assembles its script); it is
+# built, not committed (.gitignore), so a part is the only place to edit, and
+# the release commits the joined script.
+UPGRADE_0_2_0 = sql/$(EXTENSION)--0.1.0--0.2.0.sql
+DATA = $(filter-out $(UPGRADE_0_2_0),$(wildcard sql/$(EXTENSION)--*.sql))
+DATA_built = $(UPGRADE_0_2_0)
 
 # pg_regress: plain SQL files and pgTAP files (tap_*.sql) run through pg_regress.
 REGRESS = config_errors code_type tap_schema tap_lifecycle tap_references tap_roles tap_generate tap_redeem tap_code_paths tap_tickets tap_runtime tap_hostile
@@ -45,6 +52,9 @@ EXTRA_CLEAN = results regression.diffs regression.out output_iso
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(UPGRADE_0_2_0): $(sort $(wildcard sql/0.1.0--0.2.0/*.sql))
+	cat $^ > $@
 
 # The library reports the version it was built for: rebuild when it changes.
 src/benefit.o: $(EXTENSION).control

@@ -1,12 +1,5 @@
-/*
- * benefit 0.1.0 -> 0.2.0
- *
- * Run by ALTER EXTENSION benefit UPDATE, and by CREATE EXTENSION benefit
- * after the frozen 0.1.0 install script.  Functions whose body changes are
- * replaced with CREATE OR REPLACE: PostgreSQL only lets an extension script
- * replace objects that already belong to the extension.
- */
-\echo Use "ALTER EXTENSION benefit UPDATE TO '0.2.0'" to load this file. \quit
+-- 0.2.0: audit columns written by the extension only; a live benefit stays
+-- complete when the rows it refers to change; promo-code problems listed.
 
 COMMENT ON COLUMN benefit.promo_code.season_id IS
     'Season the code belongs to, for reporting (promo_usage); it does not restrict the products of the basket';
@@ -225,29 +218,6 @@ COMMENT ON TRIGGER sales_channel_insert_live_refs_trg ON benefit.sales_channel I
 REVOKE ALL ON FUNCTION benefit.check_still_complete(bigint[]), benefit.check_live_references() FROM PUBLIC;
 -- the triggers run it as the role making the edit
 GRANT EXECUTE ON FUNCTION benefit.check_still_complete(bigint[]) TO benefit_admin;
-
--- benefit.code_attempt keeps one row per contact or client key that entered
--- a wrong code; once its window has ended the row throttles nothing.
-CREATE FUNCTION benefit.purge_code_attempts()
-RETURNS integer
-LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    WITH ended AS (
-        SELECT a.key FROM benefit.code_attempt a
-         WHERE a.window_start <= clock_timestamp()
-                                 - COALESCE(current_setting('benefit.throttle_window', true), '15min')::interval
-         LIMIT 10000
-           FOR UPDATE SKIP LOCKED
-    ), gone AS (
-        DELETE FROM benefit.code_attempt a USING ended WHERE a.key = ended.key RETURNING 1
-    )
-    SELECT count(*)::integer FROM gone
-$$;
-COMMENT ON FUNCTION benefit.purge_code_attempts() IS
-    'Deletes the wrong-code counts whose throttle window (benefit.throttle_window as the calling session sees it: run it with the applications'' setting) has ended, 10,000 per call (rows being counted are skipped); returns how many';
-REVOKE ALL ON FUNCTION benefit.purge_code_attempts() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION benefit.purge_code_attempts() TO benefit_admin, benefit_sales;
 
 -- Promo codes have no lifecycle: what keeps one from being used is listed
 -- (as list_problems does for benefits), not refused, so that a script may
