@@ -20,6 +20,8 @@ OBJS = \
 	src/pricing.o \
 	src/quota.o \
 	src/redeem.o \
+	src/throttle.o \
+	src/throttle_rule.o \
 	src/glue.o
 
 # Released scripts are committed and frozen.  The script of the version in

@@ -13,10 +13,12 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
 #include "generate.h"
+#include "throttle.h"
 
 #ifndef BENEFIT_EXTVERSION
 #error "BENEFIT_EXTVERSION must be defined by the Makefile"
@@ -24,16 +26,24 @@
 
 PG_MODULE_MAGIC;
 
-/* benefit.throttle_failures and benefit.throttle_window (seconds), read by SQL and redeem.c */
-int			benefit_throttle_failures = 10;
-int			benefit_throttle_window = 900;
-
 PGDLLEXPORT void _PG_init(void);
 
-/* Registers the benefit.* settings and reserves the prefix. */
+/*
+ * Registers the benefit.* settings and reserves the prefix; when preloaded
+ * (shared_preload_libraries), asks for the shared memory of the throttle.
+ */
 void
 _PG_init(void)
 {
+	DefineCustomIntVariable("benefit.throttle_entries",
+							"Contacts and client keys whose wrong code entries are counted at once.",
+							"The size of the table of counts in shared memory (about 100 bytes each); "
+							"when it is full, ended windows and then the oldest counts are forgotten.",
+							&benefit_throttle_entries,
+							100000, 1000, 10000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("benefit.throttle_failures",
 							"Wrong code entries that throttle a contact or client key.",
 							"After this many unknown or malformed codes from one contact or one client key within "
@@ -66,6 +76,9 @@ _PG_init(void)
 	 * of a silently ignored placeholder.
 	 */
 	MarkGUCPrefixReserved("benefit");
+
+	if (process_shared_preload_libraries_in_progress)
+		benefit_throttle_init();
 }
 
 PG_FUNCTION_INFO_V1(benefit_library_version);

@@ -204,6 +204,7 @@ benefit_generate_codes(PG_FUNCTION_ARGS)
 	MemoryContext chunkcxt;
 	MemoryContext oldcxt;
 
+	benefit_require_writable("benefit.generate_codes()");
 	if (count <= 0 || count > BENEFIT_MAX_CODES_PER_BATCH)
 		ereport(ERROR,
 				errcode(count <= 0 ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_PROGRAM_LIMIT_EXCEEDED),

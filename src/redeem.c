@@ -30,6 +30,7 @@
 #include "utils/typcache.h"
 
 #include "glue.h"
+#include "throttle.h"
 
 static SPIPlanPtr plan_fast;
 static SPIPlanPtr plan_fast_channel;
@@ -37,8 +38,6 @@ static SPIPlanPtr plan_lock;
 static SPIPlanPtr plan_channel;
 static SPIPlanPtr plan_use;
 static SPIPlanPtr plan_history;
-static SPIPlanPtr plan_throttled;
-static SPIPlanPtr plan_failed;
 static Oid	plans_code_type = InvalidOid;
 
 /* Prepares the plans once per backend, again after the extension is re-created. */
@@ -50,7 +49,6 @@ prepare_plans(Oid code_type)
 	Oid			t_use[4];
 	Oid			t_history[6];
 	Oid			t_fast[6];
-	Oid			t_throttle[4] = {INT8OID, TEXTOID, INT4OID, FLOAT8OID};
 
 	if (plans_code_type == code_type)
 		return;
@@ -62,8 +60,6 @@ prepare_plans(Oid code_type)
 		SPI_freeplan(plan_channel);
 		SPI_freeplan(plan_use);
 		SPI_freeplan(plan_history);
-		SPI_freeplan(plan_throttled);
-		SPI_freeplan(plan_failed);
 		plans_code_type = InvalidOid;
 	}
 	t_lock[0] = code_type;
@@ -157,15 +153,6 @@ prepare_plans(Oid code_type)
 		"INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
 		"VALUES ($1, $2::benefit.code_state, 'used', $3, $4, $5, $6)",
 		6, t_history);
-
-	/* throttling of wrong code entries, by contact and by client key (benefit.throttle_*) */
-	plan_throttled = benefit_keep_plan(
-		"SELECT EXISTS (SELECT 1 FROM benefit.code_attempt a "
-		"                WHERE a.key = ANY (ARRAY['contact:' || $1::pg_catalog.text, 'client:' || pg_catalog.md5($2)]) "
-		"                  AND a.failures >= $3 "
-		"                  AND a.window_start > pg_catalog.clock_timestamp() - pg_catalog.make_interval(secs => $4))",
-		4, t_throttle);
-	plan_failed = benefit_keep_plan("SELECT benefit.record_code_failures($1, $2, 1)", 2, t_throttle);
 	plans_code_type = code_type;
 }
 
@@ -270,9 +257,8 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	const char *reason = "ok";
 	Datum		code;
 	bool		contact_null = PG_ARGISNULL(1);
-	bool		throttle;
-	Datum		targs[4];
-	char		tnulls[4];
+	int64		contact_id = contact_null ? 0 : PG_GETARG_INT64(1);
+	text	   *client_key = PG_ARGISNULL(5) ? NULL : PG_GETARG_TEXT_PP(5);
 	Datum		order_ref;
 	char	   *order_str;
 	char	   *channel = NULL;
@@ -295,6 +281,7 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				errmsg("order_ref must not be NULL"),
 				errdetail("A code is used for an order: pass its reference."));
+	benefit_require_writable("benefit.redeem_code()");
 	code = PG_GETARG_DATUM(0);
 	order_ref = PG_GETARG_DATUM(2);
 	order_str = TextDatumGetCString(order_ref);
@@ -316,27 +303,12 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	 * Throttling first: a contact or client key with too many wrong codes in
 	 * the window gets "throttled" whatever it types (a right guess too).
 	 */
-	throttle = !contact_null || !PG_ARGISNULL(5);
-	targs[0] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
-	targs[1] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
-	targs[2] = Int32GetDatum(benefit_throttle_failures);
-	targs[3] = Float8GetDatum((double) benefit_throttle_window);
-	tnulls[0] = contact_null ? 'n' : ' ';
-	tnulls[1] = PG_ARGISNULL(5) ? 'n' : ' ';
-	tnulls[2] = ' ';
-	tnulls[3] = ' ';
-	if (throttle)
+	if (benefit_throttle_check(!contact_null, contact_id, client_key))
 	{
-		ret = SPI_execute_plan(plan_throttled, targs, tnulls, false, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "checking the throttle failed: %s", SPI_result_code_string(ret));
-		if (DatumGetBool(col_datum(1, &isnull)) && !isnull)
-		{
-			values[0] = reason_datum("throttled");
-			benefit_pop_search_path();
-			SPI_finish();
-			PG_RETURN_DATUM(redemption_datum(rowtype, values, nulls));
-		}
+		values[0] = reason_datum("throttled");
+		benefit_pop_search_path();
+		SPI_finish();
+		PG_RETURN_DATUM(redemption_datum(rowtype, values, nulls));
 	}
 
 	args[0] = code;
@@ -468,12 +440,8 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	}
 
 	/* a code that does not exist counts against the contact and the client key */
-	if (throttle && strcmp(reason, "unknown_code") == 0)
-	{
-		ret = SPI_execute_plan(plan_failed, targs, tnulls, false, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "recording a wrong code failed: %s", SPI_result_code_string(ret));
-	}
+	if (strcmp(reason, "unknown_code") == 0)
+		benefit_throttle_count(!contact_null, contact_id, client_key, 1);
 
 	values[0] = reason_datum(reason);
 	/* values built from SPI results must outlive SPI_finish */

@@ -132,6 +132,8 @@ SELECT is((SELECT count(*) FROM benefit.code_history WHERE order_ref = 'probe-or
           'the probes left nothing behind');
 
 -- past the throttle limit a right code is answered throttled too, by every path, and stays issued
+-- (the counts live in shared memory, outside transactions: start from none)
+SELECT benefit.forget_code_attempts() >= 0 AS forgotten \gset
 INSERT INTO benefit.contact (kind, name) VALUES ('person', 'Guesser');
 SET benefit.throttle_failures = 2;
 SELECT results_eq(

@@ -13,7 +13,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(33);
+SELECT plan(35);
 
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s', 'Season', '2000-01-01', '2999-12-31');
 INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office');
@@ -78,7 +78,9 @@ SELECT throws_ok($$SELECT benefit.settle(ARRAY['h1'], false)$$, '42501', NULL, '
 SELECT throws_ok($$SELECT * FROM benefit.benefit_usage$$, '42501', NULL, 'sales cannot read the reporting views');
 RESET ROLE;
 
--- throttling: 3 wrong codes from one client key (or one contact) in the window, then throttled
+-- throttling: 3 wrong codes from one client key (or one contact) in the window, then throttled;
+-- the counts live in shared memory, outside transactions: start from none
+SELECT benefit.forget_code_attempts() >= 0 AS forgotten \gset
 SET benefit.throttle_failures = 3;
 SELECT results_eq($$SELECT reason::text FROM benefit.enter_code('NOPE-1', 'box', NULL, NULL, 'k1')
                     UNION ALL SELECT reason::text FROM benefit.enter_code('0000-0000-0000-0', 'box', NULL, NULL, 'k1')
@@ -112,17 +114,23 @@ SELECT results_eq($$SELECT reason::text FROM benefit.redeem_code('0000-0000-0000
                     UNION ALL SELECT reason::text FROM benefit.redeem_code(pg_temp.valid_code('0000-0000-0003-')::benefit.code, (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'), 'g4')$$,
                   $$VALUES ('unknown_code'), ('unknown_code'), ('unknown_code'), ('throttled')$$,
                   'redeem_code: a contact guessing codes is throttled after three wrong ones');
-SELECT is((SELECT count(*) || ' ' || count(*) FILTER (WHERE key ~ 'k[0-9]') FROM benefit.code_attempt WHERE key LIKE 'client:%'),
-          '2 0', 'the two client keys with wrong codes are stored hashed, never as given');
-UPDATE benefit.code_attempt SET window_start = now() - interval '1 hour';
+SELECT is((SELECT count(*) || ' ' || count(*) FILTER (WHERE key ~ 'k[0-9]') FROM benefit.list_code_attempts() WHERE key LIKE 'client:%'),
+          '2 0', 'the two client keys with wrong codes are kept hashed, never as given');
+-- a window of one second, then wait for it to end
+SET benefit.throttle_window = '1s';
+SELECT pg_sleep(1.1) \gset
 SELECT is((SELECT reason::text FROM benefit.enter_code('PARTNER1', 'box', NULL, NULL, 'k1')), 'ok',
           'once the window has passed, the client key is heard again');
 -- the counts of ended windows are purged; a count in its window stays
-INSERT INTO benefit.code_attempt (key, window_start, failures) VALUES ('client:in-window', now(), 2);
+SELECT benefit.record_code_failures(NULL, 'in-window', 2) \gset
 SET ROLE tap_h_sales;
-SELECT is(benefit.purge_code_attempts(), 3, 'purge_code_attempts deletes the three counts whose window has ended (sales may run it)');
+SELECT is(benefit.purge_code_attempts(), 3, 'purge_code_attempts forgets the three counts whose window has ended (sales may run it)');
 RESET ROLE;
-SELECT results_eq($$SELECT key FROM benefit.code_attempt$$, $$VALUES ('client:in-window')$$, 'a count still in its window is kept');
+SELECT results_eq($$SELECT key, failures FROM benefit.list_code_attempts()$$, $$VALUES ('client:' || md5('in-window'), 2)$$,
+                  'a count still in its window is kept');
+SELECT is(benefit.forget_code_attempts(NULL, 'in-window'), 1, 'an operator makes the server forget a client key''s count');
+SELECT is_empty($$SELECT * FROM benefit.list_code_attempts()$$, 'and it is gone');
+RESET benefit.throttle_window;
 RESET benefit.throttle_failures;
 SET ROLE tap_h_sales;
 SELECT throws_ok($$SET benefit.throttle_failures = 1000000$$, '42501', NULL, 'the sales role cannot loosen the throttle');
