@@ -34,11 +34,11 @@ DATA = $(filter-out $(UPGRADE_0_2_0),$(wildcard sql/$(EXTENSION)--*.sql))
 DATA_built = $(UPGRADE_0_2_0)
 
 # pg_regress: plain SQL files and pgTAP files (tap_*.sql) run through pg_regress.
-REGRESS = config_errors code_type tap_schema tap_lifecycle tap_references tap_roles tap_generate tap_redeem tap_code_paths tap_tickets tap_runtime tap_hostile
+REGRESS = config_errors code_type tap_schema tap_lifecycle tap_references tap_roles tap_generate tap_redeem tap_code_paths tap_tickets tap_runtime tap_hostile tap_time_zones
 REGRESS_OPTS = --inputdir=test --load-extension=pgtap
 
 # isolationtester specs, one per race.
-ISOLATION = golive_vs_tariff_edit golive_vs_reference_edit channel_edits_race redeem_race hold_race quota_race hold_lifecycle_race code_takeover_race throttle_race purge_race
+ISOLATION = golive_vs_tariff_edit golive_vs_reference_edit channel_edits_race redeem_race hold_race quota_race hold_lifecycle_race code_takeover_race throttle_race purge_race hold_same_order_rr expire_holds_rr order_calls_rr
 ISOLATION_OPTS = --inputdir=test --outputdir=.
 
 PG_CONFIG ?= pg_config

@@ -1,5 +1,8 @@
 -- 0.2.0: audit columns written by the extension only; a live benefit stays
--- complete when the rows it refers to change; promo-code problems listed.
+-- complete when the rows it refers to change; season days read in UTC;
+-- promo-code problems listed.  (The update's warning about live benefits
+-- that are already incomplete is in 50_time_zone_and_isolation.sql, after
+-- list_problems reads season days in UTC too.)
 
 COMMENT ON COLUMN benefit.promo_code.season_id IS
     'Season the code belongs to, for reporting (promo_usage); it does not restrict the products of the basket';
@@ -219,6 +222,47 @@ REVOKE ALL ON FUNCTION benefit.check_still_complete(bigint[]), benefit.check_liv
 -- the triggers run it as the role making the edit
 GRANT EXECUTE ON FUNCTION benefit.check_still_complete(bigint[]) TO benefit_admin;
 
+-- One time zone for every season date.  A season's starts_on and ends_on are
+-- calendar days in UTC: the season runs from starts_on 00:00 UTC to the end
+-- of ends_on, 24:00 UTC, whatever the TimeZone of the session that writes or
+-- judges a validity (a validity is an instant, timestamptz).  Comparing a
+-- date with a timestamptz directly would read the date in the session's
+-- time zone: a benefit that went live from a UTC session could then not be
+-- renamed from a Europe/Zurich one, and benefit_overview.problems would
+-- depend on the reader.  list_problems (benefits) and list_promo_problems
+-- judge a validity against its season with list_validity_problems, which
+-- reads every season day through season_day_start.
+CREATE FUNCTION benefit.season_day_start(day date)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN pg_catalog.timezone('UTC', day::timestamp);
+COMMENT ON FUNCTION benefit.season_day_start(date) IS
+    'The instant a season''s calendar day starts: its midnight in UTC, the one time zone season dates are read in (never the session''s); a season runs from season_day_start(starts_on) to season_day_start(ends_on + 1)';
+
+CREATE FUNCTION benefit.list_validity_problems(valid_from timestamptz, valid_until timestamptz,
+                                               starts_on date, ends_on date)
+RETURNS TABLE (field text, problem text)
+LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 'valid_until', 'the validity has already ended'
+     WHERE valid_until <= now()
+    UNION ALL
+    SELECT 'valid_until', format('the validity ends before the season starts (%s)', to_char(starts_on::timestamp, 'YYYY-MM-DD'))
+     WHERE valid_until <= benefit.season_day_start(starts_on)
+    UNION ALL
+    SELECT 'valid_from', format('the validity starts after the season ends (%s)', to_char(ends_on::timestamp, 'YYYY-MM-DD'))
+     WHERE valid_from >= benefit.season_day_start(ends_on + 1)
+$$;
+COMMENT ON FUNCTION benefit.list_validity_problems(timestamptz, timestamptz, date, date) IS
+    'The problems of a validity (either end NULL: open) in its season (NULL: none): already ended, ends before the season starts, starts after the season ends; season days are read in UTC (season_day_start); the rule list_problems and list_promo_problems share';
+
+REVOKE ALL ON FUNCTION benefit.season_day_start(date),
+    benefit.list_validity_problems(timestamptz, timestamptz, date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION benefit.season_day_start(date) TO benefit_admin, benefit_report;
+GRANT EXECUTE ON FUNCTION benefit.list_validity_problems(timestamptz, timestamptz, date, date) TO benefit_admin;
+
 -- Promo codes have no lifecycle: what keeps one from being used is listed
 -- (as list_problems does for benefits), not refused, so that a script may
 -- insert a code and its channels in separate statements.
@@ -241,14 +285,8 @@ AS $$
       FROM p WHERE p.all_channels
        AND EXISTS (SELECT 1 FROM benefit.promo_code_channel c WHERE c.promo_code_id = p.promo_code_id)
     UNION ALL
-    SELECT 'valid_until', 'the validity has already ended'
-      FROM p WHERE p.valid_until <= now()
-    UNION ALL
-    SELECT 'valid_until', format('the validity ends before the season starts (%s)', to_char(p.starts_on, 'YYYY-MM-DD'))
-      FROM p WHERE p.valid_until <= p.starts_on
-    UNION ALL
-    SELECT 'valid_from', format('the validity starts after the season ends (%s)', to_char(p.ends_on, 'YYYY-MM-DD'))
-      FROM p WHERE p.valid_from >= p.ends_on + 1
+    SELECT v.field, v.problem
+      FROM p, benefit.list_validity_problems(p.valid_from, p.valid_until, p.starts_on, p.ends_on) v
 $$;
 COMMENT ON FUNCTION benefit.list_promo_problems(bigint) IS
     'What keeps a promo code from being used anywhere: one row per problem, naming the field (no channel, both channel forms, validity ended or outside its season); no rows when it is complete or unknown';
@@ -284,22 +322,3 @@ COMMENT ON VIEW benefit.promo_usage IS
 REVOKE ALL ON FUNCTION benefit.list_promo_problems(bigint), benefit.count_promo_problems(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.list_promo_problems(bigint), benefit.count_promo_problems(bigint) TO benefit_admin;
 GRANT EXECUTE ON FUNCTION benefit.count_promo_problems(bigint) TO benefit_report;
-
--- Live benefits that the new reference checks would already refuse: the
--- update keeps them live and says which, so that a DBA can fix them.
-DO $$
-DECLARE
-    r record;
-BEGIN
-    FOR r IN
-        SELECT b.code, string_agg(format('%s: %s', p.field, p.problem), '; ' ORDER BY p.field, p.problem) AS problems
-          FROM benefit.benefit b, benefit.list_problems(b.benefit_id) p
-         WHERE b.status = 'live' AND p.problem <> 'the validity has already ended'
-         GROUP BY b.code
-         ORDER BY b.code
-    LOOP
-        RAISE WARNING 'live benefit "%" is incomplete: %', r.code, r.problems
-            USING HINT = 'Suspend it with benefit.suspend(), fix it, then call benefit.go_live() again.';
-    END LOOP;
-END
-$$;
