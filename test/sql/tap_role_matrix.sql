@@ -19,7 +19,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(180);
+SELECT plan(182);
 \i test/fixtures/season.sql
 
 CREATE ROLE tap_m_admin LOGIN IN ROLE benefit_admin;
@@ -187,7 +187,9 @@ SELECT is(pg_temp.try(q), expected, 'report: ' || what)
                                                                 v.discount_cents, v.problems), ',') || ' ' || count(v::text)
                                          FROM benefit.promo_usage v$q$, 'BIENVENUE10 Welcome t 1000 0 1 999 400 0 1'),
     (10, 'count_problems', $q$SELECT benefit.count_problems(pg_temp.id('hotel'))::text$q$, '0'),
-    (11, 'count_promo_problems', $q$SELECT benefit.count_promo_problems((SELECT promo_code_id FROM benefit.promo_usage))::text$q$, '0')
+    (11, 'count_promo_problems', $q$SELECT benefit.count_promo_problems((SELECT promo_code_id FROM benefit.promo_usage))::text$q$, '0'),
+    (12, 'SELECT * FROM benefit.code_dashboard', $q$SELECT * FROM benefit.code_dashboard$q$, pg_temp.fx('alpina')),
+    (13, 'SELECT * FROM benefit.code_tracking ORDER BY code', $q$SELECT * FROM benefit.code_tracking ORDER BY code$q$, pg_temp.code(1))
   ) v(n, what, q, expected)
  ORDER BY n;
 
