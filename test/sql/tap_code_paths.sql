@@ -5,7 +5,9 @@
 -- hold): this file probes the six calls with one table of situations, state
 -- before benefit, benefit before channel, channel before point of sale, and
 -- fails on the first call that drifts.  Probes that would write are rolled
--- back.
+-- back.  The fixture is built by the DBA (superuser); the probes run as a
+-- login granted only benefit_sales, the look into codes and history as one
+-- granted only benefit_admin.
 \set ECHO none
 \set QUIET 1
 \pset format unaligned
@@ -45,8 +47,9 @@ BEGIN
     PERFORM benefit.generate_codes(benefit_id, (SELECT contact_id FROM benefit.contact), 5, 'letter', 'fr')
        FROM benefit.benefit ORDER BY benefit_id;
 END $$;
--- the n-th code of a benefit, as text
-CREATE FUNCTION pg_temp.c(b text, n int) RETURNS text LANGUAGE sql AS $$
+-- the n-th code of a benefit, as text (a fixture lookup: it runs as the DBA who built the
+-- fixture, SECURITY DEFINER, since the sales login cannot list codes; it is not what is tested)
+CREATE FUNCTION pg_temp.c(b text, n int) RETURNS text LANGUAGE sql SECURITY DEFINER AS $$
     SELECT c.code::text FROM benefit.single_use_code c JOIN benefit.benefit USING (benefit_id)
      WHERE benefit.code = b ORDER BY c.code OFFSET n - 1 LIMIT 1 $$;
 -- the situations: live 2 used, live 3 invalidated, live 4 held by another order, past 2 invalidated
@@ -105,15 +108,19 @@ CREATE FUNCTION pg_temp.via_hold(code text, ch text, pos text) RETURNS text LANG
     SELECT pg_temp.probe(format(
         'SELECT coalesce((SELECT string_agg(r.reason::text, %L) FROM unnest(h.refusals) r WHERE r.entered_code = %L),
                          CASE WHEN (h.lines[1]).benefit_code IS NOT NULL THEN %L END)
-           FROM benefit.hold(%L, ARRAY[ROW((SELECT product_id FROM benefit.product), NULL, NULL, NULL, 1, 2000)::benefit.basket_line],
+           FROM benefit.hold(%L, ARRAY[ROW((SELECT product_id FROM benefit.catalogue_product), NULL, NULL, NULL, 1, 2000)::benefit.basket_line],
                              NULL, %L, now() + interval %L, ARRAY[%L], NULL, %L) h',
         ',', code, 'ok', 'probe-order', ch, '1 hour', code, pos)) $$;
 CREATE FUNCTION pg_temp.via_price(code text, ch text, pos text) RETURNS text LANGUAGE sql AS $$
     SELECT coalesce((SELECT string_agg(r.reason::text, ',') FROM unnest(b.refusals) r WHERE r.entered_code = code),
                     CASE WHEN (b.lines[1]).benefit_code IS NOT NULL THEN 'ok' END)
-      FROM benefit.price_basket(ARRAY[ROW((SELECT product_id FROM benefit.product), NULL, NULL, NULL, 1, 2000)::benefit.basket_line],
+      FROM benefit.price_basket(ARRAY[ROW((SELECT product_id FROM benefit.catalogue_product), NULL, NULL, NULL, 1, 2000)::benefit.basket_line],
                                 NULL, ch, pos, NULL, ARRAY[code]) b $$;
+CREATE ROLE tap_cp_sales LOGIN IN ROLE benefit_sales;
+CREATE ROLE tap_cp_admin LOGIN IN ROLE benefit_admin;
+GRANT SELECT ON situation TO tap_cp_sales;
 
+SET ROLE tap_cp_sales;
 SELECT results_eq($$SELECT name, pg_temp.via_redeem(code, channel, pos) FROM situation ORDER BY name$$,
                   $$SELECT name, expected FROM situation ORDER BY name$$, 'redeem_code answers every situation as expected');
 SELECT results_eq($$SELECT name, pg_temp.via_hold_code(code, channel, pos) FROM situation ORDER BY name$$,
@@ -128,28 +135,35 @@ SELECT results_eq($$SELECT name, pg_temp.via_price(code, channel, pos) FROM situ
 SELECT results_eq($$SELECT name, pg_temp.via_hold(code, channel, pos) FROM situation ORDER BY name$$,
                   $$SELECT name, expected FROM situation ORDER BY name$$,
                   'hold answers the same (ok: the basket is held with the code''s benefit)');
+SET ROLE tap_cp_admin;
 SELECT is((SELECT count(*) FROM benefit.code_history WHERE order_ref = 'probe-order')::int, 0,
           'the probes left nothing behind');
 
 -- past the throttle limit a right code is answered throttled too, by every path, and stays issued
+RESET ROLE;
 -- (the counts live in shared memory, outside transactions: start from none)
 SELECT benefit.forget_code_attempts() >= 0 AS forgotten \gset
 INSERT INTO benefit.contact (kind, name) VALUES ('person', 'Guesser');
+CREATE FUNCTION pg_temp.guesser() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS $$
+    SELECT contact_id FROM benefit.contact WHERE name = 'Guesser' $$;
 SET benefit.throttle_failures = 2;
+SET ROLE tap_cp_sales;
 SELECT results_eq(
-    $$SELECT (benefit.redeem_code('0000-0000-0000-0', (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'), 'g1')).reason::text
+    $$SELECT (benefit.redeem_code('0000-0000-0000-0', pg_temp.guesser(), 'g1')).reason::text
       UNION ALL
-      SELECT (benefit.redeem_code('0000-0000-0000-0', (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'), 'g2')).reason::text
+      SELECT (benefit.redeem_code('0000-0000-0000-0', pg_temp.guesser(), 'g2')).reason::text
       UNION ALL
-      SELECT (benefit.redeem_code(pg_temp.c('live', 1)::benefit.code, (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'),
+      SELECT (benefit.redeem_code(pg_temp.c('live', 1)::benefit.code, pg_temp.guesser(),
                                   'g3', 'web', 'shop')).reason::text
       UNION ALL
       SELECT e.reason::text FROM benefit.enter_code(pg_temp.c('live', 1), 'web', 'shop',
-                                                    (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser')) e$$,
+                                                    pg_temp.guesser()) e$$,
     $$VALUES ('unknown_code'), ('unknown_code'), ('throttled'), ('throttled')$$,
     'after two wrong codes a right one is answered throttled by redeem_code and enter_code');
+SET ROLE tap_cp_admin;
 SELECT is((SELECT state::text FROM benefit.single_use_code WHERE code::text = pg_temp.c('live', 1)), 'issued',
           'and the right code was not used');
+RESET ROLE;
 RESET benefit.throttle_failures;
 
 SELECT * FROM finish();

@@ -1,6 +1,9 @@
 -- tap_lifecycle: going live checks completeness and lists every problem;
 -- the transitions allowed and refused; what may change on a live,
--- suspended or closed benefit; every transition is recorded.
+-- suspended or closed benefit; every transition is recorded.  The catalogue
+-- is set up by the DBA (superuser); the benefits are configured and taken
+-- through their lifecycle by a login granted only benefit_admin, and the
+-- promo codes' problems are counted by one granted only benefit_report.
 \set ECHO none
 \set QUIET 1
 \pset format unaligned
@@ -24,6 +27,9 @@ INSERT INTO benefit.product (code, name, family_id, season_id)
 INSERT INTO benefit.indicator (code, name) VALUES ('loyalty', 'Loyalty');
 INSERT INTO benefit.indicator_level (indicator_id, code, name) SELECT indicator_id, 'gold', 'Gold' FROM benefit.indicator;
 INSERT INTO benefit.campaign (code, name) VALUES ('spring', 'Spring mailing');
+CREATE ROLE tap_lc_admin LOGIN IN ROLE benefit_admin;
+CREATE ROLE tap_lc_report LOGIN IN ROLE benefit_report;
+SET ROLE tap_lc_admin;
 
 CREATE FUNCTION pg_temp.bid(c text) RETURNS bigint LANGUAGE sql AS $$ SELECT benefit_id FROM benefit.benefit WHERE code = c $$;
 CREATE PROCEDURE pg_temp.add_tariff(c text, price bigint) LANGUAGE sql AS $$
@@ -205,10 +211,13 @@ SELECT results_eq($$SELECT field FROM benefit.list_promo_problems((SELECT promo_
                   $$VALUES ('channels')$$, 'all_channels and channel rows together are a problem, as for benefits');
 SELECT is_empty($$SELECT * FROM benefit.list_promo_problems((SELECT promo_code_id FROM benefit.promo_code WHERE code = 'FINE'))$$,
                 'a complete promo code has no problem');
+SET ROLE tap_lc_report;
 SELECT results_eq($$SELECT code, problems FROM benefit.promo_usage WHERE code IN ('NOWHERE', 'BOTH-WAYS', 'FINE') ORDER BY code$$,
                   $$VALUES ('BOTH-WAYS', 1::bigint), ('FINE', 0::bigint), ('NOWHERE', 3::bigint)$$,
                   'promo_usage counts each code''s problems');
+SET ROLE tap_lc_admin;
 SELECT is_empty($$SELECT * FROM benefit.list_promo_problems(-1)$$, 'an unknown promo code has no problem to list');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;

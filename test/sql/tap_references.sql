@@ -3,7 +3,9 @@
 -- season, moving a point of sale to another channel or changing a channel's
 -- kind is refused when it would give a live benefit a problem that going
 -- live refuses; the same edit passes once the benefit is suspended, and an
--- edit that leaves every live benefit complete passes.
+-- edit that leaves every live benefit complete passes.  The fixture is built
+-- by the DBA (superuser); the edits and lifecycle calls under test run as a
+-- login granted only benefit_admin.
 \set ECHO none
 \set QUIET 1
 \pset format unaligned
@@ -23,17 +25,21 @@ INSERT INTO benefit.product_family (code, name) VALUES ('tickets', 'Tickets');
 INSERT INTO benefit.product (code, name, family_id, season_id)
     SELECT 'hamlet', 'Hamlet', f.family_id, s.season_id FROM benefit.product_family f, benefit.season s WHERE s.code = 's26';
 
+CREATE ROLE tap_ref_admin LOGIN IN ROLE benefit_admin;
+
 -- 0. while there is no web channel, a single-use benefit on all channels needs no point of sale;
 -- the first web channel would change that
 INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels, quota_total)
     SELECT 'solo', 'solo', season_id, 'single_use', true, 10 FROM benefit.season WHERE code = 's26';
 INSERT INTO benefit.benefit_tariff (benefit_id, product_id, price_cents)
     SELECT b.benefit_id, p.product_id, 500 FROM benefit.benefit b, benefit.product p WHERE b.code = 'solo';
+SET ROLE tap_ref_admin;
 SELECT is(benefit.go_live(benefit_id), 'live') FROM benefit.benefit WHERE code = 'solo';
 SELECT throws_ok($$INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('web', 'Web', 'web')$$,
                  '55000', 'this change would leave live benefit "solo" incomplete',
                  'a new web channel cannot join a live single-use benefit sold on all channels without a web point of sale');
 DO $$ BEGIN PERFORM benefit.close(benefit_id) FROM benefit.benefit WHERE code = 'solo'; END $$;
+RESET ROLE;
 
 INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('web', 'Web', 'web'), ('web2', 'Second web shop', 'web');
 INSERT INTO benefit.point_of_sale (code, name, channel_id) SELECT 'shop', 'Shop', channel_id FROM benefit.sales_channel WHERE code = 'web';
@@ -68,6 +74,7 @@ EXCEPTION WHEN others THEN
 END $$;
 
 -- 1. edits that would break a live benefit are refused, naming it and the problem
+SET ROLE tap_ref_admin;
 SELECT throws_ok($$UPDATE benefit.season SET ends_on = '2026-12-31' WHERE code = 's26'$$,
                  '55000', 'this change would leave live benefit "pub" incomplete',
                  'a season cannot end before a live benefit''s validity starts');
@@ -120,6 +127,8 @@ CALL pg_temp.set_status('{one}', 'closed');
 SELECT lives_ok($$UPDATE benefit.sales_channel SET kind = 'web' WHERE code = 'box'$$, 'a closed benefit holds nothing back');
 SELECT lives_ok($$UPDATE benefit.product SET season_id = (SELECT season_id FROM benefit.season WHERE code = 's27')$$,
                 'a product moves once no live benefit is priced on it');
+
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,6 +1,9 @@
 -- tap_runtime: who may use what (available, contacts_with_benefits), basket pricing
 -- (best tariff per line, quotas, promo code allocated to the cent, every refusal reason),
 -- and the two-phase purchase (hold, confirm, release, expire_holds) with the usage views.
+-- The fixture is built by the DBA (superuser); the runtime calls run as a login granted
+-- only benefit_sales, the usage views as one granted only benefit_report, the operator's
+-- invalidation and the look into codes and history as one granted only benefit_admin.
 \set ECHO none
 \set QUIET 1
 \pset format unaligned
@@ -31,10 +34,12 @@ INSERT INTO benefit.campaign (code, name) VALUES ('mailing', 'Mailing');
 INSERT INTO benefit.campaign_target (campaign_id, contact_id)
     SELECT campaign_id, contact_id FROM benefit.campaign, benefit.contact WHERE contact.name = 'Alice';
 
-CREATE FUNCTION pg_temp.bid(c text) RETURNS bigint LANGUAGE sql AS $$ SELECT benefit_id FROM benefit.benefit WHERE code = c $$;
-CREATE FUNCTION pg_temp.cid(n text) RETURNS bigint LANGUAGE sql AS $$ SELECT contact_id FROM benefit.contact WHERE name = n $$;
+-- fixture lookups: they run as the DBA who built the fixture (SECURITY DEFINER), since the
+-- logins under test cannot read these tables; the lookups are not what is tested
+CREATE FUNCTION pg_temp.bid(c text) RETURNS bigint LANGUAGE sql SECURITY DEFINER AS $$ SELECT benefit_id FROM benefit.benefit WHERE code = c $$;
+CREATE FUNCTION pg_temp.cid(n text) RETURNS bigint LANGUAGE sql SECURITY DEFINER AS $$ SELECT contact_id FROM benefit.contact WHERE name = n $$;
 CREATE FUNCTION pg_temp.line(prod text, perf text, qty int, base bigint DEFAULT 2000, aud text DEFAULT 'adult')
-RETURNS benefit.basket_line LANGUAGE sql AS $$
+RETURNS benefit.basket_line LANGUAGE sql SECURITY DEFINER AS $$
     SELECT ROW((SELECT product_id FROM benefit.product WHERE code = prod),
                (SELECT performance_id FROM benefit.performance WHERE code = perf), NULL,
                (SELECT audience_id FROM benefit.audience WHERE code = aud), qty, base)::benefit.basket_line $$;
@@ -73,6 +78,11 @@ UPDATE benefit.benefit SET quota_per_contact = 2 WHERE code = 'camp';
 SELECT benefit.go_live(benefit_id) FROM benefit.benefit ORDER BY benefit_id \g /dev/null
 SELECT benefit.generate_codes(pg_temp.bid('su'), pg_temp.cid('Org'), 3, 'letter', 'fr') \g /dev/null
 CREATE TEMP TABLE su_codes AS SELECT code::text AS code, row_number() OVER (ORDER BY code) AS n FROM benefit.single_use_code;
+-- the logins: the codes of su_codes are the ones the organisation handed out
+CREATE ROLE tap_rt_sales LOGIN IN ROLE benefit_sales;
+CREATE ROLE tap_rt_report LOGIN IN ROLE benefit_report;
+CREATE ROLE tap_rt_admin LOGIN IN ROLE benefit_admin;
+GRANT SELECT ON su_codes TO tap_rt_sales, tap_rt_admin;
 -- promo codes
 INSERT INTO benefit.promo_code (code, name, percent_off, amount_off_cents, all_channels, min_basket_cents,
                                 indicator_level_id, max_uses_total, max_uses_per_contact, is_active, valid_until)
@@ -88,14 +98,17 @@ INSERT INTO benefit.promo_code_channel (promo_code_id, channel_id)
     SELECT promo_code_id, channel_id FROM benefit.promo_code, benefit.sales_channel WHERE promo_code.code = 'WEBONLY' AND sales_channel.code = 'web';
 
 -- who may use what
+SET ROLE tap_rt_sales;
 SELECT results_eq($$SELECT benefit_code FROM benefit.available(NULL, 'box') ORDER BY 1$$,
                   $$VALUES ('pub'), ('tie-a'), ('tie-b')$$, 'an anonymous buyer sees the public benefits only');
 SELECT results_eq($$SELECT benefit_code FROM benefit.available(pg_temp.cid('Alice'), 'box') ORDER BY 1$$,
                   $$VALUES ('camp'), ('pub'), ('tie-a'), ('tie-b')$$, 'a contact on the campaign''s target list sees its benefit');
 SELECT is((SELECT count(*)::int FROM benefit.available(pg_temp.cid('Bob'), 'box') WHERE benefit_code = 'gold'), 0,
           'a contact without the indicator level does not see the indicator benefit');
+RESET ROLE;
 INSERT INTO benefit.contact_indicator (contact_id, indicator_id, level_id)
     SELECT pg_temp.cid('Bob'), indicator_id, level_id FROM benefit.indicator_level;
+SET ROLE tap_rt_sales;
 SELECT is((SELECT count(*)::int FROM benefit.available(pg_temp.cid('Bob'), 'box') WHERE benefit_code = 'gold'), 1,
           'once the contact reaches the level (after go-live), the benefit is his');
 SELECT results_eq($$SELECT benefit_code, entered_code, reason::text FROM benefit.available(NULL, 'box', NULL, ARRAY['partner1', 'NOPE'])
@@ -183,7 +196,7 @@ SELECT is(pg_temp.promo_why(benefit.price_basket(ARRAY[pg_temp.line('r', NULL, 1
           'min_amount_not_reached', 'a basket below the minimum amount');
 SELECT is(pg_temp.promo_why(benefit.price_basket(ARRAY[pg_temp.line('p', 'p1', 1, 540)], pg_temp.cid('Carol'), 'box', NULL, NULL, NULL, 'PROMO10')),
           'min_amount_not_reached', 'the minimum is measured after line benefits (5.40 - 10 % = 4.86 < 5.00)');
-SELECT is((benefit.price_basket(('{"lines": [{"product_id": ' || (SELECT product_id FROM benefit.product WHERE code = 'r')
+SELECT is((benefit.price_basket(('{"lines": [{"product_id": ' || (SELECT product_id FROM benefit.catalogue_product WHERE code = 'r')
                                  || ', "quantity": 3, "base_price_cents": 333}], "contact_id": ' || pg_temp.cid('Carol')
                                  || ', "channel": "box", "promo_code": "PROMO10"}')::jsonb) ->> 'total_cents'), '899',
           'the jsonb overload prices the same basket');
@@ -199,9 +212,11 @@ SELECT throws_ok($$SELECT benefit.price_basket(array_fill(pg_temp.line('q', NULL
                  'more than 200 lines');
 SELECT throws_ok($$SELECT benefit.price_basket(ARRAY[pg_temp.line('q', NULL, 1, -1)], NULL, 'box')$$, '22023', NULL, 'a negative price');
 SELECT throws_ok($$SELECT benefit.price_basket('[1]'::jsonb)$$, '22023', NULL, 'JSON that is not a basket');
+RESET ROLE;
 INSERT INTO benefit.base_price (product_id, audience_id, price_cents)
     SELECT product_id, (SELECT audience_id FROM benefit.audience WHERE code = 'child'), 1200 FROM benefit.product WHERE code = 'r';
 INSERT INTO benefit.base_price (product_id, price_cents) SELECT product_id, 1500 FROM benefit.product WHERE code = 'r';
+SET ROLE tap_rt_sales;
 SELECT results_eq($$SELECT (b.lines[1]).base_price_cents, (b.lines[2]).base_price_cents
                       FROM benefit.price_basket(ARRAY[pg_temp.line('r', NULL, 1, NULL, 'child'), pg_temp.line('r', NULL, 1, NULL, 'adult')],
                                                 NULL, 'box') b$$,
@@ -213,13 +228,17 @@ SELECT throws_ok($$SELECT benefit.price_basket(ARRAY[pg_temp.line('q', NULL, 1, 
 -- holding, confirming, releasing
 SELECT is((benefit.hold('o1', ARRAY[pg_temp.line('p', 'p1', 2)], NULL, 'box', now() + interval '10 minutes')).reason::text, 'ok',
           'a hold of two public tickets');
+SET ROLE tap_rt_report;
 SELECT results_eq($$SELECT held, used, "left" FROM benefit.benefit_usage WHERE code = 'pub'$$, $$VALUES (2, 0, 3)$$,
                   'benefit_usage: 2 held, 3 left');
+SET ROLE tap_rt_sales;
 SELECT is((benefit.hold('o1', ARRAY[pg_temp.line('p', 'p1', 1)], NULL, 'box', now() + interval '10 minutes')).reason::text,
           'order_already_held', 'an order reference is held once');
 SELECT is(benefit.confirm('o1')::text, 'ok', 'confirm');
+SET ROLE tap_rt_report;
 SELECT results_eq($$SELECT held, used, "left", units_sold, discount_cents FROM benefit.benefit_usage WHERE code = 'pub'$$,
                   $$VALUES (0, 2, 3, 2::bigint, 400::bigint)$$, 'benefit_usage: 2 used, 2 units sold, 4.00 of discount given');
+SET ROLE tap_rt_sales;
 SELECT is(benefit.confirm('o1')::text, 'ok', 'confirming twice is harmless');
 SELECT is(benefit.release('o1')::text, 'already_confirmed', 'a confirmed order cannot be released');
 SELECT is(benefit.confirm('nobody')::text, 'unknown_order', 'confirming an unknown order');
@@ -230,8 +249,10 @@ SELECT is(pg_temp.why(benefit.price_basket(ARRAY[pg_temp.line('p', 'p1', 1)], NU
 SELECT is(pg_temp.used(benefit.price_basket(ARRAY[pg_temp.line('p', 'p2', 1)], NULL, 'box')), 'pub',
           'another performance still has room');
 SELECT is(benefit.release('o2')::text, 'ok', 'release');
+SET ROLE tap_rt_report;
 SELECT results_eq($$SELECT held, used, "left" FROM benefit.benefit_usage WHERE code = 'pub'$$, $$VALUES (0, 2, 3)$$,
                   'released units come back');
+SET ROLE tap_rt_sales;
 SELECT is(benefit.release('o2')::text, 'ok', 'releasing twice is harmless');
 SELECT is(benefit.confirm('o2')::text, 'already_released', 'a released order cannot be confirmed');
 SELECT is((benefit.hold('o3', ARRAY[pg_temp.line('p', 'p1', 1), pg_temp.line('p', 'p2', 2)], NULL, 'box',
@@ -239,10 +260,14 @@ SELECT is((benefit.hold('o3', ARRAY[pg_temp.line('p', 'p1', 1), pg_temp.line('p'
 SELECT is(pg_temp.why(benefit.price_basket(ARRAY[pg_temp.line('p', 'p2', 1)], NULL, 'box'), 'pub'), 'quota_exhausted',
           'the total quota is used up: refused with its reason');
 -- the deadline passes (the test moves it into the past)
+RESET ROLE;
 UPDATE benefit.order_hold SET held_until = now() - interval '1 second' WHERE order_ref = 'o3';
+SET ROLE tap_rt_sales;
 SELECT is(benefit.expire_holds(), 1, 'expire_holds gives back one hold past its deadline');
+SET ROLE tap_rt_report;
 SELECT results_eq($$SELECT held, used, "left" FROM benefit.benefit_usage WHERE code = 'pub'$$, $$VALUES (0, 2, 3)$$,
                   'the expired hold''s units are back');
+SET ROLE tap_rt_sales;
 SELECT is(benefit.confirm('o3')::text, 'hold_expired', 'an expired hold is never confirmed');
 SELECT is(benefit.expire_holds(), 0, 'nothing left to expire');
 
@@ -250,19 +275,24 @@ SELECT is(benefit.expire_holds(), 0, 'nothing left to expire');
 SELECT is((benefit.hold('o4', ARRAY[pg_temp.line('p', 'p1', 1)], pg_temp.cid('Carol'), 'web', now() + interval '10 minutes',
                         ARRAY[(SELECT code FROM su_codes WHERE n = 2)], 'PROMO10', 'shop')).reason::text, 'ok',
           'a hold with a single-use code and a promo code');
+SET ROLE tap_rt_admin;
 SELECT results_eq($$SELECT state::text, hold_order FROM benefit.single_use_code WHERE code::text = (SELECT code FROM su_codes WHERE n = 2)$$,
                   $$VALUES ('held', 'o4')$$, 'the code is held by the order');
+SET ROLE tap_rt_sales;
 SELECT is(pg_temp.why(benefit.price_basket(ARRAY[pg_temp.line('p', 'p1', 1)], NULL, 'web', 'shop', NULL,
                                            ARRAY[(SELECT code FROM su_codes WHERE n = 2)]), 'su'),
           'held_by_other_order', 'another buyer cannot use a held code');
 SELECT is(benefit.confirm('o4')::text, 'ok', 'confirm the order with the code');
+SET ROLE tap_rt_admin;
 SELECT results_eq($$SELECT state::text, used_order FROM benefit.single_use_code WHERE code::text = (SELECT code FROM su_codes WHERE n = 2)$$,
                   $$VALUES ('used', 'o4')$$, 'the code is used by the order');
 SELECT results_eq($$SELECT from_state::text, to_state::text, order_ref FROM benefit.code_history
                      WHERE code::text = (SELECT code FROM su_codes WHERE n = 2) ORDER BY history_id$$,
                   $$VALUES ('issued', 'held', 'o4'), ('held', 'used', 'o4')$$, 'the history has both changes');
+SET ROLE tap_rt_report;
 SELECT results_eq($$SELECT held, used, "left", discount_cents FROM benefit.promo_usage WHERE code = 'PROMO10'$$,
                   $$VALUES (0, 1, 1, 80::bigint)$$, 'promo_usage: one use, 0.80 of discount (10 % of 8.00)');
+SET ROLE tap_rt_sales;
 SELECT is(pg_temp.promo_why(benefit.price_basket(ARRAY[pg_temp.line('q', NULL, 1)], pg_temp.cid('Carol'), 'box', NULL, NULL, NULL, 'PROMO10')),
           'promo_contact_limit_reached', 'the same contact cannot use the promo code twice');
 SELECT is((benefit.hold('o5', ARRAY[pg_temp.line('q', NULL, 1)], pg_temp.cid('Alice'), 'box', now() + interval '10 minutes',
@@ -278,7 +308,9 @@ SELECT is(pg_temp.why(benefit.price_basket(ARRAY[pg_temp.line('p', 'p1', 1)], NU
           'already_used', 'a used code comes back as already_used');
 SELECT is((benefit.hold('o8', ARRAY[pg_temp.line('p', 'p1', 1)], NULL, 'web', now() + interval '10 minutes',
                         ARRAY[(SELECT code FROM su_codes WHERE n = 3)], NULL, 'shop')).reason::text, 'ok', 'a hold with the third code');
+SET ROLE tap_rt_admin;
 SELECT benefit.invalidate_code((SELECT code FROM su_codes WHERE n = 3)::benefit.code, 'lost') \g /dev/null
+SET ROLE tap_rt_sales;
 SELECT is(benefit.confirm('o8')::text, 'invalidated', 'an operator invalidated its code meanwhile: the order is not confirmed');
 SELECT throws_ok($$SELECT benefit.hold('o6', ARRAY[pg_temp.line('q', NULL, 1)], NULL, 'box', now() - interval '1 minute')$$,
                  '22023', NULL, 'a hold deadline in the past');
@@ -286,9 +318,7 @@ SELECT throws_ok($$SELECT benefit.hold(' ', ARRAY[pg_temp.line('q', NULL, 1)], N
                  '22023', NULL, 'a blank order reference');
 
 -- privileges
-CREATE ROLE tap_rt_sales LOGIN IN ROLE benefit_sales;
 SELECT pg_temp.line('q', NULL, 1) AS qline \gset
-SET ROLE tap_rt_sales;
 SELECT is(pg_temp.unit(benefit.price_basket(ARRAY[:'qline'::benefit.basket_line], NULL, 'box')), 1500::bigint,
           'the sales role prices baskets');
 SELECT throws_ok($$SELECT * FROM benefit.counter$$, '42501', NULL, 'the sales role cannot read the counters');
@@ -314,11 +344,12 @@ SELECT pg_temp.bid('spec'), p.product_id,
  WHERE p.code = 'spec'
  ORDER BY v.price DESC;
 SELECT benefit.go_live(pg_temp.bid('spec')) \g /dev/null
-CREATE FUNCTION pg_temp.sline(perf boolean, seat boolean, aud text) RETURNS benefit.basket_line LANGUAGE sql AS $$
+CREATE FUNCTION pg_temp.sline(perf boolean, seat boolean, aud text) RETURNS benefit.basket_line LANGUAGE sql SECURITY DEFINER AS $$
     SELECT ROW((SELECT product_id FROM benefit.product WHERE code = 'spec'),
                CASE WHEN perf THEN (SELECT performance_id FROM benefit.performance WHERE code = 'spec1') END,
                CASE WHEN seat THEN (SELECT seat_category_id FROM benefit.seat_category WHERE code = 'stalls') END,
                (SELECT audience_id FROM benefit.audience WHERE code = aud), 1, 2000)::benefit.basket_line $$;
+SET ROLE tap_rt_sales;
 SELECT results_eq(
     $$SELECT l.unit_price_cents
         FROM unnest((benefit.price_basket(ARRAY[pg_temp.sline(false, false, 'adult'), pg_temp.sline(false, true, 'adult'),
@@ -327,6 +358,7 @@ SELECT results_eq(
        ORDER BY l.line_no$$,
     $$VALUES (1500::bigint), (1200), (900), (1000), (1200)$$,
     'a line gets the most specific tariff row that fits it: open row, seat category, seat category and audience, performance; equally specific rows go to the lower tariff id');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
