@@ -235,28 +235,9 @@ GRANT EXECUTE ON FUNCTION benefit.hold_code(benefit.code, text, timestamptz, tex
     benefit.record_ticket(text, text, bigint, benefit.code, bigint, text)
     TO benefit_sales, benefit_admin;
 
--- The other code calls that write: the guard first, bodies otherwise unchanged.
-
-CREATE OR REPLACE FUNCTION benefit.expire_code_holds()
-RETURNS bigint
-LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT benefit.require_writable('benefit.expire_code_holds()');
-    WITH expired AS (
-        UPDATE benefit.single_use_code sc SET state = 'issued', hold_order = NULL, hold_until = NULL
-          FROM (SELECT c.code, c.hold_order FROM benefit.single_use_code c
-                 WHERE c.state = 'held' AND c.hold_until < now()
-                   FOR UPDATE SKIP LOCKED) old
-         WHERE sc.code OPERATOR(benefit.=) old.code AND sc.state = 'held' AND sc.hold_until < now()
-        RETURNING sc.code, old.hold_order
-    ), logged AS (
-        INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, reason)
-        SELECT e.code, 'held', 'issued', e.hold_order, 'hold expired' FROM expired e
-        RETURNING 1
-    )
-    SELECT count(*) FROM logged;
-END;
+-- The other calls that write: the guard first, bodies otherwise unchanged
+-- (hold, expire_holds and expire_code_holds get it in 50_time_zone_and_isolation.sql,
+-- which replaces them again).
 
 CREATE OR REPLACE FUNCTION benefit.invalidate_code(code benefit.code, reason text)
 RETURNS benefit.reason
@@ -312,5 +293,86 @@ BEGIN
     END IF;
     UPDATE benefit.ticket t SET scanned_at = ticket_scanned.at WHERE t.ticket_ref = ticket_scanned.ticket_ref;
     RETURN true;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION benefit.confirm(order_ref text)
+RETURNS benefit.reason
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    h record;
+    k record;
+BEGIN
+    PERFORM benefit.require_writable('benefit.confirm()');
+    SELECT * INTO h FROM benefit.order_hold o WHERE o.order_ref = confirm.order_ref FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'unknown_order';
+    ELSIF h.state = 'confirmed' THEN
+        RETURN 'ok';                                -- confirming twice is harmless
+    ELSIF h.state = 'released' THEN
+        RETURN 'already_released';
+    ELSIF h.state = 'expired' THEN
+        RETURN 'hold_expired';
+    ELSIF h.held_until < clock_timestamp() THEN
+        -- past its deadline (by the clock, not the transaction start): never confirmed; give
+        -- everything back now
+        PERFORM benefit.lock_codes(ARRAY[h.order_ref]);
+        PERFORM benefit.settle(ARRAY[h.order_ref], false);
+        PERFORM benefit.release_codes(ARRAY[h.order_ref], 'hold expired');
+        UPDATE benefit.order_hold o SET state = 'expired', closed_at = now(), closed_by = SESSION_USER
+         WHERE o.order_ref = h.order_ref;
+        RETURN 'hold_expired';
+    END IF;
+    -- the codes first checked (an operator may have invalidated one), then every write
+    FOR k IN SELECT c.code, c.state, c.hold_order FROM benefit.order_code o
+               JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) o.code
+              WHERE o.order_ref = h.order_ref ORDER BY c.code FOR UPDATE OF c LOOP
+        IF k.state <> 'held' OR k.hold_order IS DISTINCT FROM h.order_ref THEN
+            RETURN CASE k.state WHEN 'invalidated' THEN 'invalidated' WHEN 'used' THEN 'already_used'
+                                ELSE 'held_by_other_order' END;
+        END IF;
+    END LOOP;
+    PERFORM benefit.settle(ARRAY[h.order_ref], true);
+    FOR k IN SELECT o.code FROM benefit.order_code o WHERE o.order_ref = h.order_ref ORDER BY o.code LOOP
+        UPDATE benefit.single_use_code c
+           SET state = 'used', used_at = now(), used_by_contact = h.contact_id, used_order = h.order_ref,
+               hold_order = NULL, hold_until = NULL
+         WHERE c.code OPERATOR(benefit.=) k.code;
+        INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, contact_id, channel)
+        VALUES (k.code, 'held', 'used', h.order_ref, h.contact_id, h.channel);
+    END LOOP;
+    UPDATE benefit.order_hold o SET state = 'confirmed', closed_at = now(), closed_by = SESSION_USER
+     WHERE o.order_ref = h.order_ref;
+    RETURN 'ok';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION benefit.release(order_ref text)
+RETURNS benefit.reason
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    h record;
+BEGIN
+    PERFORM benefit.require_writable('benefit.release()');
+    SELECT * INTO h FROM benefit.order_hold o WHERE o.order_ref = release.order_ref FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'unknown_order';
+    ELSIF h.state = 'confirmed' THEN
+        RETURN 'already_confirmed';
+    ELSIF h.state <> 'held' THEN
+        RETURN 'ok';                                -- already given back
+    END IF;
+    PERFORM benefit.lock_codes(ARRAY[h.order_ref]);
+    PERFORM benefit.settle(ARRAY[h.order_ref], false);
+    PERFORM benefit.release_codes(ARRAY[h.order_ref], 'order released');
+    UPDATE benefit.order_hold o SET state = 'released', closed_at = now(), closed_by = SESSION_USER
+     WHERE o.order_ref = h.order_ref;
+    RETURN 'ok';
 END
 $$;

@@ -131,6 +131,7 @@ DECLARE
     v_constraint text;
     l benefit.priced_line;
 BEGIN
+    PERFORM benefit.require_writable('benefit.hold()');
     IF v_ref IS NULL OR btrim(v_ref) = '' OR length(v_ref) > 200 THEN
         RAISE EXCEPTION 'order_ref must be 1 to 200 characters, not blank' USING ERRCODE = 'invalid_parameter_value';
     ELSIF hold.held_until IS NULL OR hold.held_until <= now() OR hold.held_until > now() + interval '7 days' THEN
@@ -250,6 +251,7 @@ DECLARE
     v_orders text[];
     v_ref text;
 BEGIN
+    PERFORM benefit.require_writable('benefit.expire_holds()');
     IF pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
         -- holds being confirmed or released right now are skipped: that call decides
         WITH due AS (
@@ -310,6 +312,7 @@ DECLARE
     n bigint := 0;
     k record;
 BEGIN
+    PERFORM benefit.require_writable('benefit.expire_code_holds()');
     IF pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
         WITH expired AS (
             UPDATE benefit.single_use_code sc SET state = 'issued', hold_order = NULL, hold_until = NULL

@@ -20,7 +20,9 @@ SELECT tables_are('benefit', ARRAY[
     'benefit_tariff', 'benefit_status_history', 'promo_code', 'promo_code_channel', 'code_batch',
     'single_use_code', 'mail_outbox', 'code_history', 'ticket', 'counter', 'order_hold', 'order_hold_counter',
     'order_line', 'order_code']);
-SELECT views_are('benefit', ARRAY['benefit_overview', 'code_tracking', 'code_dashboard', 'benefit_usage', 'promo_usage']);
+SELECT views_are('benefit', ARRAY['benefit_overview', 'code_tracking', 'code_dashboard', 'benefit_usage', 'promo_usage',
+    'catalogue_product', 'catalogue_performance', 'catalogue_seat_category', 'catalogue_audience', 'catalogue_price',
+    'catalogue_channel']);
 SELECT enum_has_labels('benefit', 'target_type', ARRAY['public', 'contacts', 'indicator', 'partner', 'single_use']);
 SELECT enum_has_labels('benefit', 'benefit_status', ARRAY['draft', 'validated', 'live', 'suspended', 'closed']);
 SELECT enum_has_labels('benefit', 'contact_kind', ARRAY['person', 'organisation']);
@@ -33,7 +35,8 @@ SELECT functions_are('benefit', ARRAY[
     'channel_id', 'eligibility', 'available', 'contacts_with_benefits', 'money_unit_price',
     'money_basket_discount', 'money_allocate', 'price', 'price_basket', 'spread_slots', 'maintain_slots',
     'take_slots', 'take_limited', 'hold', 'lock_codes', 'settle', 'is_throttled',
-    'record_code_failures', 'list_code_attempts', 'forget_code_attempts', 'require_writable', 'price_guarded', 'release_codes', 'confirm', 'release', 'expire_holds']);
+    'record_code_failures', 'list_code_attempts', 'forget_code_attempts', 'require_writable', 'season_day_start',
+    'list_validity_problems', 'price_guarded', 'release_codes', 'confirm', 'release', 'expire_holds']);
 
 -- every table has a primary key
 SELECT is_empty($$
