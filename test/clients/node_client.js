@@ -12,7 +12,8 @@
 // types it text, as a text column or a JDBC setString would.  CLIENTS_FIXTURE
 // names the JSON file the runner wrote as superuser.  Prints one line per
 // check, "ok - ..." or "not ok - ..." (the runner numbers them into TAP),
-// diagnostics as "# ..."; exits 1 when a check failed.  Each query runs in
+// diagnostics as "# ...", and "# end: ..." once it has run every check; exits
+// 1 when a check failed.  Each query runs in
 // its own transaction.
 'use strict';
 
@@ -22,10 +23,12 @@ const { Client } = require('pg');
 
 const fixture = JSON.parse(fs.readFileSync(process.env.CLIENTS_FIXTURE, 'utf8'));
 const codes = fixture.codes; // this client uses codes[6] to codes[9]
+let checks = 0;
 let failures = 0;
 
 // Prints ok when run() resolves to want (deep equality); an error counts as "SQLSTATE xxxxx".
 async function check(description, run, want) {
+    checks += 1;
     let got;
     let message = '';
     try {
@@ -127,6 +130,7 @@ async function main() {
     } finally {
         await db.end();
     }
+    console.log(`# end: ${checks} checks, ${failures} failed`);
     process.exit(failures ? 1 : 0);
 }
 

@@ -12,7 +12,8 @@ environment variables (PGUSER is a login granted only the one role):
 CLIENTS_FIXTURE names the JSON file the runner wrote as superuser: the
 single-use codes issued for "ce-alpina", the catalogue ids of the basket, a
 contact.  Prints one line per check, "ok - ..." or "not ok - ..." (the runner
-numbers them into TAP), diagnostics as "# ..."; exits 1 when a check failed.
+numbers them into TAP), diagnostics as "# ...", and "# end: ..." once it has
+run every check; exits 1 when a check failed.
 Every statement runs in its own transaction (autocommit), so a failure does
 not hide the checks after it.
 """
@@ -27,12 +28,13 @@ from psycopg.types.composite import CompositeInfo, register_composite
 
 fixture = json.load(open(os.environ["CLIENTS_FIXTURE"], encoding="utf-8"))
 codes = fixture["codes"]  # this client uses codes[0] to codes[5]
-failures = 0
+checks = failures = 0
 
 
 def check(description, run, want):
     """Prints ok when run() returns want; an error counts as "SQLSTATE xxxxx"."""
-    global failures
+    global checks, failures
+    checks += 1
     try:
         got = run()
     except psycopg.Error as e:
@@ -214,6 +216,7 @@ def main():
         print(f"# psycopg {psycopg.__version__} ({psycopg.pq.__impl__}), libpq {psycopg.pq.version()}, "
               f"connected as {conn.execute('SELECT current_user').fetchone()[0]}")
         (sales if part == "sales" else report)(conn)
+    print(f"# end: {checks} checks, {failures} failed")
     sys.exit(1 if failures else 0)
 
 
