@@ -4,9 +4,10 @@
 # 40 per contact, 20 buyers and anonymous ones) with a promo code limited to
 # 200 uses half of the time, then confirm (7 in 10), release (2 in 10) or let
 # the hold run out (1 in 10, deadline 1 s); one transaction in twenty runs
-# expire_holds().  Every call writes what it returned into public.outcome in
-# the same statement.  Then the invariants are checked in SQL and printed as
-# TAP lines:
+# expire_holds().  The clients are a pgbench run as a login granted only
+# benefit_sales.  Every call writes what it returned into public.outcome in
+# the same statement.  Then the invariants are checked in SQL, as superuser,
+# and printed as TAP lines:
 #   - pgbench processed transactions and none failed (no deadlock, no error);
 #   - held + used never exceed the quota, any slot's cap, the per-contact
 #     limit or the promo code's limit;
@@ -14,18 +15,25 @@
 #     for open holds, used for confirmed ones): nothing leaked, nothing twice;
 #   - every ok confirmation is a confirmed order, no order is both confirmed
 #     and released or expired;
+#   - every hold was made by the sales login;
 #   - after the run, once every open hold has expired, buying one ticket at a
 #     time sells exactly the units left: exactly 500 are sold in all.
 # Exit status 0 only when every check passed.
 #
-# Runs against the cluster that PGHOST/PGPORT/PGUSER point at, with the
-# extension installed (bin/test runs it inside pg_virtualenv); creates and
-# drops its own database benefit_stress_holds.  STRESS_SECONDS (default 10)
+# Runs against the cluster that PGHOST/PGPORT/PGUSER point at, as a
+# superuser, with the extension installed (bin/test runs it inside
+# pg_virtualenv); creates and drops its own database benefit_stress_holds and
+# the logins stress_holds_sales and stress_holds_admin, which connect with a
+# password (PGHOST must accept password or trust authentication, as the TCP
+# host pg_virtualenv sets does).  STRESS_SECONDS (default 10)
 # is the length of the pgbench run, STRESS_CLIENTS (default 32) the clients;
 # STRESS_KEEP_DB=1 keeps the database.  STRESS_MIX=all (test/stress_long.sh)
-# adds every other runtime call to the mix: redeem_code and invalidate_code on
-# 5,000 single-use codes, available and price_basket; and two more checks: no
-# code used twice or both used and invalidated, and the code history matches.
+# adds every other runtime call to the mix: redeem_code on 5,000 single-use
+# codes, available and price_basket, and operators (one client in 20, a
+# second pgbench run at the same time as a login granted only benefit_admin)
+# invalidating codes; and two more checks: no code used twice or both used
+# and invalidated, and the code history matches (and names the login that
+# made each change).
 set -euo pipefail
 
 db=benefit_stress_holds
@@ -35,6 +43,8 @@ mix=${STRESS_MIX:-holds}
 quota=500
 promo_limit=200
 per_contact=40
+sales_login=stress_holds_sales
+admin_login=stress_holds_admin
 
 work=$(mktemp -d)
 . "$(dirname "$0")/lib.sh"
@@ -42,14 +52,30 @@ cleanup() {
     rm -rf "$work"
     if [ -z "${STRESS_KEEP_DB:-}" ]; then
         drop_db
+        psql -X -q -d postgres -c "DROP ROLE IF EXISTS $sales_login, $admin_login" || true
     fi
+}
+# login NAME ROLE: creates the LOGIN role NAME granted only ROLE (when
+# missing), gives it a new random password and prints the password
+login() {
+    local password
+    password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+    q -v name="$1" -v role="$2" -v password="$password" <<'SQL' > /dev/null
+SET client_min_messages = warning;
+SELECT format('CREATE ROLE %I LOGIN', :'name') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'name') \gexec
+GRANT :"role" TO :"name";
+ALTER ROLE :"name" PASSWORD :'password';
+SQL
+    echo "$password"
 }
 trap cleanup EXIT
 
 
 fresh_db
 
-# 1. a hot public benefit, a promo code, 20 buyers, the outcome table
+# 1. a hot public benefit, a promo code, 20 buyers, the outcome table; what the
+# shop knows (its product, its buyers' contact ids, the codes handed out) is
+# in tables of its own, as the sales login reads no table of the extension
 q <<SQL
 CREATE EXTENSION benefit;
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('stress', 'Stress season', '2000-01-01', '2999-12-31');
@@ -65,8 +91,12 @@ SELECT benefit.go_live(benefit_id) FROM benefit.benefit \g /dev/null
 INSERT INTO benefit.promo_code (code, name, percent_off, all_channels, max_uses_total)
     VALUES ('HALF', 'Half price', 50, true, $promo_limit);
 INSERT INTO benefit.contact (kind, name) SELECT 'person', 'Buyer ' || i FROM generate_series(1, 20) i;
+CREATE TABLE public.buyer (i int PRIMARY KEY, contact_id bigint NOT NULL);
+INSERT INTO public.buyer SELECT i, contact_id FROM benefit.contact, generate_series(1, 20) i WHERE name = 'Buyer ' || i;
+CREATE TABLE public.shop (product_id bigint NOT NULL);
+INSERT INTO public.shop SELECT product_id FROM benefit.product;
 CREATE FUNCTION public.basket(n int) RETURNS benefit.basket_line[] LANGUAGE sql STABLE
-    AS \$\$ SELECT ARRAY[ROW(product_id, NULL, NULL, NULL, n, 3000)::benefit.basket_line] FROM benefit.product \$\$;
+    AS \$\$ SELECT ARRAY[ROW(product_id, NULL, NULL, NULL, n, 3000)::benefit.basket_line] FROM public.shop \$\$;
 -- op: hold, confirm, release or expire; reason: what the call returned; units: tickets priced with the benefit
 CREATE TABLE public.outcome (op text NOT NULL, order_ref text, reason text, units int, promo text,
                              expired int, code text, at timestamptz NOT NULL DEFAULT clock_timestamp());
@@ -81,9 +111,13 @@ SELECT benefit.go_live(benefit_id) FROM benefit.benefit WHERE code = 'codes' \g 
 INSERT INTO benefit.contact (kind, name, email) VALUES ('organisation', 'Org', 'org@example.org');
 SELECT benefit.generate_codes(b.benefit_id, c.contact_id, 5000, 'letter', 'fr')
   FROM benefit.benefit b, benefit.contact c WHERE b.code = 'codes' AND c.kind = 'organisation' \g /dev/null
-CREATE TABLE public.pool AS SELECT row_number() OVER (ORDER BY code) AS i, code FROM benefit.single_use_code;
+CREATE TABLE public.pool AS SELECT row_number() OVER (ORDER BY code) AS i, code, code::text AS code_text FROM benefit.single_use_code;
 ALTER TABLE public.pool ADD PRIMARY KEY (i);
 SQL
+sales_password=$(login "$sales_login" benefit_sales)
+admin_password=$(login "$admin_login" benefit_admin)
+q -c "GRANT SELECT ON public.buyer, public.shop, public.pool TO $sales_login, $admin_login" \
+  -c "GRANT INSERT ON public.outcome TO $sales_login, $admin_login"
 
 # 2. pgbench: each transaction holds, then (a separate transaction) settles the hold
 cat > "$work/buy.sql" <<'SQL'
@@ -96,7 +130,7 @@ INSERT INTO public.outcome (op, order_ref, reason, units, promo)
 SELECT 'hold', 'o-' || :client_id || '-' || :n, h.reason::text,
        (SELECT sum((l).quantity) FROM unnest(h.lines) l WHERE (l).benefit_code = 'hot'), h.promo_code
   FROM benefit.hold('o-' || :client_id || '-' || :n, public.basket(:units),
-                    (SELECT contact_id FROM benefit.contact WHERE name = 'Buyer ' || :buyer), 'web',
+                    (SELECT contact_id FROM public.buyer WHERE i = :buyer), 'web',
                     now() + CASE WHEN :fate = 10 THEN interval '1 second' ELSE interval '10 minutes' END,
                     NULL, CASE WHEN :promo = 1 THEN 'HALF' END) h;
 INSERT INTO public.outcome (op, order_ref, reason)
@@ -113,36 +147,55 @@ cat > "$work/redeem.sql" <<'SQL'
 \set i random(1, 5000)
 \set n random(1, 2000000000)
 INSERT INTO public.outcome (op, order_ref, reason, code)
-SELECT 'redeem', 'r-' || :client_id || '-' || :n, r.reason::text, r.code::text
+SELECT 'redeem', 'r-' || :client_id || '-' || :n, r.reason::text, p.code_text
   FROM public.pool p, benefit.redeem_code(p.code, NULL, 'r-' || :client_id || '-' || :n, 'web', 'shop') r WHERE p.i = :i;
 SQL
 cat > "$work/invalidate.sql" <<'SQL'
 \set i random(1, 5000)
 INSERT INTO public.outcome (op, reason, code)
-SELECT 'invalidate', benefit.invalidate_code(p.code, 'stress')::text, p.code::text FROM public.pool p WHERE p.i = :i;
+SELECT 'invalidate', benefit.invalidate_code(p.code, 'stress')::text, p.code_text FROM public.pool p WHERE p.i = :i;
 SQL
 cat > "$work/look.sql" <<'SQL'
 \set i random(1, 5000)
 \set buyer random(0, 20)
-SELECT count(*) FROM benefit.available((SELECT contact_id FROM benefit.contact WHERE name = 'Buyer ' || :buyer), 'web', NULL,
-                                       ARRAY[(SELECT code::text FROM public.pool WHERE i = :i)], 'shop');
-SELECT (benefit.price_basket(public.basket(2), (SELECT contact_id FROM benefit.contact WHERE name = 'Buyer ' || :buyer), 'web', 'shop',
-                             NULL, ARRAY[(SELECT code::text FROM public.pool WHERE i = :i)], 'HALF')).total_cents;
+SELECT count(*) FROM benefit.available((SELECT contact_id FROM public.buyer WHERE i = :buyer), 'web', NULL,
+                                       ARRAY[(SELECT code_text FROM public.pool WHERE i = :i)], 'shop');
+SELECT (benefit.price_basket(public.basket(2), (SELECT contact_id FROM public.buyer WHERE i = :buyer), 'web', 'shop',
+                             NULL, ARRAY[(SELECT code_text FROM public.pool WHERE i = :i)], 'HALF')).total_cents;
 SQL
+# the buyers as the sales login; with STRESS_MIX=all, operators at the same
+# time as the admin login (one client in 20, each paced at 40 invalidations
+# a second, about what a buyer client runs, so that invalidations stay near
+# one call in 20)
 scripts=(-f "$work/buy.sql@19" -f "$work/expire.sql@1")
+operators=0
 if [ "$mix" = all ]; then
-    scripts=(-f "$work/buy.sql@10" -f "$work/expire.sql@1" -f "$work/redeem.sql@5" -f "$work/invalidate.sql@1" -f "$work/look.sql@3")
+    scripts=(-f "$work/buy.sql@10" -f "$work/expire.sql@1" -f "$work/redeem.sql@5" -f "$work/look.sql@3")
+    operators=$((clients / 20 > 0 ? clients / 20 : 1))
 fi
 
 bench_rc=0
-pgbench -n -c "$clients" -j 2 -T "$seconds" "${scripts[@]}" "$db" \
-    >"$work/pgbench.out" 2>&1 || bench_rc=$?
-processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench.out" | head -n 1)
-failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench.out" | head -n 1)
+runs=1
+PGPASSWORD=$sales_password pgbench -U "$sales_login" -n -c $((clients - operators)) -j 2 -T "$seconds" "${scripts[@]}" "$db" \
+    > "$work/pgbench.out" 2>&1 &
+buyers_pid=$!
+if [ "$operators" -gt 0 ]; then
+    runs=2
+    PGPASSWORD=$admin_password pgbench -U "$admin_login" -n -c "$operators" -j 1 -T "$seconds" -R $((operators * 40)) -f "$work/invalidate.sql" "$db" \
+        > "$work/pgbench_operators.out" 2>&1 || bench_rc=$?
+fi
+wait "$buyers_pid" || bench_rc=$((bench_rc + $?))
+if [ "$operators" -gt 0 ]; then cat "$work/pgbench_operators.out" >> "$work/pgbench.out"; fi
+# the totals of the runs (lines starting with "number of": the per-script sections indent theirs)
+total() {
+    sed -n "s/^number of $1: \([0-9]*\).*/\1/p" "$work/pgbench.out" | awk -v runs=$runs '{ s += $1; n++ } END { if (n == runs) print s }'
+}
+processed=$(total 'transactions actually processed')
+failed=$(total 'failed transactions')
 
 # 3. the invariants
 
-if [ "$mix" = all ]; then echo "1..9"; else echo "1..7"; fi
+if [ "$mix" = all ]; then echo "1..10"; else echo "1..8"; fi
 
 check "pgbench processed transactions and none failed (exit $bench_rc, ${processed:-?} processed, ${failed:-?} failed)" \
     "$([ "$bench_rc" = 0 ] && [ "${processed:-0}" -gt 0 ] && [ "${failed:-x}" = 0 ] && echo 0 || echo 1)"
@@ -171,7 +224,11 @@ check "every ok confirmation is a confirmed order, every ok release a released o
               WHERE o.reason = 'ok' AND ((o.op = 'confirm' AND h.state <> 'confirmed')
                                       OR (o.op = 'release' AND h.state <> 'released'))")"
 
-# 4. sell the rest: expire every open hold, then buy one ticket at a time until refused
+check "every hold was made by the sales login ($sales_login)" \
+    "$(q -c "SELECT count(*) FROM benefit.order_hold WHERE created_by IS DISTINCT FROM '$sales_login'")" \
+    "SELECT created_by, count(*) FROM benefit.order_hold GROUP BY 1 ORDER BY 1"
+
+# 4. sell the rest (as superuser): expire every open hold, then buy one ticket at a time until refused
 q -c "UPDATE benefit.order_hold SET held_until = now() - interval '1 second' WHERE state = 'held'" >/dev/null
 q -c "SELECT benefit.expire_holds()" >/dev/null
 q -c "SELECT benefit.expire_holds()" >/dev/null
@@ -204,18 +261,21 @@ if [ "$mix" = all ]; then
                                                 GROUP BY code HAVING count(*) > 1) s)
                   + (SELECT count(*) FROM outcome o JOIN benefit.single_use_code c ON c.code::text = o.code
                       WHERE o.op = 'redeem' AND o.reason = 'ok' AND (c.state <> 'used' OR c.used_order <> o.order_ref))")"
-    check "the code history matches the states of the codes" \
-        "$(q -c "SELECT count(*) FROM benefit.single_use_code c
-                  WHERE c.state IS DISTINCT FROM coalesce((SELECT h.to_state FROM benefit.code_history h
-                                                            WHERE h.code OPERATOR(benefit.=) c.code
-                                                            ORDER BY h.history_id DESC LIMIT 1), 'issued')")"
+    check "the code history matches the states of the codes, and names the admin login for invalidations, the sales login for the rest" \
+        "$(q -c "SELECT (SELECT count(*) FROM benefit.single_use_code c
+                          WHERE c.state IS DISTINCT FROM coalesce((SELECT h.to_state FROM benefit.code_history h
+                                                                    WHERE h.code OPERATOR(benefit.=) c.code
+                                                                    ORDER BY h.history_id DESC LIMIT 1), 'issued'))
+                  + (SELECT count(*) FROM benefit.code_history
+                      WHERE by_role IS DISTINCT FROM CASE WHEN to_state = 'invalidated' THEN '$admin_login' ELSE '$sales_login' END)")" \
+        "SELECT to_state, by_role, count(*) FROM benefit.code_history GROUP BY 1, 2 ORDER BY 1, 2"
 fi
 
 holds=$(q -c "SELECT count(*) FROM outcome WHERE op = 'hold'")
 by_reason=$(q -c "SELECT string_agg(format('%s %s: %s', op, reason, n), ', ' ORDER BY op, reason)
                     FROM (SELECT op, reason, count(*) AS n FROM outcome WHERE op <> 'expire' GROUP BY 1, 2) s")
 expired=$(q -c "SELECT coalesce(sum(expired), 0) FROM outcome WHERE op = 'expire'")
-echo "# stress: $clients clients x $seconds s, ${processed:-?} transactions, $holds holds {$by_reason}, $expired expired by expire_holds, $violations violations"
+echo "# stress: $((clients - operators)) buyers ($sales_login)$([ "$operators" = 0 ] || echo " and $operators operators ($admin_login)") x $seconds s, ${processed:-?} transactions, $holds holds {$by_reason}, $expired expired by expire_holds, $violations violations"
 
 # 5. the database is dropped by the EXIT trap
 [ "$violations" = 0 ]

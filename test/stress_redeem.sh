@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # test/stress_redeem.sh: a short pgbench stress test of single-use code
-# redemption.  16 clients redeem codes of a pool of 2,000 for random orders
-# while one transaction in ten invalidates a code, so redemptions race each
-# other and race invalidations (a third of the calls aim at the lowest code
-# still issued, so that the races really happen).  Each transaction is one
-# statement that calls benefit.redeem_code (or benefit.invalidate_code) and
-# writes what it returned into public.outcome, so the outcome row commits
-# with the redemption or not at all.  Then the invariants are checked in
-# SQL and printed as TAP lines:
+# redemption.  14 buyers redeem codes of a pool of 2,000 for random orders
+# while 2 operators invalidate codes, so redemptions race each other and race
+# invalidations (a third of the calls aim at the lowest code still issued, so
+# that the races really happen).  The buyers are a pgbench run as a login
+# granted only benefit_sales, the operators a second one, at the same time, as
+# a login granted only benefit_admin.  Each transaction is one statement that
+# calls benefit.redeem_code (or benefit.invalidate_code) and writes what it
+# returned into public.outcome, so the outcome row commits with the
+# redemption or not at all.  Then the invariants are checked in SQL, as
+# superuser, and printed as TAP lines:
 #   - no code is used twice, and every 'ok' is a code in state used;
 #   - every 'ok' outcome's order is the used_order of its code;
 #   - no code is both used and invalidated;
 #   - benefit.code_history matches the states of the codes;
-#   - pgbench processed transactions and none failed.
+#   - pgbench processed transactions and none failed;
+#   - the code history says the buyers' login used the codes and the
+#     operators' login invalidated them.
 # Exit status 0 only when every check passed.
 #
-# Runs against the cluster that PGHOST/PGPORT/PGUSER point at, with the
-# extension installed (bin/test runs it inside pg_virtualenv); creates and
-# drops its own database benefit_stress.  STRESS_SECONDS (default 10) is
+# Runs against the cluster that PGHOST/PGPORT/PGUSER point at, as a
+# superuser, with the extension installed (bin/test runs it inside
+# pg_virtualenv); creates and drops its own database benefit_stress and the
+# logins stress_redeem_sales and stress_redeem_admin, which connect with a
+# password (PGHOST must accept password or trust authentication, as the TCP
+# host pg_virtualenv sets does).  STRESS_SECONDS (default 10) is
 # the length of the pgbench run; STRESS_KEEP_DB=1 keeps the database for
 # inspection.
 set -euo pipefail
@@ -25,7 +32,10 @@ set -euo pipefail
 db=benefit_stress
 seconds=${STRESS_SECONDS:-10}
 clients=16
+operators=2
 pool_size=2000
+sales_login=stress_redeem_sales
+admin_login=stress_redeem_admin
 
 work=$(mktemp -d)
 . "$(dirname "$0")/lib.sh"
@@ -33,7 +43,21 @@ cleanup() {
     rm -rf "$work"
     if [ -z "${STRESS_KEEP_DB:-}" ]; then
         drop_db
+        psql -X -q -d postgres -c "DROP ROLE IF EXISTS $sales_login, $admin_login" || true
     fi
+}
+# login NAME ROLE: creates the LOGIN role NAME granted only ROLE (when
+# missing), gives it a new random password and prints the password
+login() {
+    local password
+    password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+    q -v name="$1" -v role="$2" -v password="$password" <<'SQL' > /dev/null
+SET client_min_messages = warning;
+SELECT format('CREATE ROLE %I LOGIN', :'name') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'name') \gexec
+GRANT :"role" TO :"name";
+ALTER ROLE :"name" PASSWORD :'password';
+SQL
+    echo "$password"
 }
 trap cleanup EXIT
 
@@ -66,24 +90,35 @@ INSERT INTO public.pool (i, code)
 CREATE TABLE public.outcome (op text NOT NULL, reason text NOT NULL, code benefit.code NOT NULL, order_ref text,
                              started timestamptz NOT NULL DEFAULT now(),
                              done timestamptz NOT NULL DEFAULT clock_timestamp());
+-- the code most buyers type at once: the lowest one still issued (the logins cannot list codes)
+CREATE FUNCTION public.lowest_issued_code() RETURNS benefit.code LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS \$\$ SELECT c.code FROM benefit.single_use_code c WHERE c.state = 'issued' ORDER BY c.code LIMIT 1 \$\$;
 ANALYZE public.pool;
 SELECT contact_id FROM benefit.contact WHERE kind = 'person';
 SQL
 )
+sales_password=$(login "$sales_login" benefit_sales)
+admin_password=$(login "$admin_login" benefit_admin)
+q <<SQL
+REVOKE ALL ON FUNCTION public.lowest_issued_code() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.lowest_issued_code() TO $sales_login, $admin_login;
+GRANT SELECT ON public.pool TO $sales_login, $admin_login;
+GRANT INSERT ON public.outcome TO $sales_login, $admin_login;
+SQL
 if [ "$(q -c "SELECT count(*) FROM public.pool")" != "$pool_size" ]; then
     echo "stress_redeem.sh: the pool does not hold $pool_size codes" >&2
     exit 1
 fi
 
-# 2. pgbench: 9 redemptions (half of them anonymous) for 1 invalidation, on
+# 2. pgbench: buyers redeem (half of them anonymous) and operators invalidate
 # a random code of the pool.  Drawn at random, two calls rarely meet on a
 # code before its first use, so one call in three instead aims at the lowest
 # code still issued, where all clients that do so at the same time collide
 # (and falls back to a random code once none is left).  The order is
 # computed once (OFFSET 0 keeps random() from being inlined twice), passed to
 # redeem_code and stored with its result.
-target="coalesce(CASE WHEN :hot = 0 THEN (SELECT c.code FROM benefit.single_use_code c WHERE c.state = 'issued' ORDER BY c.code LIMIT 1) END,
-                (SELECT p.code FROM public.pool p WHERE p.i = :i))"
+target="coalesce(CASE WHEN :hot = 0 THEN public.lowest_issued_code() END, (SELECT p.code FROM public.pool p WHERE p.i = :i))"
 cat > "$work/redeem.sql" <<SQL
 \set i random(1, $pool_size)
 \set hot random(0, 2)
@@ -101,21 +136,36 @@ SELECT 'invalidate', benefit.invalidate_code(t.code, 'stress')::text, t.code
   FROM (SELECT $target AS code OFFSET 0) t;
 SQL
 
+PGPASSWORD=$sales_password pgbench -U "$sales_login" -M prepared -n -c $((clients - operators)) -j 2 -T "$seconds" \
+    -D contact="$contact" -f "$work/redeem.sql" "$db" > "$work/pgbench.out" 2>&1 &
+buyers_pid=$!
+PGPASSWORD=$admin_password pgbench -U "$admin_login" -M prepared -n -c "$operators" -j 1 -T "$seconds" \
+    -f "$work/invalidate.sql" "$db" > "$work/pgbench_operators.out" 2>&1 &
+operators_pid=$!
 bench_rc=0
-pgbench -M prepared -n -c "$clients" -j 2 -T "$seconds" -D contact="$contact" \
-    -f "$work/redeem.sql@9" -f "$work/invalidate.sql@1" "$db" >"$work/pgbench.out" 2>&1 || bench_rc=$?
+wait "$buyers_pid" || bench_rc=$?
+wait "$operators_pid" || bench_rc=$((bench_rc + $?))
+cat "$work/pgbench_operators.out" >> "$work/pgbench.out"
 
-# the totals (first occurrence: the per-script sections repeat these labels)
-processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench.out" | head -n 1)
-failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench.out" | head -n 1)
+# the totals of the two runs
+total() {
+    sed -n "s/^number of $1: \([0-9]*\).*/\1/p" "$work/pgbench.out" | awk '{ s += $1; n++ } END { if (n == 2) print s }'
+}
+processed=$(total 'transactions actually processed')
+failed=$(total 'failed transactions')
 
 # 3. the invariants
 
-echo "1..6"
+echo "1..7"
 
 check "pgbench processed transactions and none failed (exit $bench_rc, ${processed:-?} processed, ${failed:-?} failed)" \
     "$([ "$bench_rc" = 0 ] && [ "${processed:-0}" -gt 0 ] && [ "${failed:-x}" = 0 ] && echo 0 || echo 1)"
 if [ "$bench_rc" != 0 ] || [ "${failed:-x}" != 0 ]; then sed 's/^/#   /' "$work/pgbench.out"; fi
+
+check "the buyers' login used the codes, the operators' login invalidated them (code_history.by_role)" \
+    "$(q -c "SELECT count(*) FROM benefit.code_history
+              WHERE by_role IS DISTINCT FROM CASE to_state WHEN 'used' THEN '$sales_login' WHEN 'invalidated' THEN '$admin_login' END")" \
+    "SELECT to_state, by_role, count(*) FROM benefit.code_history GROUP BY 1, 2 ORDER BY 1, 2"
 
 # no code used twice; as many ok redemptions as codes in state used
 check "no code is used twice: $(q -c "SELECT count(*) FROM outcome WHERE op = 'redeem' AND reason = 'ok'") ok redemptions, $(q -c "SELECT count(*) FROM benefit.single_use_code WHERE state = 'used'") used codes" \
@@ -179,7 +229,7 @@ invalidated=$(q -c "SELECT count(*) FROM benefit.single_use_code WHERE state = '
 refusals=$(q -c "SELECT count(*) FROM outcome WHERE op = 'redeem' AND reason <> 'ok'")
 by_reason=$(q -c "SELECT coalesce(string_agg(format('%s: %s', reason, n), ', ' ORDER BY reason), '') FROM (SELECT reason, count(*) AS n FROM outcome WHERE op = 'redeem' AND reason <> 'ok' GROUP BY reason) s")
 settled=$(q -c "SELECT coalesce(round(extract(epoch FROM max(at) - min(at))::numeric, 2), 0) FROM benefit.code_history")
-echo "# stress: $clients clients x $seconds s, ${processed:-?} transactions, $used codes used, $invalidated invalidated, $refusals refusals by reason {$by_reason}, $violations violations"
+echo "# stress: $((clients - operators)) buyers ($sales_login) and $operators operators ($admin_login) x $seconds s, ${processed:-?} transactions, $used codes used, $invalidated invalidated, $refusals refusals by reason {$by_reason}, $violations violations"
 # a refusal whose transaction started before the one that used or
 # invalidated the code was done overlapped it: the race this test is about
 raced=$(q -F ' ' -c "SELECT count(*) FILTER (WHERE o.op = w.op), count(*) FILTER (WHERE o.op <> w.op)
