@@ -56,7 +56,7 @@ prepare_plans(Oid code_type)
 {
 	Oid			arr_type;
 	Oid			t_int8[1] = {INT8OID};
-	Oid			t_batch[7] = {INT8OID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID};
+	Oid			t_batch[8] = {INT8OID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Oid			t_insert[3];
 	Oid			t_outbox[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
 
@@ -87,9 +87,9 @@ prepare_plans(Oid code_type)
 		1, t_int8);
 	plan_batch = benefit_keep_plan(
 		"INSERT INTO benefit.code_batch "
-		"(benefit_id, season_id, contact_id, code_count, email, document, language) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING batch_id",
-		7, t_batch);
+		"(benefit_id, season_id, contact_id, code_count, email, document, language, created_by) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.name) RETURNING batch_id",
+		8, t_batch);
 	plan_insert_fast = benefit_keep_plan(
 		"INSERT INTO benefit.single_use_code (code, batch_id, benefit_id) "
 		"SELECT u.c, $2, $3 FROM pg_catalog.unnest($1) AS u(c)",
@@ -191,7 +191,7 @@ benefit_generate_codes(PG_FUNCTION_ARGS)
 	Datum		document = PG_GETARG_DATUM(3);
 	Datum		language = PG_GETARG_DATUM(4);
 	Oid			code_type;
-	Datum		args[7];
+	Datum		args[8];
 	bool		isnull;
 	char	   *target;
 	char	   *status;
@@ -267,6 +267,8 @@ benefit_generate_codes(PG_FUNCTION_ARGS)
 	args[4] = email;
 	args[5] = document;
 	args[6] = language;
+	/* the calling role, not the owner this SECURITY DEFINER function runs as */
+	args[7] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
 	if (SPI_execute_plan(plan_batch, args, NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "inserting the batch failed");
 	batch_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

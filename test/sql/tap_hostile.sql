@@ -13,7 +13,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(35);
+SELECT plan(38);
 
 INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s', 'Season', '2000-01-01', '2999-12-31');
 INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office');
@@ -81,7 +81,15 @@ RESET ROLE;
 -- throttling: 3 wrong codes from one client key (or one contact) in the window, then throttled;
 -- the counts live in shared memory, outside transactions: start from none
 SELECT benefit.forget_code_attempts() >= 0 AS forgotten \gset
+INSERT INTO benefit.contact (kind, name) VALUES ('person', 'Guesser');
+SELECT contact_id AS guesser FROM benefit.contact WHERE name = 'Guesser' \gset
+-- a well-formed code for 12 data characters: the one check character that makes it valid
+CREATE FUNCTION pg_temp.valid_code(data text) RETURNS text LANGUAGE sql AS $$
+    SELECT data || c FROM regexp_split_to_table('0123456789ABCDEFGHJKMNPQRSTVWXYZ', '') c
+     WHERE benefit.is_valid_code(data || c) LIMIT 1 $$;
+-- the setting is the superuser's; the calls are the sales login's
 SET benefit.throttle_failures = 3;
+SET ROLE tap_h_sales;
 SELECT results_eq($$SELECT reason::text FROM benefit.enter_code('NOPE-1', 'box', NULL, NULL, 'k1')
                     UNION ALL SELECT reason::text FROM benefit.enter_code('0000-0000-0000-0', 'box', NULL, NULL, 'k1')
                     UNION ALL SELECT reason::text FROM benefit.enter_code('O0O0-XXXX', 'box', NULL, NULL, 'k1')$$,
@@ -103,28 +111,44 @@ SELECT results_eq($$SELECT reason::text FROM benefit.enter_code('NOPE-2', 'box',
                     UNION ALL SELECT reason::text FROM benefit.enter_code('PARTNER1', 'box', NULL, NULL, 'k3')$$,
                   $$VALUES ('unknown_code'), ('unknown_code'), ('ok'), ('unknown_code'), ('throttled')$$,
                   'a valid code in between does not reset the count');
-INSERT INTO benefit.contact (kind, name) VALUES ('person', 'Guesser');
--- a well-formed code for 12 data characters: the one check character that makes it valid
-CREATE FUNCTION pg_temp.valid_code(data text) RETURNS text LANGUAGE sql AS $$
-    SELECT data || c FROM regexp_split_to_table('0123456789ABCDEFGHJKMNPQRSTVWXYZ', '') c
-     WHERE benefit.is_valid_code(data || c) LIMIT 1 $$;
-SELECT results_eq($$SELECT reason::text FROM benefit.redeem_code('0000-0000-0000-0', (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'), 'g1')
-                    UNION ALL SELECT reason::text FROM benefit.redeem_code(pg_temp.valid_code('0000-0000-0001-')::benefit.code, (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'), 'g2')
-                    UNION ALL SELECT reason::text FROM benefit.redeem_code(pg_temp.valid_code('0000-0000-0002-')::benefit.code, (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'), 'g3')
-                    UNION ALL SELECT reason::text FROM benefit.redeem_code(pg_temp.valid_code('0000-0000-0003-')::benefit.code, (SELECT contact_id FROM benefit.contact WHERE name = 'Guesser'), 'g4')$$,
+SELECT results_eq(format($$SELECT reason::text FROM benefit.redeem_code('0000-0000-0000-0', %1$s, 'g1')
+                    UNION ALL SELECT reason::text FROM benefit.redeem_code(pg_temp.valid_code('0000-0000-0001-')::benefit.code, %1$s, 'g2')
+                    UNION ALL SELECT reason::text FROM benefit.redeem_code(pg_temp.valid_code('0000-0000-0002-')::benefit.code, %1$s, 'g3')
+                    UNION ALL SELECT reason::text FROM benefit.redeem_code(pg_temp.valid_code('0000-0000-0003-')::benefit.code, %1$s, 'g4')$$, :guesser),
                   $$VALUES ('unknown_code'), ('unknown_code'), ('unknown_code'), ('throttled')$$,
                   'redeem_code: a contact guessing codes is throttled after three wrong ones');
+-- every call that takes a code goes through the same throttle
+SELECT results_eq(format($$SELECT benefit.hold_code(%L, 'g5', now() + interval '1 hour', contact_id => %s)::text
+                           UNION ALL SELECT benefit.release_code(%L, 'g5', %s)::text$$,
+                         pg_temp.valid_code('0000-0000-0004-'), :guesser, pg_temp.valid_code('0000-0000-0004-'), :guesser),
+                  $$VALUES ('throttled'), ('throttled')$$,
+                  'hold_code and release_code answer throttled to the throttled contact');
+SELECT throws_ok(format($$SELECT benefit.record_ticket('T-G', 'g5', %s, %L, %s)$$,
+                        (SELECT benefit_id FROM benefit.available(NULL, 'box') LIMIT 1), pg_temp.valid_code('0000-0000-0004-'), :guesser),
+                 'VB003', 'too many wrong codes from this contact or client key lately',
+                 'record_ticket does not look at a code from the throttled contact');
+SELECT results_eq(format($$SELECT benefit.release_code(%L, 'g6', client_key => 'k4')::text
+                           UNION ALL SELECT benefit.hold_code(%L, 'g6', now() + interval '1 hour', client_key => 'k4')::text
+                           UNION ALL SELECT benefit.release_code(%L, 'g6', client_key => 'k4')::text
+                           UNION ALL SELECT benefit.hold_code(%L, 'g6', now() + interval '1 hour', client_key => 'k4')::text$$,
+                         pg_temp.valid_code('0000-0000-0005-'), pg_temp.valid_code('0000-0000-0006-'),
+                         pg_temp.valid_code('0000-0000-0007-'), pg_temp.valid_code('0000-0000-0008-')),
+                  $$VALUES ('unknown_code'), ('unknown_code'), ('unknown_code'), ('throttled')$$,
+                  'unknown codes given to release_code and hold_code count: the fourth is throttled');
+RESET ROLE;
 SELECT is((SELECT count(*) || ' ' || count(*) FILTER (WHERE key ~ 'k[0-9]') FROM benefit.list_code_attempts() WHERE key LIKE 'client:%'),
-          '2 0', 'the two client keys with wrong codes are kept hashed, never as given');
+          '3 0', 'the three client keys with wrong codes are kept hashed, never as given');
 -- a window of one second, then wait for it to end
 SET benefit.throttle_window = '1s';
 SELECT pg_sleep(1.1) \gset
+SET ROLE tap_h_sales;
 SELECT is((SELECT reason::text FROM benefit.enter_code('PARTNER1', 'box', NULL, NULL, 'k1')), 'ok',
           'once the window has passed, the client key is heard again');
+RESET ROLE;
 -- the counts of ended windows are purged; a count in its window stays
 SELECT benefit.record_code_failures(NULL, 'in-window', 2) \gset
 SET ROLE tap_h_sales;
-SELECT is(benefit.purge_code_attempts(), 3, 'purge_code_attempts forgets the three counts whose window has ended (sales may run it)');
+SELECT is(benefit.purge_code_attempts(), 4, 'purge_code_attempts forgets the four counts whose window has ended (sales may run it)');
 RESET ROLE;
 SELECT results_eq($$SELECT key, failures FROM benefit.list_code_attempts()$$, $$VALUES ('client:' || md5('in-window'), 2)$$,
                   'a count still in its window is kept');
