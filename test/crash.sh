@@ -59,14 +59,8 @@ CREATE TABLE public.pool AS SELECT row_number() OVER (ORDER BY code) AS i, code 
 SQL
 # the buyers' login, granted only benefit_sales, with a new random password; the codes it
 # is handed (public.pool) and the product id the shop knows
-sales_password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-q -v name="$sales_login" -v password="$sales_password" <<'SQL' > /dev/null
-SET client_min_messages = warning;
-SELECT format('CREATE ROLE %I LOGIN', :'name') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'name') \gexec
-GRANT benefit_sales TO :"name";
-ALTER ROLE :"name" PASSWORD :'password';
-GRANT SELECT ON public.pool TO :"name";
-SQL
+sales_password=$(login "$sales_login" benefit_sales)
+q -c "GRANT SELECT ON public.pool TO $sales_login"
 product=$(q -c "SELECT product_id FROM benefit.product")
 # sales ARGS...: psql on $db as the sales login
 sales() { PGUSER=$sales_login PGPASSWORD=$sales_password psql -X -d "$db" "$@"; }

@@ -1,6 +1,8 @@
 # test/lib.sh: helpers shared by the shell test scripts, sourced after $db is set.
 #   q ARGS...        psql on $db, stopping at the first error, unaligned, tuples only
 #   drop_db          drops $db if it exists, quietly
+#   login NAME ROLE  creates the LOGIN role NAME granted only ROLE (when missing), gives
+#                    it a new random password and prints the password
 #   fresh_db         drops and creates $db
 #   check DESC N [QUERY]
 #                    prints a TAP line "ok"/"not ok" for N violations (counting them in
@@ -19,6 +21,17 @@
 q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" "$@"; }
 drop_db() { PGOPTIONS='-c client_min_messages=warning' dropdb --if-exists "$db" || true; }
 fresh_db() { drop_db; createdb "$db"; }
+login() {
+    local password
+    password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+    q -v name="$1" -v role="$2" -v password="$password" <<'SQL' > /dev/null
+SET client_min_messages = warning;
+SELECT format('CREATE ROLE %I LOGIN', :'name') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'name') \gexec
+GRANT :"role" TO :"name";
+ALTER ROLE :"name" PASSWORD :'password';
+SQL
+    echo "$password"
+}
 
 n=0
 violations=0

@@ -55,19 +55,6 @@ cleanup() {
         psql -X -q -d postgres -c "DROP ROLE IF EXISTS $sales_login, $admin_login" || true
     fi
 }
-# login NAME ROLE: creates the LOGIN role NAME granted only ROLE (when
-# missing), gives it a new random password and prints the password
-login() {
-    local password
-    password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-    q -v name="$1" -v role="$2" -v password="$password" <<'SQL' > /dev/null
-SET client_min_messages = warning;
-SELECT format('CREATE ROLE %I LOGIN', :'name') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'name') \gexec
-GRANT :"role" TO :"name";
-ALTER ROLE :"name" PASSWORD :'password';
-SQL
-    echo "$password"
-}
 trap cleanup EXIT
 
 

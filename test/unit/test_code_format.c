@@ -16,6 +16,7 @@
  *-------------------------------------------------------------------------
  */
 #include "code_format.h"
+#include "check.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,26 +30,10 @@
 
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-static int	ntests = 0;
-static int	nfailed = 0;
 static uint64_t prng_state = UINT64_C(0x9E3779B97F4A7C15);
 
 /* Big input buffer for the very-long-input tests (test code, not library). */
 static char long_buf[LONG_LEN + 32];
-
-/* Records and prints the result of one test. */
-static void
-check(bool cond, const char *name)
-{
-	ntests++;
-	if (cond)
-		printf("ok %d - %s\n", ntests, name);
-	else
-	{
-		nfailed++;
-		printf("not ok %d - %s\n", ntests, name);
-	}
-}
 
 /* Returns the next value of a xorshift64 PRNG (fixed seed above). */
 static uint64_t
@@ -644,7 +629,5 @@ main(void)
 	test_from_random();
 	test_messages();
 
-	printf("1..%d\n", ntests);
-	printf("%d passed, %d failed\n", ntests - nfailed, nfailed);
-	return nfailed == 0 ? 0 : 1;
+	return check_summary("test_code_format");
 }

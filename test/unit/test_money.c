@@ -15,6 +15,7 @@
  *-------------------------------------------------------------------------
  */
 #include "money.h"
+#include "check.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,23 +25,7 @@
 #define NRANDOM_BASKETS 100000
 #define MAX_LINES		20
 
-static int	ntests = 0;
-static int	nfailed = 0;
 static uint64_t prng_state = UINT64_C(0x2545F4914F6CDD1D);
-
-/* Records and prints the result of one test. */
-static void
-check(bool cond, const char *name)
-{
-	ntests++;
-	if (cond)
-		printf("ok %d - %s\n", ntests, name);
-	else
-	{
-		nfailed++;
-		printf("not ok %d - %s\n", ntests, name);
-	}
-}
 
 /* Returns the next value of a xorshift64 PRNG (fixed seed above). */
 static uint64_t
@@ -325,7 +310,5 @@ main(void)
 	test_basket_discount();
 	test_allocate();
 	test_allocate_random();
-	printf("1..%d\n", ntests);
-	printf("# test_money: %d passed, %d failed\n", ntests - nfailed, nfailed);
-	return nfailed == 0 ? 0 : 1;
+	return check_summary("test_money");
 }

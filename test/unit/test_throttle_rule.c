@@ -11,6 +11,7 @@
  *-------------------------------------------------------------------------
  */
 #include "throttle_rule.h"
+#include "check.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,22 +20,6 @@
 #define SEC INT64_C(1000000)
 #define WINDOW (900 * SEC)
 
-static int	ntests = 0;
-static int	nfailed = 0;
-
-/* Records and prints the result of one test. */
-static void
-check(bool cond, const char *name)
-{
-	ntests++;
-	if (cond)
-		printf("ok %d - %s\n", ntests, name);
-	else
-	{
-		nfailed++;
-		printf("not ok %d - %s\n", ntests, name);
-	}
-}
 
 int
 main(void)
@@ -88,6 +73,5 @@ main(void)
 		check(!throttle_evict_before(&live, &ended, t0, WINDOW), "a live one after an ended one");
 	}
 
-	printf("# test_throttle_rule: %d passed, %d failed\n", ntests - nfailed, nfailed);
-	return nfailed == 0 ? 0 : 1;
+	return check_summary("test_throttle_rule");
 }
