@@ -34,7 +34,7 @@ DATA = $(filter-out $(UPGRADE_0_2_0),$(wildcard sql/$(EXTENSION)--*.sql))
 DATA_built = $(UPGRADE_0_2_0)
 
 # pg_regress: plain SQL files and pgTAP files (tap_*.sql) run through pg_regress.
-REGRESS = config_errors code_type tap_schema tap_lifecycle tap_references tap_roles tap_role_matrix tap_generate tap_redeem tap_code_paths tap_tickets tap_runtime tap_hostile tap_time_zones
+REGRESS = config_errors code_type tap_schema tap_roles tap_role_matrix tap_lifecycle tap_references tap_time_zones tap_promo_codes tap_code_generation tap_code_use tap_throttle tap_tickets tap_eligibility tap_pricing tap_orders tap_search_path
 REGRESS_OPTS = --inputdir=test --load-extension=pgtap
 
 # isolationtester specs, one per race.

@@ -1,5 +1,12 @@
--- tap_roles: the three roles exist and hold what DESIGN §4 says; PUBLIC
--- holds nothing; proven from login roles granted only one role each.
+-- tap_roles: privileges.  The roles exist and hold what DESIGN §4 says;
+-- PUBLIC holds nothing; the audit columns are the extension's; the sales
+-- role sells but cannot read or list codes, batches, contacts, holds,
+-- counters or history, nor call the internal helpers that write counters,
+-- nor generate codes; the report role reads the views only; a login without
+-- a benefit role gets nothing.  Proven from the logins of
+-- test/fixtures/logins.sql, granted only one role each, on the shared
+-- catalogue (test/fixtures/catalogue.sql).  Every call of every role is in
+-- tap_role_matrix.
 \set ECHO none
 \set QUIET 1
 \pset format unaligned
@@ -9,7 +16,9 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(32);
+SELECT plan(46);
+\i test/fixtures/logins.sql
+\i test/fixtures/catalogue.sql
 
 SELECT has_role('benefit_admin');
 SELECT has_role('benefit_sales');
@@ -48,19 +57,16 @@ SELECT function_privs_are('benefit', 'go_live', ARRAY['bigint'], 'benefit_admin'
 SELECT function_privs_are('benefit', 'go_live', ARRAY['bigint'], 'benefit_sales', ARRAY[]::text[]);
 
 -- from login roles granted only one role each
-CREATE ROLE tap_admin LOGIN IN ROLE benefit_admin;
-CREATE ROLE tap_sales LOGIN IN ROLE benefit_sales;
-CREATE ROLE tap_report LOGIN IN ROLE benefit_report;
-CREATE ROLE tap_nobody LOGIN;
-
 SET ROLE tap_admin;
 SELECT lives_ok($$
     INSERT INTO benefit.season (code, name, starts_on, ends_on) VALUES ('s26', 'Season', '2026-09-01', '2027-06-30');
     INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('box', 'Box office', 'box_office');
     INSERT INTO benefit.product_family (code, name) VALUES ('t', 'Tickets');
-    INSERT INTO benefit.product (code, name, family_id, season_id) SELECT 'p', 'P', family_id, season_id FROM benefit.product_family, benefit.season;
-    INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels) SELECT 'pub', 'Public', season_id, 'public', true FROM benefit.season;
-    INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off) SELECT benefit_id, product_id, 20 FROM benefit.benefit, benefit.product;
+    INSERT INTO benefit.product (code, name, family_id, season_id)
+        SELECT 'p', 'P', family_id, season_id FROM benefit.product_family, benefit.season WHERE product_family.code = 't' AND season.code = 's26';
+    INSERT INTO benefit.benefit (code, name, season_id, target_type, all_channels) SELECT 'pub', 'Public', season_id, 'public', true FROM benefit.season WHERE code = 's26';
+    INSERT INTO benefit.benefit_tariff (benefit_id, product_id, percent_off)
+        SELECT benefit_id, product_id, 20 FROM benefit.benefit, benefit.product WHERE product.code = 'p';
     SELECT benefit.go_live(benefit_id) FROM benefit.benefit WHERE code = 'pub'$$,
     'an admin configures a benefit and takes it live');
 -- the audit columns are written by the extension only
@@ -94,10 +100,29 @@ RESET ROLE;
 SET ROLE tap_sales;
 SELECT throws_ok($$SELECT * FROM benefit.contact$$, '42501', NULL, 'sales cannot read contacts');
 SELECT throws_ok($$SELECT benefit.suspend(1)$$, '42501', NULL, 'sales cannot change the lifecycle');
+-- the sales role sells, but reads nothing of what selling writes
+SELECT throws_ok($$SELECT * FROM benefit.counter$$, '42501', NULL, 'sales cannot read the counters');
+SELECT throws_ok($$SELECT * FROM benefit.order_hold$$, '42501', NULL, 'sales cannot read the holds');
+SELECT throws_ok($$SELECT * FROM benefit.order_line$$, '42501', NULL, 'sales cannot read the order lines');
+SELECT throws_ok($$SELECT * FROM benefit.single_use_code$$, '42501', NULL, 'sales cannot list codes');
+SELECT throws_ok($$SELECT * FROM benefit.code_batch$$, '42501', NULL, 'sales cannot list batches');
+SELECT throws_ok($$SELECT * FROM benefit.contact$$, '42501', NULL, 'sales cannot list contacts');
+SELECT throws_ok($$SELECT * FROM benefit.code_history$$, '42501', NULL, 'sales cannot read the code history');
+SELECT throws_ok($$SELECT benefit.take_slots('h1', 'benefit_slot', 1, 1)$$, '42501', NULL,
+                 'sales cannot call the internal helper that writes counters');
+SELECT throws_ok($$SELECT benefit.settle(ARRAY['h1'], false)$$, '42501', NULL, 'sales cannot give units back by hand');
+SELECT throws_ok($$SELECT * FROM benefit.benefit_usage$$, '42501', NULL, 'sales cannot read the reporting views');
+SELECT throws_ok($$SELECT benefit.generate_codes(1, 1, 1, 'x', 'fr')$$, '42501', NULL, 'the sales role cannot generate codes');
+RESET ROLE;
+
+SET ROLE tap_report;
+SELECT throws_ok($$SELECT * FROM benefit.order_hold$$, '42501', NULL, 'report cannot read the holds');
+SELECT throws_ok($$SELECT benefit.hold('h2', NULL, NULL, 'box', now())$$, '42501', NULL, 'report cannot hold');
 RESET ROLE;
 
 SET ROLE tap_nobody;
 SELECT throws_ok($$SELECT * FROM benefit.benefit_overview$$, '42501', NULL, 'a role without a benefit role sees nothing');
+SELECT throws_ok($$SELECT benefit.price_basket('{}'::jsonb)$$, '42501', NULL, 'a role without a benefit role cannot even price');
 RESET ROLE;
 
 SELECT * FROM finish();

@@ -1,6 +1,8 @@
--- tap_schema: the configuration model exists with the right types and
--- constraints, every object is commented, money is never floating point,
--- and pg_dump keeps every table and sequence holding user data.
+-- tap_schema: the catalog's shape.  The configuration model exists with the
+-- right types and constraints, every object (every view column too) is
+-- commented, money is never floating point, every SQL function pins its
+-- search_path, and pg_dump keeps every table and sequence holding user data.
+-- No fixture: it reads the catalog only.
 \set ECHO none
 \set QUIET 1
 \pset format unaligned
@@ -10,7 +12,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(59);
+SELECT plan(60);
 
 SELECT has_schema('benefit');
 SELECT tables_are('benefit', ARRAY[
@@ -127,6 +129,12 @@ SELECT is_empty($$
      WHERE c.relnamespace = 'benefit'::regnamespace AND c.relkind = 'r' AND a.attnum > 0
        AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL$$,
     'every column has a comment');
+SELECT is_empty($$
+    SELECT c.relname || '.' || a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+     WHERE c.relnamespace = 'benefit'::regnamespace AND c.relkind IN ('v', 'm') AND a.attnum > 0
+       AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL
+     ORDER BY 1$$,
+    'every view column in schema benefit has a comment');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
      WHERE p.pronamespace = 'benefit'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL$$,

@@ -6,7 +6,9 @@
 -- that reading the season's days in the session's zone would change the
 -- answer of at least one pass (Europe/Zurich and Pacific/Kiritimati east
 -- of UTC, America/Los_Angeles west); every pass expects the same answers.
--- Configuration runs as an admin login, the reports as a report login.
+-- Each pass adds its season to the shared catalogue (test/fixtures/
+-- catalogue.sql); configuration runs as an admin login, the reports as a
+-- report login (test/fixtures/logins.sql).
 \set ECHO none
 \set QUIET 1
 \pset format unaligned
@@ -18,9 +20,8 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
 SELECT plan(69);
 
-CREATE ROLE tap_tz_admin LOGIN IN ROLE benefit_admin;
-CREATE ROLE tap_tz_report LOGIN IN ROLE benefit_report;
-INSERT INTO benefit.product_family (code, name) VALUES ('tz', 'Tickets');
+\i test/fixtures/logins.sql
+\i test/fixtures/catalogue.sql
 
 SET TimeZone = 'Pacific/Kiritimati';
 SELECT is(benefit.season_day_start('2090-09-01'), '2090-09-01 00:00+00'::timestamptz,
