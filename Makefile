@@ -20,6 +20,7 @@ OBJS = \
 	src/pricing.o \
 	src/quota.o \
 	src/redeem.o \
+	src/sale.o \
 	src/glue.o
 
 # Released scripts are committed and frozen.  The script of the version in
@@ -32,7 +33,7 @@ DATA = $(filter-out $(UPGRADE_0_2_0),$(wildcard sql/$(EXTENSION)--*.sql))
 DATA_built = $(UPGRADE_0_2_0)
 
 # pg_regress: plain SQL files and pgTAP files (tap_*.sql) run through pg_regress.
-REGRESS = config_errors code_type tap_schema tap_lifecycle tap_references tap_roles tap_generate tap_redeem tap_code_paths tap_tickets tap_runtime tap_hostile
+REGRESS = config_errors code_type tap_schema tap_lifecycle tap_references tap_roles tap_generate tap_redeem tap_code_paths tap_tickets tap_runtime tap_hostile tap_strict_input tap_json strict_input
 REGRESS_OPTS = --inputdir=test --load-extension=pgtap
 
 # isolationtester specs, one per race.
