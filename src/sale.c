@@ -12,7 +12,8 @@
  * call benefit.resolve_sale, which is the same function.  The statement
  * reads only tables every released version has, so that this library
  * checks a database not yet updated (ALTER EXTENSION benefit UPDATE) the
- * same way.
+ * same way.  Its statement runs with pg_catalog as the only schema
+ * searched, pushed here for every caller.
  *
  *-------------------------------------------------------------------------
  */
@@ -60,6 +61,14 @@ benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool p
 	if (channel_null && point_of_sale_null && contact_null)
 		return;
 
+	/*
+	 * pg_catalog as the only schema searched, for every caller: a kept plan
+	 * is made again whenever it runs under another search_path than the one
+	 * it was made under (price declares pg_catalog, pg_temp; redeem_code
+	 * pushes pg_catalog).  An error unwinds the pushed path with the
+	 * (sub)transaction.
+	 */
+	benefit_push_search_path();
 	/* built-in parameter types: the plan cache follows the tables, also a re-created extension */
 	if (plan_sale == NULL)
 	{
@@ -82,6 +91,7 @@ benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool p
 	nulls[1] = point_of_sale_null ? 'n' : ' ';
 	nulls[2] = contact_null ? 'n' : ' ';
 	ret = SPI_execute_plan(plan_sale, args, nulls, read_only, 1);
+	benefit_pop_search_path();
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "checking the references failed: %s", SPI_result_code_string(ret));
 

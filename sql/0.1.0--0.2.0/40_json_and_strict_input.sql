@@ -9,7 +9,7 @@
 -- one of another product (22023).
 --
 -- What a typed text is ("Code avantage"), read once for every entry point
--- (benefit.read_code): a partner access code (any case, trimmed) first, then
+-- (benefit.read_codes): a partner access code (any case, trimmed) first, then
 -- a well-formed single-use code, otherwise unknown.
 --
 -- What a buyer can still take of a benefit (benefit.units_left) is written
@@ -35,10 +35,9 @@ CREATE FUNCTION benefit.resolve_sale(channel text, point_of_sale text, contact_i
                                      OUT channel_id bigint, OUT channel_kind benefit.channel_kind,
                                      OUT point_of_sale_id bigint)
 AS 'MODULE_PATHNAME', 'benefit_resolve_sale'
-LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION benefit.resolve_sale(text, text, bigint, boolean) IS
-    '(C, src/sale.c) The references of a runtime call checked in one place, also by price and redeem_code: the sales channel by code (22004 when NULL and required, 22023 when unknown), the web point of sale by code (22023 when unknown or on another channel than the one given), the contact id (P0002 when unknown; NULL is an anonymous buyer); returns the channel id and kind and the point of sale id';
+    '(C, src/sale.c; its statement runs with pg_catalog as the only schema searched, pinned in C) The references of a runtime call checked in one place, also by price and redeem_code: the sales channel by code (22004 when NULL and required, 22023 when unknown), the web point of sale by code (22023 when unknown or on another channel than the one given), the contact id (P0002 when unknown; NULL is an anonymous buyer); returns the channel id and kind and the point of sale id';
 
 CREATE OR REPLACE FUNCTION benefit.channel_id(channel text)
 RETURNS bigint
@@ -54,23 +53,32 @@ COMMENT ON FUNCTION benefit.channel_id(text) IS
 -- What a typed text is: the "Code avantage" box, for every entry point
 --------------------------------------------------------------------------
 
-CREATE FUNCTION benefit.read_code(entered text, OUT kind text, OUT benefit_id bigint, OUT code benefit.code)
-LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+-- Set-based and in PL/pgSQL: one call per statement, its plan kept for the
+-- session (a SQL function called from a statement is planned again at every
+-- execution of it); strict, so that no call is made when no code was entered.
+CREATE FUNCTION benefit.read_codes(texts text[])
+RETURNS TABLE (entered text, kind text, benefit_id bigint, code benefit.code)
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 2
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
     -- a partner access code first: a 13-character access code may also
     -- happen to end in a valid check character (OPERAGRAND264)
-    SELECT CASE WHEN p.benefit_id IS NOT NULL THEN 'partner'
+    RETURN QUERY
+    SELECT t.e,
+           CASE WHEN p.benefit_id IS NOT NULL THEN 'partner'
                 WHEN t.ok AND benefit.is_valid_code(t.t) THEN 'single_use'
                 ELSE 'unknown' END,
            p.benefit_id,
            CASE WHEN p.benefit_id IS NULL AND t.ok AND benefit.is_valid_code(t.t) THEN t.t::benefit.code END
-      FROM (SELECT btrim(entered) AS t, length(entered) <= 200 AS ok) t
+      FROM (SELECT u.e, btrim(u.e) AS t, coalesce(length(u.e) <= 200, false) AS ok
+              FROM unnest(read_codes.texts) u(e)) t
       LEFT JOIN benefit.benefit p
-        ON t.ok AND pg_catalog.lower(p.access_code) = pg_catalog.lower(t.t) AND p.target_type = 'partner'
+        ON t.ok AND lower(p.access_code) = lower(t.t) AND p.target_type = 'partner';
+END
 $$;
-COMMENT ON FUNCTION benefit.read_code(text) IS
-    'How every entry point (enter_code, available, price_basket, hold) reads a typed text: equal (any case, trimmed) to a partner access code, it is that partner code (kind partner, its benefit); otherwise a well-formed single-use code (kind single_use, the code, whether issued or not); otherwise unknown (NULL, blank, malformed or over 200 characters)';
+COMMENT ON FUNCTION benefit.read_codes(text[]) IS
+    'How every entry point (enter_code, available, price_basket, hold) reads a typed text, for each text given: equal (any case, trimmed) to a partner access code, it is that partner code (kind partner, its benefit); otherwise a well-formed single-use code (kind single_use, the code, whether issued or not); otherwise unknown (NULL, blank, malformed or over 200 characters)';
 
 --------------------------------------------------------------------------
 -- What a buyer can still take of a benefit
@@ -78,9 +86,10 @@ COMMENT ON FUNCTION benefit.read_code(text) IS
 
 CREATE FUNCTION benefit.units_left(p_benefit_id bigint, p_contact_id bigint,
                                    OUT total_left integer, OUT contact_left integer)
-LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
     SELECT CASE WHEN b.quota_total IS NOT NULL THEN
                greatest(b.quota_total - coalesce((SELECT sum(ct.held + ct.used) FROM benefit.counter ct
                                                    WHERE ct.kind = 'benefit_slot' AND ct.owner_id = b.benefit_id), 0),
@@ -90,11 +99,13 @@ AS $$
                                                          WHERE ct.kind = 'benefit_contact' AND ct.owner_id = b.benefit_id
                                                            AND ct.key = p_contact_id), 0),
                         0) END
+      INTO units_left.total_left, units_left.contact_left
       FROM benefit.benefit b
-     WHERE b.benefit_id = p_benefit_id
+     WHERE b.benefit_id = p_benefit_id;
+END
 $$;
 COMMENT ON FUNCTION benefit.units_left(bigint, bigint) IS
-    'Units of a benefit not yet held or used: of its total quota, and of the contact''s own limit (quota_per_contact; for an anonymous buyer the whole limit); NULL where there is no limit; never below 0';
+    'Units of a benefit not yet held or used: of its total quota, and of the contact''s own limit (quota_per_contact; for an anonymous buyer, NULL contact, the whole limit); NULL where there is no limit; never below 0 (PL/pgSQL: its plan is kept for the session)';
 
 -- eligibility keeps its result type: price (src/pricing.c) reads it, and the
 -- library serves databases not yet updated, whose eligibility is 0.1.0's
@@ -121,8 +132,9 @@ BEGIN
           FROM unnest(eligibility.codes) e
          WHERE e IS NOT NULL AND btrim(e) <> ''
     ), rd AS (
-        SELECT en.e, r.kind, r.benefit_id, r.code
-          FROM entered en CROSS JOIN LATERAL benefit.read_code(en.e) r
+        SELECT r.entered AS e, r.kind, r.benefit_id, r.code
+          FROM (SELECT array_agg(en.e) AS texts FROM entered en) a
+         CROSS JOIN LATERAL benefit.read_codes(a.texts) r
     ), su AS (
         SELECT rd.e, c.code, c.benefit_id, c.state, c.hold_until
           FROM rd
@@ -168,14 +180,15 @@ BEGIN
                 WHEN b.point_of_sale_id IS NOT NULL AND v_sale.channel_kind = 'web'
                      AND b.point_of_sale_id IS DISTINCT FROM v_sale.point_of_sale_id
                 THEN 'wrong_point_of_sale'
-                -- sold out, or this buyer's own limit used up
-                WHEN q.total_left = 0 THEN 'quota_exhausted'
-                WHEN q.contact_left = 0 THEN 'contact_quota_exhausted'
-                ELSE 'ok'
+                WHEN b.quota_total IS NULL AND b.quota_per_contact IS NULL THEN 'ok'
+                -- sold out, or this buyer's own limit used up: looked up last, only when it may be
+                ELSE (SELECT CASE WHEN q.total_left = 0 THEN 'quota_exhausted'
+                                  WHEN q.contact_left = 0 THEN 'contact_quota_exhausted'
+                                  ELSE 'ok' END::benefit.reason
+                        FROM benefit.units_left(b.benefit_id, eligibility.contact_id) q)
            END::benefit.reason
       FROM cand
       JOIN benefit.benefit b ON b.benefit_id = cand.benefit_id
-      LEFT JOIN LATERAL benefit.units_left(b.benefit_id, eligibility.contact_id) q ON true
     UNION ALL
     SELECT NULL, NULL, rd.e, NULL, 'unknown_code'::benefit.reason
       FROM rd
@@ -184,7 +197,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit.eligibility(bigint, text, text, timestamptz, text[]) IS
-    'The benefits a buyer may be offered on a channel (and web point of sale) at a time, with the codes entered (read by benefit.read_code): live public benefits, the contact''s contacts and indicator benefits (target list and indicator level read now), and every benefit an entered partner or single-use code points to; each with ok or the reason it cannot be used (quota_exhausted when sold out, contact_quota_exhausted when the contact''s own limit is used up: benefit.units_left); entered codes that match nothing come back as unknown_code; the references are checked by benefit.resolve_sale';
+    'The benefits a buyer may be offered on a channel (and web point of sale) at a time, with the codes entered (read by benefit.read_codes): live public benefits, the contact''s contacts and indicator benefits (target list and indicator level read now), and every benefit an entered partner or single-use code points to; each with ok or the reason it cannot be used (quota_exhausted when sold out, contact_quota_exhausted when the contact''s own limit is used up: benefit.units_left); entered codes that match nothing come back as unknown_code; the references are checked by benefit.resolve_sale';
 
 CREATE OR REPLACE FUNCTION benefit.available(contact_id bigint, channel text, at timestamptz DEFAULT NULL,
                                              codes text[] DEFAULT NULL, point_of_sale text DEFAULT NULL,
@@ -208,23 +221,29 @@ BEGIN
     v_throttled := v_keyed AND cardinality(v_entered) > 0
                    AND benefit.is_throttled(available.contact_id, available.client_key);
     FOR r IN
+        WITH e AS (
+            SELECT el.* FROM benefit.eligibility(available.contact_id, available.channel, available.point_of_sale,
+                                                 available.at, CASE WHEN v_throttled THEN NULL ELSE available.codes END) el
+             -- usable ones, those this buyer can no longer use (sold out, own limit used up), and
+             -- whatever an entered code points to
+             WHERE el.reason IN ('ok', 'quota_exhausted', 'contact_quota_exhausted') OR el.entered_code IS NOT NULL
+        )
         SELECT e.benefit_id, b.code, b.name, e.target_type, e.entered_code, e.reason, b.valid_until,
                -- units this buyer may still take: the least of the total quota left, the contact's
                -- limit left and the per-order limit (NULL: no limit)
-               LEAST(q.total_left, q.contact_left, b.quota_per_order) AS quota_left,
+               -- (looked up only for a benefit with a limit)
+               CASE WHEN b.quota_total IS NULL AND b.quota_per_contact IS NULL THEN b.quota_per_order
+                    ELSE (SELECT LEAST(q.total_left, q.contact_left, b.quota_per_order)
+                            FROM benefit.units_left(e.benefit_id, available.contact_id) q)
+               END AS quota_left,
                (SELECT jsonb_agg(jsonb_build_object(
                            'tariff_id', t.tariff_id, 'product_id', t.product_id, 'performance_id', t.performance_id,
                            'seat_category_id', t.seat_category_id, 'audience_id', t.audience_id,
                            'price_cents', t.price_cents, 'amount_off_cents', t.amount_off_cents,
                            'percent_off', t.percent_off) ORDER BY t.tariff_id)
                   FROM benefit.benefit_tariff t WHERE t.benefit_id = e.benefit_id) AS tariffs
-          FROM benefit.eligibility(available.contact_id, available.channel, available.point_of_sale,
-                                   available.at, CASE WHEN v_throttled THEN NULL ELSE available.codes END) e
+          FROM e
           LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id
-          LEFT JOIN LATERAL benefit.units_left(e.benefit_id, available.contact_id) q ON true
-         -- usable ones, those this buyer can no longer use (sold out, own limit used up), and
-         -- whatever an entered code points to
-         WHERE e.reason IN ('ok', 'quota_exhausted', 'contact_quota_exhausted') OR e.entered_code IS NOT NULL
          ORDER BY e.reason <> 'ok', b.code, e.entered_code
     LOOP
         available.benefit_id := r.benefit_id;
@@ -273,28 +292,34 @@ BEGIN
     WITH ids AS (
         SELECT DISTINCT u.id FROM unnest(contacts_with_benefits.contact_ids) u(id) WHERE u.id IS NOT NULL
     ), personal AS (
-        SELECT ids.id, b.benefit_id, b.valid_from, b.valid_until, b.all_channels
+        SELECT ids.id, b.benefit_id, b.valid_from, b.valid_until, b.all_channels,
+               b.quota_total IS NOT NULL OR b.quota_per_contact IS NOT NULL AS limited
           FROM ids
           JOIN benefit.campaign_target ct ON ct.contact_id = ids.id
           JOIN benefit.benefit b ON b.campaign_id = ct.campaign_id AND b.target_type = 'contacts' AND b.status = 'live'
         UNION ALL
-        SELECT ids.id, b.benefit_id, b.valid_from, b.valid_until, b.all_channels
+        SELECT ids.id, b.benefit_id, b.valid_from, b.valid_until, b.all_channels,
+               b.quota_total IS NOT NULL OR b.quota_per_contact IS NOT NULL
           FROM ids
           JOIN benefit.contact_indicator ci ON ci.contact_id = ids.id
           JOIN benefit.benefit b ON b.indicator_level_id = ci.level_id AND b.target_type = 'indicator' AND b.status = 'live'
+    ), usable AS (
+        SELECT p.id, p.benefit_id, p.limited
+          FROM personal p
+         WHERE (p.valid_from IS NULL OR p.valid_from <= v_at)
+           AND (p.valid_until IS NULL OR p.valid_until > v_at)
+           AND (p.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc
+                                           WHERE bc.benefit_id = p.benefit_id AND bc.channel_id = v_channel_id))
     )
-    SELECT p.id, count(DISTINCT p.benefit_id)::integer
-      FROM personal p
-      LEFT JOIN LATERAL benefit.units_left(p.benefit_id, p.id) q ON true
-     WHERE (p.valid_from IS NULL OR p.valid_from <= v_at)
-       AND (p.valid_until IS NULL OR p.valid_until > v_at)
-       AND (p.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc
-                                       WHERE bc.benefit_id = p.benefit_id AND bc.channel_id = v_channel_id))
-       -- not sold out, and the contact's own limit not used up (eligibility's quota reasons)
-       AND q.total_left IS DISTINCT FROM 0
-       AND q.contact_left IS DISTINCT FROM 0
-     GROUP BY p.id
-     ORDER BY p.id;
+    SELECT x.id, count(DISTINCT x.benefit_id)::integer
+      FROM usable x
+     -- not sold out, and the contact's own limit not used up (eligibility's quota reasons), looked
+     -- up only for a benefit with a limit
+     WHERE CASE WHEN NOT x.limited THEN true
+                ELSE (SELECT q.total_left IS DISTINCT FROM 0 AND q.contact_left IS DISTINCT FROM 0
+                        FROM benefit.units_left(x.benefit_id, x.id) q) END
+     GROUP BY x.id
+     ORDER BY x.id;
 END
 $$;
 COMMENT ON FUNCTION benefit.contacts_with_benefits(bigint[], text, timestamptz) IS
@@ -323,7 +348,7 @@ BEGIN
         RETURN QUERY SELECT 'unknown'::text, 'throttled'::benefit.reason, NULL::bigint, NULL::text, NULL::text;
         RETURN;
     END IF;
-    SELECT * INTO v_read FROM benefit.read_code(enter_code.code);
+    SELECT r.kind, r.benefit_id, r.code INTO v_read FROM benefit.read_codes(ARRAY[enter_code.code]) r;
     IF v_read.kind = 'single_use' THEN
         SELECT sc.*, bb.code AS bcode, bb.name AS bname INTO c
           FROM benefit.single_use_code sc JOIN benefit.benefit bb ON bb.benefit_id = sc.benefit_id
@@ -357,7 +382,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit.enter_code(text, text, text, bigint, text) IS
-    'The web "Code avantage" box and the box-office Avantages button: reads the text typed as every entry point does (benefit.read_code: a partner access code first, then a single-use code), says which benefit it unlocks and whether it can be used now (reason); never raises for what a buyer types (22023 / P0002 for an unknown channel, point of sale or contact the application passes); uses nothing';
+    'The web "Code avantage" box and the box-office Avantages button: reads the text typed as every entry point does (benefit.read_codes: a partner access code first, then a single-use code), says which benefit it unlocks and whether it can be used now (reason); never raises for what a buyer types (22023 / P0002 for an unknown channel, point of sale or contact the application passes); uses nothing';
 
 CREATE OR REPLACE FUNCTION benefit.hold_code(code benefit.code, order_ref text, hold_until timestamptz,
                                              channel text DEFAULT NULL, point_of_sale text DEFAULT NULL)
@@ -670,7 +695,7 @@ COMMENT ON FUNCTION benefit.release_code(jsonb) IS
 -- Privileges: the helpers are internal; the JSON forms go where the typed ones go
 --------------------------------------------------------------------------
 
-REVOKE ALL ON FUNCTION benefit.resolve_sale(text, text, bigint, boolean), benefit.read_code(text),
+REVOKE ALL ON FUNCTION benefit.resolve_sale(text, text, bigint, boolean), benefit.read_codes(text[]),
     benefit.units_left(bigint, bigint), benefit.parse_call(jsonb, text),
     benefit.hold(jsonb), benefit.confirm(jsonb), benefit.release(jsonb), benefit.redeem_code(jsonb),
     benefit.enter_code(jsonb), benefit.available(jsonb), benefit.hold_code(jsonb), benefit.release_code(jsonb)
