@@ -41,7 +41,7 @@ COMMENT ON FUNCTION benefit.resolve_sale(text, text, bigint, boolean) IS
 
 CREATE OR REPLACE FUNCTION benefit.channel_id(channel text)
 RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT r.channel_id FROM benefit.resolve_sale(channel_id.channel, NULL, NULL) r
