@@ -20,6 +20,7 @@ OBJS = \
 	src/pricing.o \
 	src/quota.o \
 	src/redeem.o \
+	src/sale.o \
 	src/throttle.o \
 	src/throttle_rule.o \
 	src/glue.o
@@ -34,7 +35,7 @@ DATA = $(filter-out $(UPGRADE_0_2_0),$(wildcard sql/$(EXTENSION)--*.sql))
 DATA_built = $(UPGRADE_0_2_0)
 
 # pg_regress: plain SQL files and pgTAP files (tap_*.sql) run through pg_regress.
-REGRESS = config_errors code_type tap_schema tap_roles tap_role_matrix tap_lifecycle tap_references tap_time_zones tap_promo_codes tap_code_generation tap_code_use tap_throttle tap_tickets tap_eligibility tap_pricing tap_orders tap_search_path
+REGRESS = config_errors code_type tap_schema tap_roles tap_role_matrix tap_lifecycle tap_references tap_time_zones tap_promo_codes tap_code_generation tap_code_use tap_throttle tap_tickets tap_eligibility tap_pricing tap_orders tap_search_path tap_strict_input tap_json strict_input
 REGRESS_OPTS = --inputdir=test --load-extension=pgtap
 
 # isolationtester specs, one per race.

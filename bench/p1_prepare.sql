@@ -7,6 +7,7 @@
 SET client_min_messages = warning;
 
 DROP TABLE IF EXISTS bench.copy_target, bench.text_code;   -- P3's tables: free their buffers
+\ir contacts.sql
 
 SELECT count(*) <> :codes AS need_codes FROM benefit.single_use_code \gset
 \if :need_codes

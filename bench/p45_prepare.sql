@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 INSERT INTO benefit.sales_channel (code, name, kind) VALUES ('web', 'Web', 'web') ON CONFLICT DO NOTHING;
-INSERT INTO benefit.contact (kind, name) SELECT 'person', 'Contact ' || i FROM generate_series(1, 1000000) i;
+\ir contacts.sql
 INSERT INTO benefit.indicator (code, name) SELECT 'ind' || i, 'Indicator ' || i FROM generate_series(1, 5) i;
 INSERT INTO benefit.indicator_level (indicator_id, code, name)
 SELECT i.indicator_id, 'l' || l, 'Level ' || l FROM benefit.indicator i, generate_series(1, 10) l;

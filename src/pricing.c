@@ -30,6 +30,7 @@
 
 #include "glue.h"
 #include "money.h"
+#include "sale.h"
 
 static void
 out_of_range(const char *what)
@@ -269,7 +270,11 @@ price_prepare_plans(void)
 	if (plan_promo != NULL)
 		return;
 
-	/* for every line: does the product exist; its most specific catalogue price */
+	/*
+	 * for every line: does the product exist; its most specific catalogue
+	 * price; the product of its performance (NULL: no such performance);
+	 * do its seat category and audience exist
+	 */
 	plan_line_check = benefit_keep_plan(
 		"SELECT l.ord, EXISTS (SELECT 1 FROM benefit.product p WHERE p.product_id = l.product_id), "
 		"       (SELECT bp.price_cents FROM benefit.base_price bp "
@@ -280,7 +285,11 @@ price_prepare_plans(void)
 		"         ORDER BY (bp.performance_id IS NOT NULL)::pg_catalog.int4 "
 		"                  + (bp.seat_category_id IS NOT NULL)::pg_catalog.int4 "
 		"                  + (bp.audience_id IS NOT NULL)::pg_catalog.int4 DESC, bp.base_price_id "
-		"         LIMIT 1) "
+		"         LIMIT 1), "
+		"       (SELECT pf.product_id FROM benefit.performance pf WHERE pf.performance_id = l.performance_id), "
+		"       l.seat_category_id IS NULL OR EXISTS (SELECT 1 FROM benefit.seat_category sc "
+		"                                              WHERE sc.seat_category_id = l.seat_category_id), "
+		"       l.audience_id IS NULL OR EXISTS (SELECT 1 FROM benefit.audience a WHERE a.audience_id = l.audience_id) "
 		"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
 		"                  pg_catalog.unnest($4)) WITH ORDINALITY "
 		"       AS l (product_id, performance_id, seat_category_id, audience_id, ord) "
@@ -339,8 +348,6 @@ price_prepare_plans(void)
 		"  FROM benefit.promo_code pc WHERE pg_catalog.lower(pc.code) = pg_catalog.lower(pg_catalog.btrim($1))",
 		4, t_promo);
 }
-
-static SPIPlanPtr plan_channel;
 
 /* Column n of row r of the last SPI result as int8; *isnull set. */
 static int64
@@ -519,6 +526,7 @@ benefit_price(PG_FUNCTION_ARGS)
 	bool		promo_applied = false;
 	int64		promo_id = 0;
 	char	   *promo_code = NULL;
+	BenefitSale sale;
 	Datum		args[6];
 	char		argnulls[6];
 	bool		isnull;
@@ -548,20 +556,16 @@ benefit_price(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	price_prepare_plans();
-	if (plan_channel == NULL)
-	{
-		Oid			t_text[1] = {TEXTOID};
 
-		plan_channel = benefit_keep_plan("SELECT benefit.channel_id($1)", 1, t_text);
-	}
-
-	/* the channel first: NULL is 22004, an unknown code 22023 (benefit.channel_id says so) */
-	args[0] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
-	argnulls[0] = PG_ARGISNULL(2) ? 'n' : ' ';
-	ret = SPI_execute_plan(plan_channel, args, argnulls, true, 1);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "looking up the channel failed: %s", SPI_result_code_string(ret));
-	channel_id = spi_int8(0, 1, &isnull);
+	/*
+	 * The references first, as every runtime call checks them (sale.c): a
+	 * NULL channel is 22004, an unknown channel or point of sale, or a point
+	 * of sale of another channel, 22023, an unknown contact P0002.
+	 */
+	benefit_check_sale(PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2),
+					   PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+					   Int64GetDatum(contact_id), contact_null, true, true, &sale);
+	channel_id = sale.channel_id;
 
 	/* the lines */
 	if (PG_ARGISNULL(0))
@@ -619,7 +623,7 @@ benefit_price(PG_FUNCTION_ARGS)
 		l->chosen = -1;
 	}
 
-	/* every line's product checked and catalogue price looked up in one statement */
+	/* every line's references checked and catalogue price looked up in one statement */
 	line_ids_arrays(lines, n, args);
 	ret = SPI_execute_plan(plan_line_check, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != (uint64) n)
@@ -632,6 +636,31 @@ benefit_price(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					errcode(ERRCODE_NO_DATA_FOUND),
 					errmsg("line %d: product " INT64_FORMAT " does not exist", i + 1, l->product_id));
+		if (!l->dims.performance_any)
+		{
+			int64		perf_product = spi_int8(i, 4, &isnull);
+
+			if (isnull)
+				ereport(ERROR,
+						errcode(ERRCODE_NO_DATA_FOUND),
+						errmsg("line %d: performance " INT64_FORMAT " does not exist",
+							   i + 1, l->dims.performance_id));
+			if (perf_product != l->product_id)
+				ereport(ERROR,
+						errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("line %d: performance " INT64_FORMAT " is not a performance of product " INT64_FORMAT,
+							   i + 1, l->dims.performance_id, l->product_id),
+						errdetail("Performance " INT64_FORMAT " is one of product " INT64_FORMAT ".",
+								  l->dims.performance_id, perf_product));
+		}
+		if (!spi_bool(i, 5))
+			ereport(ERROR,
+					errcode(ERRCODE_NO_DATA_FOUND),
+					errmsg("line %d: seat category " INT64_FORMAT " does not exist", i + 1, l->dims.seat_category_id));
+		if (!spi_bool(i, 6))
+			ereport(ERROR,
+					errcode(ERRCODE_NO_DATA_FOUND),
+					errmsg("line %d: audience " INT64_FORMAT " does not exist", i + 1, l->dims.audience_id));
 		if (l->base_null)
 		{
 			l->base = spi_int8(i, 3, &isnull);

@@ -30,6 +30,7 @@
 #include "utils/typcache.h"
 
 #include "glue.h"
+#include "sale.h"
 #include "throttle.h"
 
 static SPIPlanPtr plan_fast;
@@ -86,15 +87,19 @@ prepare_plans(Oid code_type)
 	 * written.  No row back means "not that simple": the slow path below
 	 * locks the row and finds the reason (or uses a code held by this order).
 	 *
-	 * An unknown channel code fails the channel condition, so that the slow
-	 * path raises 22023 for it.
+	 * A bad reference (an unknown channel, point of sale or contact, a point
+	 * of sale of another channel) fails the statement's conditions, so that
+	 * the slow path raises its error (benefit_check_sale).  The contact
+	 * and point-of-sale conditions do not depend on the code's row: the
+	 * planner runs them once, before the UPDATE reads anything.
 	 *
-	 * Two versions: without a channel ($5 NULL) the channel and point-of-sale
-	 * conditions are true, but a generic plan still has to start (open, lock
-	 * and initialise) their four index scans on every execution, never run.
-	 * plan_fast leaves them out; plan_fast_channel is the full statement.
-	 * Both take the same six parameters ($6 unused by plan_fast), so that the
-	 * caller passes the same values to either.
+	 * Two versions: without a channel and a point of sale ($5 and $6 NULL)
+	 * the channel and point-of-sale conditions are true, but a generic plan
+	 * still has to start (open, lock and initialise) their index scans on
+	 * every execution, never run.  plan_fast leaves them out;
+	 * plan_fast_channel is the full statement.  Both take the same six
+	 * parameters ($6 unused by plan_fast), so that the caller passes the
+	 * same values to either.
 	 */
 #define FAST_UPDATE \
 		"WITH u AS (" \
@@ -104,7 +109,9 @@ prepare_plans(Oid code_type)
 		"  WHERE c.code OPERATOR(benefit.=) $1 AND c.state = 'issued'" \
 		"    AND b.benefit_id = c.benefit_id AND b.status = 'live'" \
 		"    AND (b.valid_from IS NULL OR b.valid_from <= $2)" \
-		"    AND (b.valid_until IS NULL OR b.valid_until > $2)"
+		"    AND (b.valid_until IS NULL OR b.valid_until > $2)" \
+		"    AND ($3::pg_catalog.int8 IS NULL" \
+		"         OR EXISTS (SELECT 1 FROM benefit.contact ct WHERE ct.contact_id = $3))"
 #define FAST_HISTORY \
 		" RETURNING c.code, c.benefit_id, b.code AS benefit_code" \
 		"), h AS (" \
@@ -124,6 +131,11 @@ prepare_plans(Oid code_type)
 		"              OR EXISTS (SELECT 1 FROM benefit.sales_channel sc WHERE sc.code = $5 AND sc.kind <> 'web')"
 		"              OR EXISTS (SELECT 1 FROM benefit.point_of_sale p"
 		"                          WHERE p.point_of_sale_id = b.point_of_sale_id AND p.code = $6))))"
+		"    AND ($6::pg_catalog.text IS NULL"
+		"         OR EXISTS (SELECT 1 FROM benefit.point_of_sale p"
+		"                     WHERE p.code = $6 AND ($5::pg_catalog.text IS NULL"
+		"                                            OR p.channel_id = (SELECT sc.channel_id FROM benefit.sales_channel sc"
+		"                                                                WHERE sc.code = $5))))"
 		FAST_HISTORY,
 		6, t_fast);
 #undef FAST_UPDATE
@@ -269,6 +281,7 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	char		argnulls[6];
 	bool		isnull;
 	int			ret;
+	BenefitSale sale;
 
 	rowtype = redemption_type(fcinfo);
 
@@ -322,7 +335,7 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	argnulls[2] = contact_null ? 'n' : ' ';
 	argnulls[4] = PG_ARGISNULL(3) ? 'n' : ' ';
 	argnulls[5] = PG_ARGISNULL(4) ? 'n' : ' ';
-	ret = SPI_execute_plan(PG_ARGISNULL(3) ? plan_fast : plan_fast_channel,
+	ret = SPI_execute_plan(PG_ARGISNULL(3) && PG_ARGISNULL(4) ? plan_fast : plan_fast_channel,
 						   args, argnulls, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "using the code failed: %s", SPI_result_code_string(ret));
@@ -339,6 +352,14 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 		SPI_finish();
 		PG_RETURN_DATUM(redemption_datum(rowtype, values, nulls));
 	}
+
+	/*
+	 * The slow path: the references first (an unknown channel, point of
+	 * sale or contact is an error, whatever the code), then the code's row.
+	 */
+	benefit_check_sale(PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+					   PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4),
+					   contact_null ? (Datum) 0 : PG_GETARG_DATUM(1), contact_null, false, false, &sale);
 
 	/* the slow path compares and reports the channel and point of sale */
 	if (!PG_ARGISNULL(3))

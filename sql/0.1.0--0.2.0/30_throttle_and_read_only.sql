@@ -109,6 +109,8 @@ BEGIN
         RAISE EXCEPTION 'hold_until must be in the next 7 days' USING ERRCODE = 'invalid_parameter_value',
             DETAIL = format('hold_until was %s.', hold_until);
     END IF;
+    -- the references the application passes (benefit.resolve_sale, 40_json_and_strict_input.sql)
+    PERFORM benefit.resolve_sale(hold_code.channel, hold_code.point_of_sale, hold_code.contact_id, false);
     IF benefit.is_throttled(hold_code.contact_id, hold_code.client_key) THEN
         RETURN 'throttled';
     END IF;
@@ -135,7 +137,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit.hold_code(benefit.code, text, timestamptz, text, text, bigint, text) IS
-    'Holds a single-use code for an order until a deadline (at most 7 days ahead); holding again for the same order moves the deadline; returns ok or the reason, as redeem_code does (throttled when the contact or client key entered too many wrong codes; an unknown code counts as one); redeem_code by the same order then uses it';
+    'Holds a single-use code for an order until a deadline (at most 7 days ahead); holding again for the same order moves the deadline; returns ok or the reason, as redeem_code does (throttled when the contact or client key entered too many wrong codes; an unknown code counts as one); redeem_code by the same order then uses it; 22023 for an unknown channel or point of sale, P0002 for an unknown contact';
 
 DROP FUNCTION benefit.release_code(benefit.code, text);
 CREATE FUNCTION benefit.release_code(code benefit.code, order_ref text,

@@ -42,6 +42,9 @@ SELECT results_eq($$SELECT benefit_code, entered_code, reason::text FROM benefit
                   'a partner code (any case) unlocks its benefit; a code that unlocks nothing comes back with its reason');
 SELECT is((SELECT quota_left FROM benefit.available(NULL, 'box-office', NULL, ARRAY['PARTNER1']) WHERE benefit_code = 'partner'), 2,
           'available shows the units this buyer may still take (the per-order limit here)');
+RESET ROLE;
+INSERT INTO benefit.point_of_sale (code, name, channel_id) SELECT 'elsewhere', 'Another shop', channel_id FROM benefit.sales_channel WHERE code = 'web';
+SET ROLE tap_sales;
 SELECT is((SELECT reason::text FROM benefit.available(NULL, 'web', NULL, ARRAY[pg_temp.code(1)], 'elsewhere')
             WHERE benefit_code = 'su'), 'wrong_point_of_sale', 'a single-use code on the web works on its point of sale only');
 SELECT is((SELECT reason::text FROM benefit.available(NULL, 'web', NULL, ARRAY[pg_temp.code(1)], 'shop')

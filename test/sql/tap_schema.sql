@@ -34,7 +34,7 @@ SELECT functions_are('benefit', ARRAY[
     'check_live_complete', 'check_still_complete', 'check_live_references', 'purge_code_attempts', 'list_promo_problems', 'count_promo_problems', 'set_status', 'code_in', 'code_out', 'code_recv', 'code_send', 'is_valid_code',
     'code_eq', 'code_ne', 'code_lt', 'code_le', 'code_gt', 'code_ge', 'code_cmp', 'code_sortsupport', 'code_hash',
     'code_hash_extended', 'validate', 'go_live', 'suspend', 'close', 'library_version',
-    'channel_id', 'eligibility', 'available', 'contacts_with_benefits', 'money_unit_price',
+    'channel_id', 'resolve_sale', 'read_codes', 'units_left', 'parse_call', 'eligibility', 'available', 'contacts_with_benefits', 'money_unit_price',
     'money_basket_discount', 'money_allocate', 'price', 'price_basket', 'spread_slots', 'maintain_slots',
     'take_slots', 'take_limited', 'hold', 'lock_codes', 'settle', 'is_throttled',
     'record_code_failures', 'list_code_attempts', 'forget_code_attempts', 'require_writable', 'season_day_start',

@@ -1,0 +1,167 @@
+/*-------------------------------------------------------------------------
+ *
+ * sale.c
+ *		The references of a runtime call, checked in one place: its sales
+ *		channel (by code), its web point of sale (by code, on that channel)
+ *		and its contact (by id).  A bad one is an error, never ignored: an
+ *		unknown contact is not an anonymous buyer, an unknown point of sale
+ *		is not "no point of sale".
+ *
+ * The C entry points (price in pricing.c, redeem_code in redeem.c) call
+ * benefit_check_sale inside their SPI connection; the SQL and PL/pgSQL ones
+ * call benefit.resolve_sale, which is the same function.  The statement
+ * reads only tables every released version has, so that this library
+ * checks a database not yet updated (ALTER EXTENSION benefit UPDATE) the
+ * same way.  Its statement runs with pg_catalog as the only schema
+ * searched, pushed here for every caller.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+#include "glue.h"
+#include "sale.h"
+
+static SPIPlanPtr plan_sale;
+
+/*
+ * Checks the channel, point of sale and contact of a call and returns the
+ * channel and point of sale found; raises 22004 for a missing channel when
+ * it is required, 22023 for an unknown channel or point of sale or a point
+ * of sale of another channel than the one given, P0002 for an unknown
+ * contact.  The caller is connected to SPI.
+ */
+void
+benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool point_of_sale_null,
+				   Datum contact_id, bool contact_null, bool channel_required, bool read_only,
+				   BenefitSale *sale)
+{
+	Datum		args[3];
+	char		nulls[3];
+	bool		isnull;
+	bool		found_null;
+	int64		pos_channel_id;
+	int			ret;
+
+	memset(sale, 0, sizeof(BenefitSale));
+	sale->channel_null = true;
+	sale->point_of_sale_null = true;
+	if (channel_null && channel_required)
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("channel must not be NULL"),
+				errhint("Pass the code of the sales channel the sale happens on."));
+	if (channel_null && point_of_sale_null && contact_null)
+		return;
+
+	/*
+	 * pg_catalog as the only schema searched, for every caller: a kept plan
+	 * is made again whenever it runs under another search_path than the one
+	 * it was made under (price declares pg_catalog, pg_temp; redeem_code
+	 * pushes pg_catalog).  An error unwinds the pushed path with the
+	 * (sub)transaction.
+	 */
+	benefit_push_search_path();
+	/* built-in parameter types: the plan cache follows the tables, also a re-created extension */
+	if (plan_sale == NULL)
+	{
+		Oid			types[3] = {TEXTOID, TEXTOID, INT8OID};
+
+		plan_sale = benefit_keep_plan(
+			"SELECT sc.channel_id, sc.kind, p.point_of_sale_id, p.channel_id, pc.code, "
+			"       $3::pg_catalog.int8 IS NULL "
+			"       OR EXISTS (SELECT 1 FROM benefit.contact c WHERE c.contact_id = $3) "
+			"  FROM (SELECT 1) one "
+			"  LEFT JOIN benefit.sales_channel sc ON sc.code = $1 "
+			"  LEFT JOIN benefit.point_of_sale p ON p.code = $2 "
+			"  LEFT JOIN benefit.sales_channel pc ON pc.channel_id = p.channel_id",
+			3, types);
+	}
+	args[0] = channel;
+	args[1] = point_of_sale;
+	args[2] = contact_id;
+	nulls[0] = channel_null ? 'n' : ' ';
+	nulls[1] = point_of_sale_null ? 'n' : ' ';
+	nulls[2] = contact_null ? 'n' : ' ';
+	ret = SPI_execute_plan(plan_sale, args, nulls, read_only, 1);
+	benefit_pop_search_path();
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "checking the references failed: %s", SPI_result_code_string(ret));
+
+	if (!channel_null)
+	{
+		sale->channel_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &found_null));
+		if (found_null)
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("sales channel \"%s\" does not exist", TextDatumGetCString(channel)));
+		sale->channel_kind = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		sale->channel_null = false;
+	}
+	if (!point_of_sale_null)
+	{
+		sale->point_of_sale_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3,
+															  &found_null));
+		if (found_null)
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("point of sale \"%s\" does not exist", TextDatumGetCString(point_of_sale)),
+					errhint("Pass the code of a web shop of the sales channel as point_of_sale, or NULL."));
+		pos_channel_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+		if (!channel_null && pos_channel_id != sale->channel_id)
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("point of sale \"%s\" is not on sales channel \"%s\"",
+						   TextDatumGetCString(point_of_sale), TextDatumGetCString(channel)),
+					errdetail("Point of sale \"%s\" belongs to sales channel \"%s\".",
+							  TextDatumGetCString(point_of_sale),
+							  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5)));
+		sale->point_of_sale_null = false;
+	}
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull)))
+		ereport(ERROR,
+				errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("contact " INT64_FORMAT " does not exist", DatumGetInt64(contact_id)),
+				errhint("Pass NULL as contact_id for an anonymous buyer."));
+	SPI_freetuptable(SPI_tuptable);
+}
+
+PG_FUNCTION_INFO_V1(benefit_resolve_sale);
+
+/*
+ * resolve_sale(channel, point_of_sale, contact_id, channel_required,
+ *              OUT channel_id, OUT channel_kind, OUT point_of_sale_id)
+ */
+Datum
+benefit_resolve_sale(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	BenefitSale sale;
+	Datum		values[3];
+	bool		nulls[3];
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "benefit.resolve_sale must return a composite type");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	benefit_check_sale(PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0), PG_ARGISNULL(0),
+					   PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), PG_ARGISNULL(1),
+					   PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2),
+					   PG_ARGISNULL(3) || PG_GETARG_BOOL(3), true, &sale);
+	SPI_finish();
+	/* by-value results: nothing to copy out of SPI's memory */
+	values[0] = Int64GetDatum(sale.channel_id);
+	nulls[0] = sale.channel_null;
+	values[1] = sale.channel_kind;
+	nulls[1] = sale.channel_null;
+	values[2] = Int64GetDatum(sale.point_of_sale_id);
+	nulls[2] = sale.point_of_sale_null;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}

@@ -1,0 +1,29 @@
+/*-------------------------------------------------------------------------
+ *
+ * sale.h
+ *		The references of a runtime call (sales channel, web point of sale,
+ *		contact), checked by one rule: see sale.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BENEFIT_SALE_H
+#define BENEFIT_SALE_H
+
+/* after postgres.h */
+
+
+/* What benefit_check_sale found: the channel (with its kind) and the point of sale. */
+typedef struct BenefitSale
+{
+	int64		channel_id;
+	Datum		channel_kind;	/* benefit.channel_kind */
+	bool		channel_null;	/* no channel given */
+	int64		point_of_sale_id;
+	bool		point_of_sale_null; /* no point of sale given */
+} BenefitSale;
+
+extern void benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool point_of_sale_null,
+							   Datum contact_id, bool contact_null, bool channel_required, bool read_only,
+							   BenefitSale *sale);
+
+#endif							/* BENEFIT_SALE_H */
