@@ -153,6 +153,7 @@ BEGIN
     IF code IS NULL OR order_ref IS NULL THEN
         RAISE EXCEPTION 'code and order_ref must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    PERFORM benefit.resolve_sale(NULL, NULL, release_code.contact_id, false);
     IF benefit.is_throttled(release_code.contact_id, release_code.client_key) THEN
         RETURN 'throttled';
     END IF;
@@ -178,7 +179,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit.release_code(benefit.code, text, bigint, text) IS
-    'Gives back a code held by an order (back to issued); idempotent; refuses with held_by_other_order, already_used, invalidated, unknown_code (counted as a wrong entry) or throttled';
+    'Gives back a code held by an order (back to issued); idempotent; refuses with held_by_other_order, already_used, invalidated, unknown_code (counted as a wrong entry) or throttled; P0002 for an unknown contact';
 
 DROP FUNCTION benefit.record_ticket(text, text, bigint, benefit.code);
 CREATE FUNCTION benefit.record_ticket(ticket_ref text, order_ref text, benefit_id bigint, code benefit.code DEFAULT NULL,
@@ -198,6 +199,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'benefit % does not exist', benefit_id USING ERRCODE = 'no_data_found';
     END IF;
+    PERFORM benefit.resolve_sale(NULL, NULL, record_ticket.contact_id, false);
     IF code IS NOT NULL THEN
         IF benefit.is_throttled(record_ticket.contact_id, record_ticket.client_key) THEN
             RAISE EXCEPTION 'too many wrong codes from this contact or client key lately'
@@ -227,7 +229,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit.record_ticket(text, text, bigint, benefit.code, bigint, text) IS
-    'Records a ticket issued through a benefit, with the single-use code that priced it (which must have been used for that order); refuses unknown benefits and codes (an unknown code counts as a wrong entry of the contact or client key; VB003 when they are throttled) and a ticket recorded twice';
+    'Records a ticket issued through a benefit, with the single-use code that priced it (which must have been used for that order); refuses unknown benefits and codes (an unknown code counts as a wrong entry of the contact or client key; VB003 when they are throttled), an unknown contact (P0002) and a ticket recorded twice';
 
 REVOKE ALL ON FUNCTION benefit.hold_code(benefit.code, text, timestamptz, text, text, bigint, text),
     benefit.release_code(benefit.code, text, bigint, text),

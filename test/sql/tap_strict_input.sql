@@ -16,7 +16,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
 \i test/fixtures/sale.sql
-SELECT plan(67);
+SELECT plan(70);
 SET ROLE fixture_sales;
 
 -- the controls: good references work
@@ -77,6 +77,13 @@ SELECT throws_ok(format('SELECT benefit.redeem_code(%L, 999999, %L)', pg_temp.su
 SELECT throws_ok($$SELECT benefit.redeem_code('0000-0000-0000-0', 999999, 'r-ghost')$$,
                  'P0002', 'contact 999999 does not exist', 'redeem_code: an unknown contact with a code never issued');
 SELECT is((SELECT reason::text FROM benefit.enter_code(pg_temp.su(1), 'web', 'shop')), 'ok', 'and the code was not used');
+SELECT throws_ok(format('SELECT benefit.hold_code(%L, %L, now() + interval %L, contact_id => 999999)', pg_temp.su(1), 'hc-ghost', '1 hour'),
+                 'P0002', 'contact 999999 does not exist', 'hold_code: an unknown contact');
+SELECT throws_ok(format('SELECT benefit.release_code(%L, %L, 999999)', pg_temp.su(1), 'hc-ghost'),
+                 'P0002', 'contact 999999 does not exist', 'release_code: an unknown contact');
+SELECT throws_ok(format('SELECT benefit.record_ticket(%L, %L, %s, contact_id => 999999)', 'T-ghost', 'r-ghost',
+                        (SELECT benefit_id FROM benefit.available(NULL, 'box') LIMIT 1)),
+                 'P0002', 'contact 999999 does not exist', 'record_ticket: an unknown contact');
 SELECT results_eq(
     $$SELECT contact_id, benefits FROM benefit.contacts_with_benefits(
           ARRAY[pg_temp.id('contact', 'Alice'), 999999, NULL, pg_temp.id('contact', 'Bob')], 'box')$$,
