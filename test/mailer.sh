@@ -26,7 +26,7 @@ as_mailer() { PGUSER=$mailer PGPASSWORD=$pw q "$@"; }
 as_admin() { PGUSER=$admin PGPASSWORD=$pw q "$@"; }
 
 cleanup() {
-    if [ -n "${LISTENER_PID:-}" ]; then kill "$LISTENER_PID" 2>/dev/null || true; wait "$LISTENER_PID" 2>/dev/null || true; fi
+    if [ -n "${listener_pid:-}" ]; then kill "$listener_pid" 2>/dev/null || true; wait "$listener_pid" 2>/dev/null || true; fi
     rm -f "${out:-}"
     drop_db
     psql -X -q -d postgres -c "DROP ROLE IF EXISTS $mailer" -c "DROP ROLE IF EXISTS $admin" >/dev/null 2>&1 || true
@@ -47,6 +47,8 @@ check "the mailer login is granted benefit_mailer and nothing else" \
 # the listening session, kept open; its output (notifications included) goes to $out
 out=$(mktemp)
 coproc LISTENER { PGUSER=$mailer PGPASSWORD=$pw psql -X -q -At -d "$db" >"$out" 2>&1; }
+# bash unsets LISTENER_PID as soon as the coprocess ends: keep the pid
+listener_pid=$LISTENER_PID
 echo "LISTEN benefit_code_batch;" >&"${LISTENER[1]}"
 
 # sends a query to the listening session and waits until its answer (the marker) is printed
@@ -86,8 +88,8 @@ else
 fi
 check "the batch rolled back was not announced" "$(grep -c '^Asynchronous notification' "$out" | awk '{print $1 - 1}')"
 echo '\q' >&"${LISTENER[1]}"
-wait "$LISTENER_PID" || true
-LISTENER_PID=
+wait "$listener_pid" || true
+listener_pid=
 
 # the catch-up: every mail not sent yet, oldest first
 catchup=$(as_mailer -F ' ' -c "SELECT batch_id, email, document, language FROM benefit.mail_outbox WHERE sent_at IS NULL ORDER BY outbox_id")
