@@ -104,6 +104,8 @@ BEGIN
     PERFORM benefit.require_writable('benefit.hold_code()');
     IF code IS NULL OR order_ref IS NULL OR hold_until IS NULL THEN
         RAISE EXCEPTION 'code, order_ref and hold_until must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    ELSIF btrim(order_ref) = '' OR length(order_ref) > 200 THEN
+        RAISE EXCEPTION 'order_ref must be 1 to 200 characters, not blank' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF hold_until <= now() OR hold_until > now() + interval '7 days' THEN
         RAISE EXCEPTION 'hold_until must be in the next 7 days' USING ERRCODE = 'invalid_parameter_value',
@@ -152,6 +154,8 @@ BEGIN
     PERFORM benefit.require_writable('benefit.release_code()');
     IF code IS NULL OR order_ref IS NULL THEN
         RAISE EXCEPTION 'code and order_ref must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    ELSIF btrim(order_ref) = '' OR length(order_ref) > 200 THEN
+        RAISE EXCEPTION 'order_ref must be 1 to 200 characters, not blank' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM benefit.resolve_sale(NULL, NULL, release_code.contact_id, false);
     IF benefit.is_throttled(release_code.contact_id, release_code.client_key) THEN
@@ -210,11 +214,11 @@ BEGIN
          WHERE sc.code OPERATOR(benefit.=) record_ticket.code;
         IF NOT FOUND THEN
             PERFORM benefit.record_code_failures(record_ticket.contact_id, record_ticket.client_key, 1);
-            RAISE EXCEPTION 'code % does not exist', code USING ERRCODE = 'no_data_found';
+            RAISE EXCEPTION 'code "%" does not exist', code USING ERRCODE = 'no_data_found';
         ELSIF c.benefit_id <> record_ticket.benefit_id THEN
-            RAISE EXCEPTION 'code % is not a code of benefit %', code, benefit_id USING ERRCODE = 'invalid_parameter_value';
+            RAISE EXCEPTION 'code "%" is not a code of benefit %', code, benefit_id USING ERRCODE = 'invalid_parameter_value';
         ELSIF c.state <> 'used' OR c.used_order <> record_ticket.order_ref THEN
-            RAISE EXCEPTION 'code % was not used for order "%"', code, order_ref
+            RAISE EXCEPTION 'code "%" was not used for order "%"', code, order_ref
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = 'Redeem the code for the order (benefit.redeem_code) before issuing its tickets.';
         END IF;

@@ -16,7 +16,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
 \i test/fixtures/sale.sql
-SELECT plan(70);
+SELECT plan(73);
 SET ROLE fixture_sales;
 
 -- the controls: good references work
@@ -77,6 +77,13 @@ SELECT throws_ok(format('SELECT benefit.redeem_code(%L, 999999, %L)', pg_temp.su
 SELECT throws_ok($$SELECT benefit.redeem_code('0000-0000-0000-0', 999999, 'r-ghost')$$,
                  'P0002', 'contact 999999 does not exist', 'redeem_code: an unknown contact with a code never issued');
 SELECT is((SELECT reason::text FROM benefit.enter_code(pg_temp.su(1), 'web', 'shop')), 'ok', 'and the code was not used');
+-- an order reference: 1 to 200 characters, not blank, before anything is read
+SELECT throws_ok(format('SELECT benefit.hold_code(%L, %L, now() + interval %L)', pg_temp.su(1), ' ', '1 hour'),
+                 '22023', 'order_ref must be 1 to 200 characters, not blank', 'hold_code: a blank order reference');
+SELECT throws_ok(format('SELECT benefit.hold_code(%L, %L, now() + interval %L)', '0000-0000-0000-0', repeat('x', 201), '1 hour'),
+                 '22023', 'order_ref must be 1 to 200 characters, not blank', 'hold_code: an order reference over 200 characters, even for an unknown code');
+SELECT throws_ok(format('SELECT benefit.release_code(%L, %L)', pg_temp.su(1), ''),
+                 '22023', 'order_ref must be 1 to 200 characters, not blank', 'release_code: an empty order reference');
 SELECT throws_ok(format('SELECT benefit.hold_code(%L, %L, now() + interval %L, contact_id => 999999)', pg_temp.su(1), 'hc-ghost', '1 hour'),
                  'P0002', 'contact 999999 does not exist', 'hold_code: an unknown contact');
 SELECT throws_ok(format('SELECT benefit.release_code(%L, %L, 999999)', pg_temp.su(1), 'hc-ghost'),

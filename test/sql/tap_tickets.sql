@@ -50,7 +50,7 @@ SELECT is(benefit.record_ticket('T-3', 'ORD-9', pg_temp.id('benefit', 'hotel')),
 SELECT throws_ok($$SELECT benefit.record_ticket('T-1', 'ORD-1', pg_temp.id('benefit', 'ce'))$$, '23505', 'ticket "T-1" is already recorded', 'a ticket recorded twice');
 SELECT throws_ok($$SELECT benefit.record_ticket('T-4', 'ORD-1', 999999)$$, 'P0002', 'benefit 999999 does not exist', 'an unknown benefit');
 SELECT throws_ok($$SELECT benefit.record_ticket('T-4', 'ORD-1', pg_temp.id('benefit', 'ce'), '0000-0000-0000-0')$$,
-                 'P0002', 'code 0000-0000-0000-0 does not exist', 'an unknown code');
+                 'P0002', 'code "0000-0000-0000-0" does not exist', 'an unknown code');
 SELECT throws_ok($$SELECT benefit.record_ticket('T-4', 'ORD-2', pg_temp.id('benefit', 'ce'), pg_temp.c('Alpina', 2))$$,
                  '55000', NULL, 'a code not used for that order');
 SELECT is(benefit.ticket_scanned('T-1', '2026-10-01 19:55+02'), true, 'the first scan is recorded');
