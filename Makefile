@@ -25,14 +25,10 @@ OBJS = \
 	src/throttle_rule.o \
 	src/glue.o
 
-# Released scripts are committed and frozen.  The script of the version in
-# the making is joined from one part per concern (sql/<from>--<to>/NN_*.sql,
-# in the order of their names, as pg_partman assembles its script); it is
-# built, not committed (.gitignore), so a part is the only place to edit, and
-# the release commits the joined script.
-UPGRADE_0_2_0 = sql/$(EXTENSION)--0.1.0--0.2.0.sql
-DATA = $(filter-out $(UPGRADE_0_2_0),$(wildcard sql/$(EXTENSION)--*.sql))
-DATA_built = $(UPGRADE_0_2_0)
+# Released scripts are committed and frozen: 0.1.0's install script and the
+# upgrade to 0.2.0 (joined from one part per concern while 0.2.0 was in the
+# making, committed as one script by its release).
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 # pg_regress: plain SQL files and pgTAP files (tap_*.sql) run through pg_regress.
 REGRESS = config_errors code_type tap_schema tap_roles tap_role_matrix tap_lifecycle tap_references tap_time_zones tap_promo_codes tap_code_generation tap_code_use tap_throttle tap_tickets tap_eligibility tap_pricing tap_orders tap_search_path tap_strict_input tap_json strict_input
@@ -55,9 +51,6 @@ EXTRA_CLEAN = results regression.diffs regression.out output_iso
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
-
-$(UPGRADE_0_2_0): $(sort $(wildcard sql/0.1.0--0.2.0/*.sql))
-	cat $^ > $@
 
 # The library reports the version it was built for: rebuild when it changes.
 src/benefit.o: $(EXTENSION).control
