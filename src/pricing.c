@@ -16,6 +16,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -296,8 +297,12 @@ price_prepare_plans(void)
 		" ORDER BY l.ord",
 		4, t_check);
 
-	/* who may use what, with the quota figures of each usable benefit */
-	plan_eligible = benefit_keep_plan(
+	/*
+	 * who may use what, with the quota figures of each usable benefit;
+	 * eligibility is in schema benefit_internal from 0.3.0 on, in benefit in
+	 * a database not yet updated (the library serves both)
+	 */
+	plan_eligible = benefit_keep_plan(psprintf(
 		"SELECT e.benefit_id, e.entered_code, e.single_use_code::pg_catalog.text, e.reason::pg_catalog.text, "
 		"       b.code, b.quota_per_performance, "
 		"       LEAST(b.quota_total - (SELECT pg_catalog.sum(ct.held + ct.used) FROM benefit.counter ct "
@@ -306,8 +311,9 @@ price_prepare_plans(void)
 		"       b.quota_per_contact - COALESCE((SELECT ct.held + ct.used FROM benefit.counter ct "
 		"                                        WHERE ct.kind = 'benefit_contact' AND ct.owner_id = b.benefit_id "
 		"                                          AND ct.key = $6), 0) "
-		"  FROM benefit.eligibility($1, $2, $3, $4, $5) e "
+		"  FROM %s.eligibility($1, $2, $3, $4, $5) e "
 		"  LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id",
+		OidIsValid(get_namespace_oid("benefit_internal", true)) ? "benefit_internal" : "benefit"),
 		6, t_elig);
 
 	/*
