@@ -8,7 +8,8 @@
 #   1. CREATE EXTENSION benefit VERSION '<old>', then the demo configuration
 #      and walk-through, so that every table has rows (held, confirmed and
 #      expired orders, used and invalidated codes, history, tickets);
-#   2. ALTER EXTENSION benefit UPDATE reaches the default version;
+#   2. ALTER EXTENSION benefit UPDATE reaches the default version, in a
+#      session that priced a basket before it and prices it again after it;
 #   3. every row of every table is still there, column for column (the
 #      columns the old version had); the wrong-code counts of 0.1.0's
 #      benefit.code_attempt are in shared memory instead (0.2.0);
@@ -100,7 +101,7 @@ SELECT line FROM (
 SQL
 }
 
-echo "1..$(( $(echo "$versions" | wc -l) * 7 ))"
+echo "1..$(( $(echo "$versions" | wc -l) * 8 ))"
 # the catalog of a fresh install, when the default version has an install
 # script of its own (otherwise a fresh install runs the very same scripts)
 own_script=false
@@ -135,9 +136,23 @@ for old in $versions; do
     check "$old: the demo leaves rows in every table before the update" \
         "$(echo "$before" | awk '$2 == 0' | wc -l)"
 
-    q -c "ALTER EXTENSION benefit UPDATE"
+    # the update runs in a session that priced a basket before it and prices
+    # the same basket after it: the plans the library keeps for the session
+    # follow the objects the update moved (eligibility, 0.3.0)
+    price="SELECT (benefit.price_basket(ARRAY(SELECT ROW(p.product_id, NULL, NULL, NULL, 1, 1000)::benefit.basket_line
+                                             FROM benefit.product p ORDER BY p.product_id LIMIT 1),
+                                       NULL, (SELECT c.code FROM benefit.sales_channel c ORDER BY c.channel_id LIMIT 1))).total_cents;"
+    priced=$(q 2>&1 <<SQL || true
+$price
+ALTER EXTENSION benefit UPDATE;
+$price
+SQL
+)
     check "$old: ALTER EXTENSION benefit UPDATE reaches $current" \
         "$([ "$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'benefit'")" = "$current" ]; echo $?)"
+    check "$old: a session that priced a basket before the update prices it after the update, the same" \
+        "$([ "$(echo "$priced" | wc -l)" = 2 ] && [ "$(echo "$priced" | sort -u | grep -c '^[0-9][0-9]*$')" = 1 ]; echo $?)"
+    [ "$(echo "$priced" | wc -l)" = 2 ] || echo "$priced" | sed 's/^/#   /'
 
     # the rows of the old tables, on the columns the old version had
     after=$(fingerprint "$db" "$old_columns")
