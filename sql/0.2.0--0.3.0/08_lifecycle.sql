@@ -1,6 +1,8 @@
--- 0.3.0, the lifecycle: list_problems reads the validity rule from benefit_internal;
--- check_live_complete and check_live_references run as the extension owner (SECURITY
--- DEFINER) since benefit_admin, who fires them, may not use benefit_internal: what names a moved helper, as in sql/src/08_lifecycle.sql
+-- 0.3.0, the lifecycle (sql/src/08_lifecycle.sql): the functions whose body
+-- names a moved helper.  list_problems reads the validity rule from
+-- benefit_internal; check_live_complete and check_live_references also run as
+-- the extension owner now (SECURITY DEFINER): benefit_admin, whose edits fire
+-- them, may not use benefit_internal, where check_still_complete is.
 
 CREATE OR REPLACE FUNCTION benefit.list_problems(p_benefit_id bigint)
 RETURNS TABLE (field text, problem text)

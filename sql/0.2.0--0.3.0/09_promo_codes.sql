@@ -1,4 +1,5 @@
--- 0.3.0, promo codes: list_promo_problems reads the validity rule from benefit_internal: what names a moved helper, as in sql/src/09_promo_codes.sql
+-- 0.3.0, promo codes (sql/src/09_promo_codes.sql): list_promo_problems reads
+-- the validity rule from benefit_internal.
 
 CREATE OR REPLACE FUNCTION benefit.list_promo_problems(p_promo_code_id bigint)
 RETURNS TABLE (field text, problem text)

@@ -1,4 +1,5 @@
--- 0.3.0, the input of a runtime call: what names a moved helper, as in sql/src/12_runtime_input.sql
+-- 0.3.0, the input of a runtime call (sql/src/12_runtime_input.sql): what names
+-- a moved helper.
 
 CREATE OR REPLACE FUNCTION benefit_internal.channel_id(channel text)
 RETURNS bigint

@@ -1,4 +1,5 @@
--- 0.3.0, using single-use codes: what names a moved helper, as in sql/src/13_code_use.sql
+-- 0.3.0, using single-use codes (sql/src/13_code_use.sql): the functions whose
+-- body or comment names a moved helper.
 
 CREATE OR REPLACE FUNCTION benefit.hold_code(code benefit.code, order_ref text, hold_until timestamptz,
                                   channel text DEFAULT NULL, point_of_sale text DEFAULT NULL,

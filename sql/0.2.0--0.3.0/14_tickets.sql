@@ -1,4 +1,5 @@
--- 0.3.0, tickets: what names a moved helper, as in sql/src/14_tickets.sql
+-- 0.3.0, tickets (sql/src/14_tickets.sql): the functions whose body names a
+-- moved helper.
 
 CREATE OR REPLACE FUNCTION benefit.record_ticket(ticket_ref text, order_ref text, benefit_id bigint, code benefit.code DEFAULT NULL,
                                       contact_id bigint DEFAULT NULL, client_key text DEFAULT NULL)

@@ -1,4 +1,5 @@
--- 0.3.0, quotas: what names a moved helper, as in sql/src/15_quotas.sql
+-- 0.3.0, quotas (sql/src/15_quotas.sql): the function whose body names a moved
+-- helper.
 
 CREATE OR REPLACE FUNCTION benefit_internal.maintain_slots()
 RETURNS trigger

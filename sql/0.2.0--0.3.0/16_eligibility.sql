@@ -1,4 +1,5 @@
--- 0.3.0, eligibility: what names a moved helper, as in sql/src/16_eligibility.sql
+-- 0.3.0, eligibility (sql/src/16_eligibility.sql): the functions whose body or
+-- comment names a moved helper.
 
 CREATE OR REPLACE FUNCTION benefit_internal.eligibility(contact_id bigint, channel text, point_of_sale text, at timestamptz,
                                               codes text[])

@@ -1,4 +1,5 @@
--- 0.3.0, pricing: what names a moved helper, as in sql/src/17_pricing.sql
+-- 0.3.0, pricing (sql/src/17_pricing.sql): the functions whose body or comment
+-- names a moved helper.
 
 CREATE OR REPLACE FUNCTION benefit_internal.price_guarded(lines benefit.basket_line[], contact_id bigint, channel text,
                                       point_of_sale text, at timestamptz, codes text[], promo_code text,

@@ -1,4 +1,5 @@
--- 0.3.0, orders: what names a moved helper, as in sql/src/18_orders.sql
+-- 0.3.0, orders (sql/src/18_orders.sql): the functions whose body names a moved
+-- helper.
 
 CREATE OR REPLACE FUNCTION benefit.hold(order_ref text, lines benefit.basket_line[], contact_id bigint, channel text,
                                         held_until timestamptz, codes text[] DEFAULT NULL, promo_code text DEFAULT NULL,

@@ -1,4 +1,5 @@
--- 0.3.0, JSON clients: what names a moved helper, as in sql/src/19_json_clients.sql
+-- 0.3.0, JSON clients (sql/src/19_json_clients.sql): the comment of the type
+-- that moved, and every function that names it or the parser.
 
 COMMENT ON TYPE benefit_internal.call_args IS
     'The arguments of a runtime call read from JSON by benefit_internal.parse_call, named as the typed calls name them (internal)';
