@@ -2,9 +2,9 @@
 -- names a moved helper.
 
 CREATE OR REPLACE FUNCTION benefit_internal.price_guarded(lines benefit.basket_line[], contact_id bigint, channel text,
-                                      point_of_sale text, at timestamptz, codes text[], promo_code text,
-                                      client_key text,
-                                      OUT result benefit.priced_basket, OUT uses jsonb, OUT promo_id bigint)
+                                               point_of_sale text, at timestamptz, codes text[], promo_code text,
+                                               client_key text,
+                                               OUT result benefit.priced_basket, OUT uses jsonb, OUT promo_id bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan

@@ -23,7 +23,7 @@
 --------------------------------------------------------------------------
 
 CREATE FUNCTION benefit_internal.list_validity_problems(valid_from timestamptz, valid_until timestamptz,
-                                               starts_on date, ends_on date)
+                                                        starts_on date, ends_on date)
 RETURNS TABLE (field text, problem text)
 LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp

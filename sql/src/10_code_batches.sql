@@ -1,6 +1,6 @@
 /*
  * Code batches: single-use codes generated for an organisation contact
- * (Complement vente: generer et envoyer les codes), every code and its state,
+ * (Complément vente: générer et envoyer les codes), every code and its state,
  * and the mail outbox a mailer outside the database reads.
  *
  * The mailer (benefit_mailer) LISTENs on channel benefit_code_batch (no

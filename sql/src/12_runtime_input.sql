@@ -28,9 +28,9 @@ COMMENT ON FUNCTION benefit_internal.require_writable(text) IS
 REVOKE ALL ON FUNCTION benefit_internal.require_writable(text) FROM PUBLIC;
 
 CREATE FUNCTION benefit_internal.resolve_sale(channel text, point_of_sale text, contact_id bigint,
-                                     channel_required boolean DEFAULT true,
-                                     OUT channel_id bigint, OUT channel_kind benefit.channel_kind,
-                                     OUT point_of_sale_id bigint)
+                                              channel_required boolean DEFAULT true,
+                                              OUT channel_id bigint, OUT channel_kind benefit.channel_kind,
+                                              OUT point_of_sale_id bigint)
 AS 'MODULE_PATHNAME', 'benefit_resolve_sale'
 LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION benefit_internal.resolve_sale(text, text, bigint, boolean) IS

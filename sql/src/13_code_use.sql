@@ -60,7 +60,7 @@ GRANT SELECT ON benefit.code_history TO benefit_admin;
 --------------------------------------------------------------------------
 
 CREATE FUNCTION benefit_internal.check_code_use(state benefit.code_state, hold_order text, hold_until timestamptz,
-                                       benefit_id bigint, order_ref text, channel text, point_of_sale text)
+                                                benefit_id bigint, order_ref text, channel text, point_of_sale text)
 RETURNS benefit.reason
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp

@@ -117,7 +117,7 @@ COMMENT ON FUNCTION benefit_internal.take_slots(text, benefit.counter_kind, bigi
 REVOKE ALL ON FUNCTION benefit_internal.take_slots(text, benefit.counter_kind, bigint, integer) FROM PUBLIC;
 
 CREATE FUNCTION benefit_internal.take_limited(p_order text, p_kind benefit.counter_kind, p_owner bigint, p_key bigint,
-                                     p_units integer, p_limit integer)
+                                              p_units integer, p_limit integer)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'benefit_take_limited'
 LANGUAGE C VOLATILE STRICT SECURITY DEFINER
@@ -127,7 +127,7 @@ COMMENT ON FUNCTION benefit_internal.take_limited(text, benefit.counter_kind, bi
 REVOKE ALL ON FUNCTION benefit_internal.take_limited(text, benefit.counter_kind, bigint, bigint, integer, integer) FROM PUBLIC;
 
 CREATE FUNCTION benefit_internal.units_left(p_benefit_id bigint, p_contact_id bigint,
-                                   OUT total_left integer, OUT contact_left integer)
+                                            OUT total_left integer, OUT contact_left integer)
 LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$

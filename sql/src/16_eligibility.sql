@@ -19,7 +19,7 @@
 -- eligibility keeps its result type: price (src/pricing.c) reads it, and the
 -- library serves databases not yet updated, whose eligibility is older
 CREATE FUNCTION benefit_internal.eligibility(contact_id bigint, channel text, point_of_sale text, at timestamptz,
-                                              codes text[])
+                                                       codes text[])
 RETURNS TABLE (benefit_id bigint, target_type benefit.target_type, entered_code text,
                single_use_code benefit.code, reason benefit.reason)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER ROWS 20

@@ -112,8 +112,8 @@ GRANT EXECUTE ON FUNCTION benefit.money_allocate(bigint, bigint[]) TO benefit_sa
 -- units, the performance when the benefit has a per-performance quota, the single-use code
 -- entered for it), in line order.
 CREATE FUNCTION benefit_internal.price(lines benefit.basket_line[], contact_id bigint, channel text,
-                              point_of_sale text, at timestamptz, codes text[], promo_code text,
-                              OUT result benefit.priced_basket, OUT uses jsonb, OUT promo_id bigint)
+                                       point_of_sale text, at timestamptz, codes text[], promo_code text,
+                                       OUT result benefit.priced_basket, OUT uses jsonb, OUT promo_id bigint)
 AS 'MODULE_PATHNAME', 'benefit_price'
 LANGUAGE C STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
@@ -124,9 +124,9 @@ REVOKE ALL ON FUNCTION benefit_internal.price(benefit.basket_line[], bigint, tex
 -- price with throttling: entered codes from a throttled contact or client key are not looked at
 -- (each comes back as throttled); otherwise every code that matched nothing counts against them.
 CREATE FUNCTION benefit_internal.price_guarded(lines benefit.basket_line[], contact_id bigint, channel text,
-                                      point_of_sale text, at timestamptz, codes text[], promo_code text,
-                                      client_key text,
-                                      OUT result benefit.priced_basket, OUT uses jsonb, OUT promo_id bigint)
+                                               point_of_sale text, at timestamptz, codes text[], promo_code text,
+                                               client_key text,
+                                               OUT result benefit.priced_basket, OUT uses jsonb, OUT promo_id bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
