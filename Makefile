@@ -25,14 +25,30 @@ OBJS = \
 	src/throttle_rule.o \
 	src/glue.o
 
-# Released scripts are committed and frozen.  The script of the version in
-# the making is joined from one part per concern (sql/<from>--<to>/NN_*.sql,
-# in the order of their names, as pg_partman assembles its script); it is
-# built, not committed (.gitignore), so a part is the only place to edit, and
-# the release commits the joined script.
-UPGRADE_0_2_0 = sql/$(EXTENSION)--0.1.0--0.2.0.sql
-DATA = $(filter-out $(UPGRADE_0_2_0),$(wildcard sql/$(EXTENSION)--*.sql))
-DATA_built = $(UPGRADE_0_2_0)
+# SQL scripts.  Released scripts are committed and frozen: 0.1.0's install
+# script, the upgrade to 0.2.0 (joined from parts while 0.2.0 was in the
+# making), and each later release's full install script and upgrade script.
+#
+# The version in the making (default_version in benefit.control) has two
+# scripts built by make, both git-ignored until its release commits them:
+#   - its full install script, joined from one source per concern,
+#     sql/src/NN_<concern>.sql, in the order of their names (as pg_partman
+#     assembles its script): a concern's tables, indexes, constraint
+#     comments, pg_dump registration, functions, triggers, views, comments
+#     and privileges are in one file, and a newcomer reads what is installed
+#     today there, not in a chain of upgrade scripts;
+#   - its upgrade script from the last release, joined from one part per
+#     concern, sql/<from>--<to>/NN_<concern>.sql.
+# Built and ignored rather than committed while the version is in the
+# making, so that a source or a part is the only place to edit and no
+# committed copy can drift from it; test/upgrade.sh proves that the upgrade
+# from every release leaves the same catalog as the full script.  The release
+# commits both built scripts (git add -f, and out of .gitignore): they are
+# frozen from then on, and sql/src/ goes on as the source of the next version.
+FULL_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
+UPGRADE_0_3_0 = sql/$(EXTENSION)--0.2.0--0.3.0.sql
+DATA_built = $(FULL_SCRIPT) $(UPGRADE_0_3_0)
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
 # pg_regress: plain SQL files and pgTAP files (tap_*.sql) run through pg_regress.
 REGRESS = config_errors code_type tap_schema tap_roles tap_role_matrix tap_lifecycle tap_references tap_time_zones tap_promo_codes tap_code_generation tap_code_use tap_throttle tap_tickets tap_eligibility tap_pricing tap_orders tap_search_path tap_strict_input tap_json strict_input
@@ -56,7 +72,10 @@ EXTRA_CLEAN = results regression.diffs regression.out output_iso
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(UPGRADE_0_2_0): $(sort $(wildcard sql/0.1.0--0.2.0/*.sql))
+$(FULL_SCRIPT): $(sort $(wildcard sql/src/*.sql))
+	cat $^ > $@
+
+$(UPGRADE_0_3_0): $(sort $(wildcard sql/0.2.0--0.3.0/*.sql))
 	cat $^ > $@
 
 # The library reports the version it was built for: rebuild when it changes.

@@ -16,6 +16,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -249,6 +250,7 @@ typedef struct PricePerfLeft
 
 static SPIPlanPtr plan_line_check;
 static SPIPlanPtr plan_eligible;
+static bool plan_eligible_internal;	/* plan_eligible names benefit_internal */
 static SPIPlanPtr plan_candidates;
 static SPIPlanPtr plan_perf_used;
 static SPIPlanPtr plan_promo;
@@ -261,6 +263,38 @@ price_prepare_plans(void)
 	Oid			t_cand[5] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	Oid			t_perf[2] = {INT8OID, INT8OID};
 	Oid			t_promo[4] = {TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID};
+	bool		internal;
+
+	/*
+	 * who may use what, with the quota figures of each usable benefit.
+	 * eligibility is in schema benefit_internal from 0.3.0 on, in benefit in
+	 * a database not yet updated: the library serves both, and a session that
+	 * priced before ALTER EXTENSION benefit UPDATE moved it prepares the
+	 * statement again (its kept plan names the old schema).
+	 */
+	internal = OidIsValid(get_namespace_oid("benefit_internal", true));
+	if (plan_eligible != NULL && plan_eligible_internal != internal)
+	{
+		SPI_freeplan(plan_eligible);
+		plan_eligible = NULL;
+	}
+	if (plan_eligible == NULL)
+	{
+		plan_eligible = benefit_keep_plan(psprintf(
+			"SELECT e.benefit_id, e.entered_code, e.single_use_code::pg_catalog.text, e.reason::pg_catalog.text, "
+			"       b.code, b.quota_per_performance, "
+			"       LEAST(b.quota_total - (SELECT pg_catalog.sum(ct.held + ct.used) FROM benefit.counter ct "
+			"                               WHERE ct.kind = 'benefit_slot' AND ct.owner_id = b.benefit_id), "
+			"             b.quota_per_order), "
+			"       b.quota_per_contact - COALESCE((SELECT ct.held + ct.used FROM benefit.counter ct "
+			"                                        WHERE ct.kind = 'benefit_contact' AND ct.owner_id = b.benefit_id "
+			"                                          AND ct.key = $6), 0) "
+			"  FROM %s.eligibility($1, $2, $3, $4, $5) e "
+			"  LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id",
+			internal ? "benefit_internal" : "benefit"),
+			6, t_elig);
+		plan_eligible_internal = internal;
+	}
 
 	/*
 	 * Once per backend: the parameters are built-in types, and the plan
@@ -295,20 +329,6 @@ price_prepare_plans(void)
 		"       AS l (product_id, performance_id, seat_category_id, audience_id, ord) "
 		" ORDER BY l.ord",
 		4, t_check);
-
-	/* who may use what, with the quota figures of each usable benefit */
-	plan_eligible = benefit_keep_plan(
-		"SELECT e.benefit_id, e.entered_code, e.single_use_code::pg_catalog.text, e.reason::pg_catalog.text, "
-		"       b.code, b.quota_per_performance, "
-		"       LEAST(b.quota_total - (SELECT pg_catalog.sum(ct.held + ct.used) FROM benefit.counter ct "
-		"                               WHERE ct.kind = 'benefit_slot' AND ct.owner_id = b.benefit_id), "
-		"             b.quota_per_order), "
-		"       b.quota_per_contact - COALESCE((SELECT ct.held + ct.used FROM benefit.counter ct "
-		"                                        WHERE ct.kind = 'benefit_contact' AND ct.owner_id = b.benefit_id "
-		"                                          AND ct.key = $6), 0) "
-		"  FROM benefit.eligibility($1, $2, $3, $4, $5) e "
-		"  LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id",
-		6, t_elig);
 
 	/*
 	 * every tariff row of the usable benefits for the basket's products, by

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test/sqlsmith.sh: a bounded sqlsmith run against a database with the
 # extension and the demo season loaded, its own command (not in bin/test):
-#     pg_virtualenv -t test/sqlsmith.sh            (SQLSMITH_QUERIES, default 20000)
+#     pg_virtualenv -o shared_preload_libraries=benefit -t test/sqlsmith.sh          (SQLSMITH_QUERIES, default 20000)
 # sqlsmith generates random queries over every table, view, function and
 # operator it finds, the extension's included; errors are expected and
 # ignored.  The run fails if the server log shows a backend terminated by a

@@ -215,7 +215,7 @@ psql -X -q -At -p "$primary_port" -d "$db" -c "ALTER SYSTEM SET benefit.throttle
     && psql -X -q -At -p "$primary_port" -d "$db" -c "SELECT pg_reload_conf()" >/dev/null \
     && sleep 0.5 && [ "$(P -c "SHOW benefit.throttle_window")" = 20min ] \
     && ok "ALTER SYSTEM sets a benefit setting" || not_ok "ALTER SYSTEM sets a benefit setting"
-P -c "SELECT count(*) FROM (SELECT benefit.record_code_failures(NULL, 'flood-' || i, 1) FROM generate_series(1, 1500) i) s" >/dev/null
+P -c "SELECT count(*) FROM (SELECT benefit_internal.record_code_failures(NULL, 'flood-' || i, 1) FROM generate_series(1, 1500) i) s" >/dev/null
 [ "$(P -c "SELECT count(*) <= 1000 AND bool_or(key = 'client:' || md5('flood-1500')) FROM benefit.list_code_attempts()")" = t ] \
     && ok "a flood of client keys keeps the table within benefit.throttle_entries, the newest count kept" \
     || not_ok "a flood of client keys keeps the table within benefit.throttle_entries, the newest count kept"

@@ -41,7 +41,7 @@ exec valgrind --quiet --trace-children=yes --track-origins=yes --num-callers=30 
 WRAP
 chmod 755 "$tmp/postgres"
 su postgres -c "$bin/pg_ctl -D $tmp/data -w -t 600 -l $tmp/server.log -p $tmp/postgres \
-    -o '-p $port -k $tmp -c shared_buffers=32MB -c max_connections=20 -c autovacuum=off' start" > /dev/null
+    -o '-p $port -k $tmp -c shared_buffers=32MB -c max_connections=20 -c autovacuum=off -c shared_preload_libraries=benefit' start" > /dev/null
 
 export PGHOST=$tmp PGPORT=$port PGUSER=postgres
 start=$SECONDS

@@ -24,8 +24,8 @@ SELECT is((SELECT string_agg(DISTINCT a.argname || ' of ' || p.proname, ', ')
                                    AND j.pronargs = 1 AND j.proargtypes[0] = 'jsonb'::regtype)
               AND NOT (p.pronargs = 1 AND p.proargtypes[0] = 'jsonb'::regtype)
               AND (a.argmode IS NULL OR a.argmode IN ('i', 'b'))
-              AND a.argname NOT IN (SELECT attname FROM pg_attribute WHERE attrelid = 'benefit.call_args'::regclass)),
-          NULL, 'every argument of a typed call with a jsonb form is a field of benefit.call_args');
+              AND a.argname NOT IN (SELECT attname FROM pg_attribute WHERE attrelid = 'benefit_internal.call_args'::regclass)),
+          NULL, 'every argument of a typed call with a jsonb form is a field of benefit_internal.call_args');
 SELECT is((SELECT string_agg(j.proname, ', ' ORDER BY j.proname) FROM pg_proc j
             WHERE j.pronamespace = 'benefit'::regnamespace AND j.pronargs = 1 AND j.proargtypes[0] = 'jsonb'::regtype),
           'available, confirm, enter_code, hold, hold_code, price_basket, redeem_code, release, release_code',
@@ -154,7 +154,7 @@ SELECT throws_ok(format('SELECT benefit.hold(%L)', jsonb_build_object(
 RESET ROLE;
 SET ROLE fixture_report;
 SELECT throws_ok($$SELECT benefit.hold('{}'::jsonb)$$, '42501', NULL, 'the report role cannot hold');
-SELECT throws_ok($$SELECT benefit.parse_call('{}', 'hold')$$, '42501', NULL, 'nor call the JSON reader');
+SELECT throws_ok($$SELECT benefit_internal.parse_call('{}', 'hold')$$, '42501', NULL, 'nor call the JSON reader');
 RESET ROLE;
 SELECT * FROM finish();
 ROLLBACK;

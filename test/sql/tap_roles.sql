@@ -1,9 +1,10 @@
 -- tap_roles: privileges.  The roles exist and hold what DESIGN §4 says;
--- PUBLIC holds nothing; the audit columns are the extension's; the sales
--- role sells but cannot read or list codes, batches, contacts, holds,
--- counters or history, nor call the internal helpers that write counters,
--- nor generate codes; the report role reads the views only; a login without
--- a benefit role gets nothing.  Proven from the logins of
+-- PUBLIC holds nothing; no role may use schema benefit_internal, and
+-- \df benefit.* lists only what the roles call; the audit columns are the
+-- extension's; the sales role sells but cannot read or list codes, batches,
+-- contacts, holds, counters or history, nor call the internal helpers that
+-- write counters, nor generate codes; the report role reads the views only; a
+-- login without a benefit role gets nothing.  Proven from the logins of
 -- test/fixtures/logins.sql, granted only one role each, on the shared
 -- catalogue (test/fixtures/catalogue.sql).  Every call of every role is in
 -- tap_role_matrix.
@@ -16,7 +17,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(46);
+SELECT plan(54);
 \i test/fixtures/logins.sql
 \i test/fixtures/catalogue.sql
 
@@ -43,6 +44,45 @@ SELECT is_empty($$
 SELECT is_empty($$
     SELECT 1 FROM pg_namespace n, aclexplode(n.nspacl) a WHERE n.nspname = 'benefit' AND a.grantee = 0$$,
     'no schema privilege for PUBLIC');
+
+-- the helpers and trigger functions: schema benefit_internal, which no role
+-- may use (the functions that call them run as the extension owner)
+SELECT is_empty($$
+    SELECT a.grantee::regrole::text FROM pg_namespace n, aclexplode(n.nspacl) a
+     WHERE n.nspname = 'benefit_internal' AND a.grantee <> n.nspowner$$,
+    'no role, nor PUBLIC, holds a privilege on schema benefit_internal');
+SELECT is_empty($$
+    SELECT r.rolname FROM pg_roles r
+     WHERE NOT r.rolsuper AND r.rolname !~ '^pg_'
+       AND has_schema_privilege(r.oid, 'benefit_internal', 'USAGE')$$,
+    'no role has USAGE on benefit_internal (but superusers and PostgreSQL''s own pg_read_all_data and pg_write_all_data)');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'benefit_internal'::regnamespace
+       AND (p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a WHERE a.grantee <> p.proowner))$$,
+    'no function of benefit_internal is executable by PUBLIC or granted to a role');
+SELECT is_empty($$
+    SELECT t.typname FROM pg_type t
+     WHERE t.typnamespace = 'benefit_internal'::regnamespace AND t.typelem = 0
+       AND (t.typacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(t.typacl) a WHERE a.grantee <> t.typowner))$$,
+    'no type of benefit_internal is usable by PUBLIC or granted to a role');
+-- \df benefit.* lists the public API only: what some benefit role may call
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'benefit'::regnamespace
+       AND NOT EXISTS (SELECT 1 FROM aclexplode(p.proacl) a JOIN pg_roles r ON r.oid = a.grantee
+                        WHERE r.rolname IN ('benefit_admin', 'benefit_sales', 'benefit_report', 'benefit_mailer'))$$,
+    '\df benefit.* lists only functions a benefit role may call');
+SELECT is_empty($$
+    SELECT p.proname::text FROM pg_proc p
+     WHERE p.pronamespace = 'benefit'::regnamespace
+       AND p.proname IN ('take_slots', 'take_limited', 'settle', 'lock_codes', 'release_codes', 'spread_slots',
+                         'maintain_slots', 'price', 'price_guarded', 'eligibility', 'check_code_use', 'channel_id',
+                         'resolve_sale', 'read_codes', 'parse_call', 'units_left', 'is_throttled',
+                         'record_code_failures', 'require_writable', 'check_benefit_update', 'record_status_change',
+                         'check_benefit_child', 'check_live_complete', 'check_still_complete', 'check_live_references',
+                         'list_validity_problems')$$,
+    '\df benefit.* lists no internal helper nor trigger function');
 
 -- what each role holds
 SELECT table_privs_are('benefit', 'benefit', 'benefit_admin', ARRAY['SELECT', 'DELETE'],
@@ -108,16 +148,23 @@ SELECT throws_ok($$SELECT * FROM benefit.single_use_code$$, '42501', NULL, 'sale
 SELECT throws_ok($$SELECT * FROM benefit.code_batch$$, '42501', NULL, 'sales cannot list batches');
 SELECT throws_ok($$SELECT * FROM benefit.contact$$, '42501', NULL, 'sales cannot list contacts');
 SELECT throws_ok($$SELECT * FROM benefit.code_history$$, '42501', NULL, 'sales cannot read the code history');
-SELECT throws_ok($$SELECT benefit.take_slots('h1', 'benefit_slot', 1, 1)$$, '42501', NULL,
+SELECT throws_ok($$SELECT benefit_internal.take_slots('h1', 'benefit_slot', 1, 1)$$, '42501', NULL,
                  'sales cannot call the internal helper that writes counters');
-SELECT throws_ok($$SELECT benefit.settle(ARRAY['h1'], false)$$, '42501', NULL, 'sales cannot give units back by hand');
+SELECT throws_ok($$SELECT benefit_internal.settle(ARRAY['h1'], false)$$, '42501', NULL, 'sales cannot give units back by hand');
 SELECT throws_ok($$SELECT * FROM benefit.benefit_usage$$, '42501', NULL, 'sales cannot read the reporting views');
+SELECT throws_ok($$SELECT * FROM benefit_internal.eligibility(NULL, 'box', NULL, NULL, NULL)$$, '42501', NULL,
+                 'sales cannot call the eligibility its calls use');
 SELECT throws_ok($$SELECT benefit.generate_codes(1, 1, 1, 'x', 'fr')$$, '42501', NULL, 'the sales role cannot generate codes');
 RESET ROLE;
 
 SET ROLE tap_report;
 SELECT throws_ok($$SELECT * FROM benefit.order_hold$$, '42501', NULL, 'report cannot read the holds');
 SELECT throws_ok($$SELECT benefit.hold('h2', NULL, NULL, 'box', now())$$, '42501', NULL, 'report cannot hold');
+RESET ROLE;
+
+SET ROLE tap_admin;
+SELECT throws_ok($$SELECT benefit_internal.check_still_complete(ARRAY[1::bigint])$$, '42501', NULL,
+                 'an admin cannot call the helper its lifecycle triggers use');
 RESET ROLE;
 
 SET ROLE tap_nobody;

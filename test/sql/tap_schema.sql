@@ -1,7 +1,9 @@
 -- tap_schema: the catalog's shape.  The configuration model exists with the
--- right types and constraints, every object (every view column too) is
--- commented, money is never floating point, every SQL function pins its
--- search_path, and pg_dump keeps every table and sequence holding user data.
+-- right types and constraints, the public API is in schema benefit and the
+-- helpers and trigger functions in benefit_internal, every object (every view
+-- column too) is commented, money is never floating point, every SQL
+-- function pins its search_path, and pg_dump keeps every table and sequence
+-- holding user data.
 -- No fixture: it reads the catalog only.
 \set ECHO none
 \set QUIET 1
@@ -12,7 +14,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(60);
+SELECT plan(68);
 
 SELECT has_schema('benefit');
 SELECT tables_are('benefit', ARRAY[
@@ -30,15 +32,41 @@ SELECT enum_has_labels('benefit', 'benefit_status', ARRAY['draft', 'validated', 
 SELECT enum_has_labels('benefit', 'contact_kind', ARRAY['person', 'organisation']);
 SELECT enum_has_labels('benefit', 'channel_kind', ARRAY['box_office', 'web', 'call_centre', 'reseller', 'other']);
 SELECT functions_are('benefit', ARRAY[
-    'list_problems', 'count_problems', 'generate_codes', 'batch_codes', 'redeem_code', 'invalidate_code', 'hold_code', 'release_code', 'expire_code_holds', 'check_code_use', 'enter_code', 'record_ticket', 'ticket_scanned', 'check_benefit_update', 'record_status_change', 'check_benefit_child',
-    'check_live_complete', 'check_still_complete', 'check_live_references', 'purge_code_attempts', 'list_promo_problems', 'count_promo_problems', 'set_status', 'code_in', 'code_out', 'code_recv', 'code_send', 'is_valid_code',
+    'list_problems', 'count_problems', 'generate_codes', 'batch_codes', 'redeem_code', 'invalidate_code', 'hold_code', 'release_code', 'expire_code_holds', 'enter_code', 'record_ticket', 'ticket_scanned',
+    'purge_code_attempts', 'list_promo_problems', 'count_promo_problems', 'set_status', 'code_in', 'code_out', 'code_recv', 'code_send', 'is_valid_code',
     'code_eq', 'code_ne', 'code_lt', 'code_le', 'code_gt', 'code_ge', 'code_cmp', 'code_sortsupport', 'code_hash',
     'code_hash_extended', 'validate', 'go_live', 'suspend', 'close', 'library_version',
-    'channel_id', 'resolve_sale', 'read_codes', 'units_left', 'parse_call', 'eligibility', 'available', 'contacts_with_benefits', 'money_unit_price',
-    'money_basket_discount', 'money_allocate', 'price', 'price_basket', 'spread_slots', 'maintain_slots',
-    'take_slots', 'take_limited', 'hold', 'lock_codes', 'settle', 'is_throttled',
-    'record_code_failures', 'list_code_attempts', 'forget_code_attempts', 'require_writable', 'season_day_start',
-    'list_validity_problems', 'price_guarded', 'release_codes', 'confirm', 'release', 'expire_holds']);
+    'available', 'contacts_with_benefits', 'money_unit_price',
+    'money_basket_discount', 'money_allocate', 'price_basket',
+    'hold', 'list_code_attempts', 'forget_code_attempts', 'season_day_start',
+    'confirm', 'release', 'expire_holds']);
+
+-- the helpers and trigger functions behind them: a schema of their own
+SELECT has_schema('benefit_internal');
+SELECT functions_are('benefit_internal', ARRAY[
+    'check_code_use', 'check_benefit_update', 'record_status_change', 'check_benefit_child',
+    'check_live_complete', 'check_still_complete', 'check_live_references', 'list_validity_problems',
+    'channel_id', 'resolve_sale', 'read_codes', 'units_left', 'parse_call', 'eligibility', 'price', 'price_guarded',
+    'spread_slots', 'maintain_slots', 'take_slots', 'take_limited', 'lock_codes', 'settle', 'release_codes',
+    'is_throttled', 'record_code_failures', 'require_writable']);
+SELECT types_are('benefit_internal', ARRAY['call_args']);
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'benefit_internal'::regnamespace AND c.relkind <> 'c'$$,
+    'benefit_internal holds no table, view, index or sequence: every row is in schema benefit');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'benefit'::regnamespace AND p.prorettype = 'trigger'::regtype$$,
+    'no trigger function in schema benefit');
+SELECT is_empty($$
+    SELECT d.objid::regprocedure::text FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
+     WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+       AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'benefit')
+       AND p.pronamespace NOT IN ('benefit'::regnamespace, 'benefit_internal'::regnamespace)$$,
+    'every function of the extension is in schema benefit or benefit_internal');
+SELECT ok(EXISTS (SELECT 1 FROM pg_depend d
+                   WHERE d.classid = 'pg_namespace'::regclass AND d.objid = 'benefit_internal'::regnamespace
+                     AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'),
+          'benefit_internal belongs to the extension (DROP EXTENSION drops it)');
 
 -- every table has a primary key
 SELECT is_empty($$
@@ -109,7 +137,7 @@ SELECT volatility_is('benefit', 'go_live', ARRAY['bigint'], 'volatile');
 SELECT is_strict('benefit', 'go_live', ARRAY['bigint'], 'go_live is strict');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
-     WHERE p.pronamespace = 'benefit'::regnamespace
+     WHERE p.pronamespace IN ('benefit'::regnamespace, 'benefit_internal'::regnamespace)
        AND p.prolang NOT IN (SELECT oid FROM pg_language WHERE lanname IN ('c', 'internal'))
        AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)$$,
     'every SQL and PL/pgSQL function pins search_path = pg_catalog, pg_temp');
@@ -137,13 +165,15 @@ SELECT is_empty($$
     'every view column in schema benefit has a comment');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
-     WHERE p.pronamespace = 'benefit'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL$$,
-    'every function has a comment');
+     WHERE p.pronamespace IN ('benefit'::regnamespace, 'benefit_internal'::regnamespace)
+       AND obj_description(p.oid, 'pg_proc') IS NULL$$,
+    'every function has a comment, in both schemas');
 SELECT is_empty($$
     SELECT t.typname FROM pg_type t
-     WHERE t.typnamespace = 'benefit'::regnamespace AND t.typtype IN ('e', 'b', 'd') AND t.typelem = 0
-       AND obj_description(t.oid, 'pg_type') IS NULL$$,
-    'every type has a comment');
+     WHERE t.typnamespace IN ('benefit'::regnamespace, 'benefit_internal'::regnamespace)
+       AND (t.typtype IN ('e', 'b', 'd') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+       AND t.typelem = 0 AND obj_description(t.oid, 'pg_type') IS NULL$$,
+    'every type has a comment (composite types too), in both schemas');
 SELECT is_empty($$
     SELECT k.conname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
      WHERE c.relnamespace = 'benefit'::regnamespace AND k.contype = 'c'
@@ -155,6 +185,7 @@ SELECT is_empty($$
        AND obj_description(g.oid, 'pg_trigger') IS NULL$$,
     'every trigger has a comment');
 SELECT isnt(obj_description('benefit'::regnamespace, 'pg_namespace'), NULL, 'the schema has a comment');
+SELECT isnt(obj_description('benefit_internal'::regnamespace, 'pg_namespace'), NULL, 'schema benefit_internal has a comment');
 
 -- pg_dump keeps the rows: every table and identity sequence is a configuration table
 SELECT is_empty($$

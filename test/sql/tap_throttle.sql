@@ -109,7 +109,7 @@ SELECT is((SELECT reason::text FROM benefit.enter_code('PARTNER1', 'box-office',
           'once the window has passed, the client key is heard again');
 RESET ROLE;
 -- the counts of ended windows are purged; a count in its window stays
-SELECT benefit.record_code_failures(NULL, 'in-window', 2) \gset
+SELECT benefit_internal.record_code_failures(NULL, 'in-window', 2) \gset
 SET ROLE tap_sales;
 SELECT is(benefit.purge_code_attempts(), 4, 'purge_code_attempts forgets the four counts whose window has ended (sales may run it)');
 RESET ROLE;

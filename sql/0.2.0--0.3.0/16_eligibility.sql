@@ -1,0 +1,215 @@
+-- 0.3.0, eligibility (sql/src/16_eligibility.sql): the functions whose body or
+-- comment names a moved helper.
+
+CREATE OR REPLACE FUNCTION benefit_internal.eligibility(contact_id bigint, channel text, point_of_sale text, at timestamptz,
+                                                       codes text[])
+RETURNS TABLE (benefit_id bigint, target_type benefit.target_type, entered_code text,
+               single_use_code benefit.code, reason benefit.reason)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER ROWS 20
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_sale record;
+    v_at timestamptz := coalesce(eligibility.at, now());
+BEGIN
+    SELECT * INTO v_sale FROM benefit_internal.resolve_sale(eligibility.channel, eligibility.point_of_sale, eligibility.contact_id);
+    IF cardinality(eligibility.codes) > 100 THEN
+        RAISE EXCEPTION 'at most 100 codes may be entered at once, not %', cardinality(eligibility.codes)
+              USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    RETURN QUERY
+    WITH entered AS (
+        SELECT DISTINCT btrim(e) AS e
+          FROM unnest(eligibility.codes) e
+         WHERE e IS NOT NULL AND btrim(e) <> ''
+    ), rd AS (
+        SELECT r.entered AS e, r.kind, r.benefit_id, r.code
+          FROM (SELECT array_agg(en.e) AS texts FROM entered en) a
+         CROSS JOIN LATERAL benefit_internal.read_codes(a.texts) r
+    ), su AS (
+        SELECT rd.e, c.code, c.benefit_id, c.state, c.hold_until
+          FROM rd
+          JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) rd.code
+         WHERE rd.kind = 'single_use'
+    ), partner AS (
+        SELECT DISTINCT ON (rd.benefit_id) rd.e, rd.benefit_id
+          FROM rd
+         WHERE rd.kind = 'partner'
+         ORDER BY rd.benefit_id, rd.e
+    ), cand AS (
+        SELECT b.benefit_id, NULL::text AS e, NULL::benefit.code AS code, NULL::benefit.reason AS code_reason
+          FROM benefit.benefit b WHERE b.target_type = 'public' AND b.status = 'live'
+        UNION ALL
+        SELECT b.benefit_id, NULL, NULL, NULL
+          FROM benefit.campaign_target ct
+          JOIN benefit.benefit b ON b.campaign_id = ct.campaign_id AND b.target_type = 'contacts' AND b.status = 'live'
+         WHERE ct.contact_id = eligibility.contact_id
+        UNION ALL
+        SELECT b.benefit_id, NULL, NULL, NULL
+          FROM benefit.contact_indicator ci
+          JOIN benefit.benefit b ON b.indicator_level_id = ci.level_id AND b.target_type = 'indicator' AND b.status = 'live'
+         WHERE ci.contact_id = eligibility.contact_id
+        UNION ALL
+        SELECT p.benefit_id, p.e, NULL, NULL FROM partner p
+        UNION ALL
+        SELECT su.benefit_id, su.e, su.code,
+               CASE WHEN su.state = 'used' THEN 'already_used'
+                    WHEN su.state = 'invalidated' THEN 'invalidated'
+                    WHEN su.state = 'held' AND su.hold_until >= v_at THEN 'held_by_other_order'
+               END::benefit.reason
+          FROM su
+    )
+    SELECT b.benefit_id, b.target_type, cand.e, cand.code,
+           CASE WHEN cand.code_reason IS NOT NULL THEN cand.code_reason
+                WHEN b.status <> 'live' THEN 'benefit_not_live'
+                WHEN b.valid_from > v_at THEN 'not_yet_valid'
+                WHEN b.valid_until <= v_at THEN 'expired'
+                WHEN NOT b.all_channels
+                     AND NOT EXISTS (SELECT 1 FROM benefit.benefit_channel bc
+                                      WHERE bc.benefit_id = b.benefit_id AND bc.channel_id = v_sale.channel_id)
+                THEN 'wrong_channel'
+                WHEN b.point_of_sale_id IS NOT NULL AND v_sale.channel_kind = 'web'
+                     AND b.point_of_sale_id IS DISTINCT FROM v_sale.point_of_sale_id
+                THEN 'wrong_point_of_sale'
+                WHEN b.quota_total IS NULL AND b.quota_per_contact IS NULL THEN 'ok'
+                -- sold out, or this buyer's own limit used up: looked up last, only when it may be
+                ELSE (SELECT CASE WHEN q.total_left = 0 THEN 'quota_exhausted'
+                                  WHEN q.contact_left = 0 THEN 'contact_quota_exhausted'
+                                  ELSE 'ok' END::benefit.reason
+                        FROM benefit_internal.units_left(b.benefit_id, eligibility.contact_id) q)
+           END::benefit.reason
+      FROM cand
+      JOIN benefit.benefit b ON b.benefit_id = cand.benefit_id
+    UNION ALL
+    SELECT NULL, NULL, rd.e, NULL, 'unknown_code'::benefit.reason
+      FROM rd
+     WHERE rd.kind = 'unknown'
+        OR (rd.kind = 'single_use' AND NOT EXISTS (SELECT 1 FROM su WHERE su.e = rd.e));
+END
+$$;
+
+COMMENT ON FUNCTION benefit_internal.eligibility(bigint, text, text, timestamptz, text[]) IS
+    'The benefits a buyer may be offered on a channel (and web point of sale) at a time, with the codes entered (read by benefit_internal.read_codes): live public benefits, the contact''s contacts and indicator benefits (target list and indicator level read now), and every benefit an entered partner or single-use code points to; each with ok or the reason it cannot be used (quota_exhausted when sold out, contact_quota_exhausted when the contact''s own limit is used up: benefit_internal.units_left); entered codes that match nothing come back as unknown_code; the references are checked by benefit_internal.resolve_sale';
+
+CREATE OR REPLACE FUNCTION benefit.available(contact_id bigint, channel text, at timestamptz DEFAULT NULL,
+                                             codes text[] DEFAULT NULL, point_of_sale text DEFAULT NULL,
+                                             client_key text DEFAULT NULL)
+RETURNS TABLE (benefit_id bigint, benefit_code text, name text, target_type benefit.target_type,
+               entered_code text, reason benefit.reason, valid_until timestamptz,
+               quota_left integer, tariffs jsonb)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_keyed boolean := available.contact_id IS NOT NULL OR available.client_key IS NOT NULL;
+    v_entered text[] := ARRAY(SELECT DISTINCT btrim(e) FROM unnest(available.codes) e
+                               WHERE e IS NOT NULL AND btrim(e) <> '' ORDER BY 1);
+    v_throttled boolean;
+    v_unknown integer := 0;
+    r record;
+BEGIN
+    -- entered codes from a throttled contact or client key are not looked at
+    v_throttled := v_keyed AND cardinality(v_entered) > 0
+                   AND benefit_internal.is_throttled(available.contact_id, available.client_key);
+    FOR r IN
+        WITH e AS (
+            SELECT el.* FROM benefit_internal.eligibility(available.contact_id, available.channel, available.point_of_sale,
+                                                 available.at, CASE WHEN v_throttled THEN NULL ELSE available.codes END) el
+             -- usable ones, those this buyer can no longer use (sold out, own limit used up), and
+             -- whatever an entered code points to
+             WHERE el.reason IN ('ok', 'quota_exhausted', 'contact_quota_exhausted') OR el.entered_code IS NOT NULL
+        )
+        SELECT e.benefit_id, b.code, b.name, e.target_type, e.entered_code, e.reason, b.valid_until,
+               -- units this buyer may still take: the least of the total quota left, the contact's
+               -- limit left and the per-order limit (NULL: no limit)
+               -- (looked up only for a benefit with a limit)
+               CASE WHEN b.quota_total IS NULL AND b.quota_per_contact IS NULL THEN b.quota_per_order
+                    ELSE (SELECT LEAST(q.total_left, q.contact_left, b.quota_per_order)
+                            FROM benefit_internal.units_left(e.benefit_id, available.contact_id) q)
+               END AS quota_left,
+               (SELECT jsonb_agg(jsonb_build_object(
+                           'tariff_id', t.tariff_id, 'product_id', t.product_id, 'performance_id', t.performance_id,
+                           'seat_category_id', t.seat_category_id, 'audience_id', t.audience_id,
+                           'price_cents', t.price_cents, 'amount_off_cents', t.amount_off_cents,
+                           'percent_off', t.percent_off) ORDER BY t.tariff_id)
+                  FROM benefit.benefit_tariff t WHERE t.benefit_id = e.benefit_id) AS tariffs
+          FROM e
+          LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id
+         ORDER BY e.reason <> 'ok', b.code, e.entered_code
+    LOOP
+        available.benefit_id := r.benefit_id;
+        available.benefit_code := r.code;
+        available.name := r.name;
+        available.target_type := r.target_type;
+        available.entered_code := r.entered_code;
+        available.reason := r.reason;
+        available.valid_until := r.valid_until;
+        available.quota_left := r.quota_left;
+        available.tariffs := r.tariffs;
+        IF r.reason = 'unknown_code' THEN
+            v_unknown := v_unknown + 1;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+    IF v_throttled THEN
+        RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::text, NULL::benefit.target_type, e,
+                            'throttled'::benefit.reason, NULL::timestamptz, NULL::integer, NULL::jsonb
+                       FROM unnest(v_entered) e;
+    ELSIF v_keyed AND v_unknown > 0 THEN
+        PERFORM benefit_internal.record_code_failures(available.contact_id, available.client_key, v_unknown);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION benefit.contacts_with_benefits(contact_ids bigint[], channel text, at timestamptz DEFAULT NULL)
+RETURNS TABLE (contact_id bigint, benefits integer)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_channel_id bigint := (benefit_internal.resolve_sale(contacts_with_benefits.channel, NULL, NULL)).channel_id;
+    v_at timestamptz := coalesce(contacts_with_benefits.at, now());
+BEGIN
+    IF cardinality(contacts_with_benefits.contact_ids) > 10000 THEN
+        RAISE EXCEPTION 'at most 10000 contacts at once, not %', cardinality(contacts_with_benefits.contact_ids)
+              USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    -- an id of no contact is skipped, not refused: a screen of contacts read from another system
+    -- may show one deleted or merged since, and it has no personal benefit (the icon stays off)
+    RETURN QUERY
+    WITH ids AS (
+        SELECT DISTINCT u.id FROM unnest(contacts_with_benefits.contact_ids) u(id) WHERE u.id IS NOT NULL
+    ), personal AS (
+        SELECT ids.id, b.benefit_id, b.valid_from, b.valid_until, b.all_channels,
+               b.quota_total IS NOT NULL OR b.quota_per_contact IS NOT NULL AS limited
+          FROM ids
+          JOIN benefit.campaign_target ct ON ct.contact_id = ids.id
+          JOIN benefit.benefit b ON b.campaign_id = ct.campaign_id AND b.target_type = 'contacts' AND b.status = 'live'
+        UNION ALL
+        SELECT ids.id, b.benefit_id, b.valid_from, b.valid_until, b.all_channels,
+               b.quota_total IS NOT NULL OR b.quota_per_contact IS NOT NULL
+          FROM ids
+          JOIN benefit.contact_indicator ci ON ci.contact_id = ids.id
+          JOIN benefit.benefit b ON b.indicator_level_id = ci.level_id AND b.target_type = 'indicator' AND b.status = 'live'
+    ), usable AS (
+        SELECT p.id, p.benefit_id, p.limited
+          FROM personal p
+         WHERE (p.valid_from IS NULL OR p.valid_from <= v_at)
+           AND (p.valid_until IS NULL OR p.valid_until > v_at)
+           AND (p.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc
+                                           WHERE bc.benefit_id = p.benefit_id AND bc.channel_id = v_channel_id))
+    )
+    SELECT x.id, count(DISTINCT x.benefit_id)::integer
+      FROM usable x
+     -- not sold out, and the contact's own limit not used up (eligibility's quota reasons), looked
+     -- up only for a benefit with a limit
+     WHERE CASE WHEN NOT x.limited THEN true
+                ELSE (SELECT q.total_left IS DISTINCT FROM 0 AND q.contact_left IS DISTINCT FROM 0
+                        FROM benefit_internal.units_left(x.benefit_id, x.id) q) END
+     GROUP BY x.id
+     ORDER BY x.id;
+END
+$$;

@@ -1,0 +1,198 @@
+/*
+ * Reporting: the views of benefit_report (and benefit_admin).  One row per
+ * benefit with its go-live problems counted (benefit_overview), one row per
+ * single-use code (code_tracking, suivi des codes), codes per organisation
+ * and benefit (code_dashboard, tableau de bord), units and discount per
+ * benefit (benefit_usage) and per promo code (promo_usage).  Every column is
+ * commented.
+ */
+
+--------------------------------------------------------------------------
+-- Views
+--------------------------------------------------------------------------
+
+CREATE VIEW benefit.benefit_overview AS
+SELECT b.benefit_id,
+       b.code,
+       b.name,
+       s.code AS season,
+       b.target_type,
+       b.status,
+       b.valid_from,
+       b.valid_until,
+       CASE WHEN b.all_channels THEN ARRAY['*']
+            ELSE ARRAY(SELECT c.code FROM benefit.benefit_channel bc
+                         JOIN benefit.sales_channel c ON c.channel_id = bc.channel_id
+                        WHERE bc.benefit_id = b.benefit_id ORDER BY c.code)
+       END AS channels,
+       b.quota_total,
+       (SELECT count(*) FROM benefit.benefit_tariff t WHERE t.benefit_id = b.benefit_id) AS tariff_rows,
+       benefit.count_problems(b.benefit_id) AS problems
+  FROM benefit.benefit b
+  JOIN benefit.season s ON s.season_id = b.season_id;
+COMMENT ON VIEW benefit.benefit_overview IS
+    'One row per benefit: season, target type, status, validity, channels (* for all), total quota, number of tariff rows and of go-live problems';
+COMMENT ON COLUMN benefit.benefit_overview.benefit_id IS 'The benefit';
+COMMENT ON COLUMN benefit.benefit_overview.code IS 'Its stable code';
+COMMENT ON COLUMN benefit.benefit_overview.name IS 'Its display name';
+COMMENT ON COLUMN benefit.benefit_overview.season IS 'Code of its season';
+COMMENT ON COLUMN benefit.benefit_overview.target_type IS 'Who may use it (public, contacts, indicator, partner, single_use)';
+COMMENT ON COLUMN benefit.benefit_overview.status IS 'Lifecycle status (draft, validated, live, suspended, closed)';
+COMMENT ON COLUMN benefit.benefit_overview.valid_from IS 'Start of its validity, or NULL for open';
+COMMENT ON COLUMN benefit.benefit_overview.valid_until IS 'End of its validity, or NULL for open';
+COMMENT ON COLUMN benefit.benefit_overview.channels IS 'Codes of the channels it is sold on, {*} for all';
+COMMENT ON COLUMN benefit.benefit_overview.quota_total IS 'Total quota in units, or NULL for no limit';
+COMMENT ON COLUMN benefit.benefit_overview.tariff_rows IS 'Number of its tariff rows';
+COMMENT ON COLUMN benefit.benefit_overview.problems IS 'Number of problems that keep it from going live (benefit.list_problems says which)';
+REVOKE ALL ON TABLE benefit.benefit_overview FROM PUBLIC;
+GRANT SELECT ON benefit.benefit_overview TO benefit_admin, benefit_report;
+
+CREATE VIEW benefit.code_tracking AS
+SELECT c.code,
+       c.batch_id,
+       o.contact_id AS organisation_id,
+       o.name AS organisation,
+       b.benefit_id,
+       b.code AS benefit,
+       c.state,
+       c.hold_order,
+       c.hold_until,
+       c.used_at,
+       c.used_by_contact,
+       u.name AS used_by,
+       c.used_order,
+       c.invalidated_at,
+       c.invalidated_by,
+       c.invalidated_reason,
+       (SELECT count(*) FROM benefit.ticket t WHERE t.code OPERATOR(benefit.=) c.code) AS tickets_issued,
+       (SELECT count(*) FROM benefit.ticket t WHERE t.code OPERATOR(benefit.=) c.code AND t.scanned_at IS NOT NULL) AS tickets_scanned
+  FROM benefit.single_use_code c
+  JOIN benefit.code_batch cb ON cb.batch_id = c.batch_id
+  JOIN benefit.contact o ON o.contact_id = cb.contact_id
+  JOIN benefit.benefit b ON b.benefit_id = c.benefit_id
+  LEFT JOIN benefit.contact u ON u.contact_id = c.used_by_contact;
+COMMENT ON VIEW benefit.code_tracking IS
+    'Suivi des codes: one row per single-use code: batch, organisation, benefit, state, hold, when it was used, by which contact and for which order, invalidation (when, who, why), tickets issued and scanned';
+COMMENT ON COLUMN benefit.code_tracking.code IS 'The single-use code';
+COMMENT ON COLUMN benefit.code_tracking.batch_id IS 'The batch it was generated in';
+COMMENT ON COLUMN benefit.code_tracking.organisation_id IS 'Contact id of the organisation the batch was made for';
+COMMENT ON COLUMN benefit.code_tracking.organisation IS 'Name of that organisation';
+COMMENT ON COLUMN benefit.code_tracking.benefit_id IS 'The benefit the code unlocks';
+COMMENT ON COLUMN benefit.code_tracking.benefit IS 'Code of that benefit';
+COMMENT ON COLUMN benefit.code_tracking.state IS 'issued, held, used or invalidated';
+COMMENT ON COLUMN benefit.code_tracking.hold_order IS 'The order holding the code, while held';
+COMMENT ON COLUMN benefit.code_tracking.hold_until IS 'Deadline of the hold, while held';
+COMMENT ON COLUMN benefit.code_tracking.used_at IS 'When the code was used, or NULL';
+COMMENT ON COLUMN benefit.code_tracking.used_by_contact IS 'Contact id of the buyer who used it (NULL: anonymous or unused)';
+COMMENT ON COLUMN benefit.code_tracking.used_by IS 'Name of that buyer';
+COMMENT ON COLUMN benefit.code_tracking.used_order IS 'The order it was used for, or NULL';
+COMMENT ON COLUMN benefit.code_tracking.invalidated_at IS 'When an operator invalidated it, or NULL';
+COMMENT ON COLUMN benefit.code_tracking.invalidated_by IS 'The role that invalidated it';
+COMMENT ON COLUMN benefit.code_tracking.invalidated_reason IS 'Why it was invalidated';
+COMMENT ON COLUMN benefit.code_tracking.tickets_issued IS 'Tickets recorded with this code';
+COMMENT ON COLUMN benefit.code_tracking.tickets_scanned IS 'Of those, tickets scanned at access control';
+REVOKE ALL ON TABLE benefit.code_tracking FROM PUBLIC;
+GRANT SELECT ON benefit.code_tracking TO benefit_report, benefit_admin;
+
+CREATE VIEW benefit.code_dashboard AS
+SELECT o.contact_id AS organisation_id,
+       o.name AS organisation,
+       b.benefit_id,
+       b.code AS benefit,
+       b.name AS benefit_name,
+       count(DISTINCT cb.batch_id) AS batches,
+       count(c.code) AS codes_generated,
+       count(c.code) FILTER (WHERE c.state = 'used') AS codes_used,
+       count(c.code) FILTER (WHERE c.state = 'held') AS codes_held,
+       count(c.code) FILTER (WHERE c.state = 'invalidated') AS codes_invalidated,
+       count(c.code) FILTER (WHERE c.state = 'issued') AS codes_left,
+       coalesce(sum(tk.issued), 0)::bigint AS tickets_issued,
+       coalesce(sum(tk.scanned), 0)::bigint AS tickets_scanned
+  FROM benefit.code_batch cb
+  JOIN benefit.contact o ON o.contact_id = cb.contact_id
+  JOIN benefit.benefit b ON b.benefit_id = cb.benefit_id
+  JOIN benefit.single_use_code c ON c.batch_id = cb.batch_id
+  LEFT JOIN (SELECT t.code, count(*) AS issued, count(t.scanned_at) AS scanned
+               FROM benefit.ticket t WHERE t.code IS NOT NULL GROUP BY t.code) tk
+    ON tk.code OPERATOR(benefit.=) c.code
+ GROUP BY o.contact_id, o.name, b.benefit_id, b.code, b.name;
+COMMENT ON VIEW benefit.code_dashboard IS
+    'Tableau de bord: per organisation contact and benefit: batches, codes generated, used, held, invalidated and left, tickets issued with them and tickets scanned at entry';
+COMMENT ON COLUMN benefit.code_dashboard.organisation_id IS 'Contact id of the organisation the codes were generated for';
+COMMENT ON COLUMN benefit.code_dashboard.organisation IS 'Name of that organisation';
+COMMENT ON COLUMN benefit.code_dashboard.benefit_id IS 'The benefit the codes unlock';
+COMMENT ON COLUMN benefit.code_dashboard.benefit IS 'Code of that benefit';
+COMMENT ON COLUMN benefit.code_dashboard.benefit_name IS 'Display name of that benefit';
+COMMENT ON COLUMN benefit.code_dashboard.batches IS 'Batches generated for this organisation and benefit';
+COMMENT ON COLUMN benefit.code_dashboard.codes_generated IS 'Codes in those batches';
+COMMENT ON COLUMN benefit.code_dashboard.codes_used IS 'Codes used by a confirmed order or redeem_code';
+COMMENT ON COLUMN benefit.code_dashboard.codes_held IS 'Codes held by an open order';
+COMMENT ON COLUMN benefit.code_dashboard.codes_invalidated IS 'Codes an operator invalidated';
+COMMENT ON COLUMN benefit.code_dashboard.codes_left IS 'Codes still issued (neither held, used nor invalidated)';
+COMMENT ON COLUMN benefit.code_dashboard.tickets_issued IS 'Tickets recorded with these codes';
+COMMENT ON COLUMN benefit.code_dashboard.tickets_scanned IS 'Of those, tickets scanned at access control';
+REVOKE ALL ON TABLE benefit.code_dashboard FROM PUBLIC;
+GRANT SELECT ON benefit.code_dashboard TO benefit_report, benefit_admin;
+
+CREATE VIEW benefit.benefit_usage AS
+SELECT b.benefit_id,
+       b.code,
+       b.name,
+       b.status,
+       b.quota_total,
+       coalesce(sum(c.held), 0)::integer AS held,
+       coalesce(sum(c.used), 0)::integer AS used,
+       (b.quota_total - coalesce(sum(c.held + c.used), 0))::integer AS left,
+       coalesce((SELECT sum(l.quantity) FROM benefit.order_line l
+                   JOIN benefit.order_hold h ON h.order_ref = l.order_ref
+                  WHERE l.benefit_id = b.benefit_id AND h.state = 'confirmed'), 0)::bigint AS units_sold,
+       coalesce((SELECT sum((l.base_price_cents - l.unit_price_cents) * l.quantity) FROM benefit.order_line l
+                   JOIN benefit.order_hold h ON h.order_ref = l.order_ref
+                  WHERE l.benefit_id = b.benefit_id AND h.state = 'confirmed'), 0)::bigint AS discount_cents
+  FROM benefit.benefit b
+  LEFT JOIN benefit.counter c ON c.kind = 'benefit_slot' AND c.owner_id = b.benefit_id
+ GROUP BY b.benefit_id;
+COMMENT ON VIEW benefit.benefit_usage IS
+    'Per benefit: total quota, units held by open holds, used by confirmed orders, left (NULL: no limit), units sold and discount given (cents, confirmed orders)';
+COMMENT ON COLUMN benefit.benefit_usage.benefit_id IS 'The benefit';
+COMMENT ON COLUMN benefit.benefit_usage.code IS 'Its stable code';
+COMMENT ON COLUMN benefit.benefit_usage.name IS 'Its display name';
+COMMENT ON COLUMN benefit.benefit_usage.status IS 'Its lifecycle status';
+COMMENT ON COLUMN benefit.benefit_usage.quota_total IS 'Total quota in units, or NULL for no limit';
+COMMENT ON COLUMN benefit.benefit_usage.held IS 'Units held by open holds';
+COMMENT ON COLUMN benefit.benefit_usage.used IS 'Units used by confirmed orders';
+COMMENT ON COLUMN benefit.benefit_usage."left" IS 'Units left under the total quota (quota_total - held - used), or NULL for no limit';
+COMMENT ON COLUMN benefit.benefit_usage.units_sold IS 'Units sold with it by confirmed orders';
+COMMENT ON COLUMN benefit.benefit_usage.discount_cents IS 'Discount it gave (base price minus its price, times units) on confirmed orders, in cents';
+REVOKE ALL ON TABLE benefit.benefit_usage FROM PUBLIC;
+GRANT SELECT ON benefit.benefit_usage TO benefit_report, benefit_admin;
+
+CREATE VIEW benefit.promo_usage AS
+SELECT p.promo_code_id,
+       p.code,
+       p.name,
+       p.is_active,
+       p.max_uses_total,
+       coalesce(sum(c.held), 0)::integer AS held,
+       coalesce(sum(c.used), 0)::integer AS used,
+       (p.max_uses_total - coalesce(sum(c.held + c.used), 0))::integer AS left,
+       coalesce((SELECT sum(h.promo_discount_cents) FROM benefit.order_hold h
+                  WHERE h.promo_code_id = p.promo_code_id AND h.state = 'confirmed'), 0)::bigint AS discount_cents,
+       benefit.count_promo_problems(p.promo_code_id) AS problems
+  FROM benefit.promo_code p
+  LEFT JOIN benefit.counter c ON c.kind = 'promo_slot' AND c.owner_id = p.promo_code_id
+ GROUP BY p.promo_code_id;
+COMMENT ON VIEW benefit.promo_usage IS
+    'Per promo code: total use limit, uses held by open holds, used by confirmed orders, left (NULL: no limit), discount given (cents, confirmed orders), number of problems (benefit.list_promo_problems says which)';
+COMMENT ON COLUMN benefit.promo_usage.promo_code_id IS 'The promo code';
+COMMENT ON COLUMN benefit.promo_usage.code IS 'The code buyers enter';
+COMMENT ON COLUMN benefit.promo_usage.name IS 'Its display name';
+COMMENT ON COLUMN benefit.promo_usage.is_active IS 'False when switched off';
+COMMENT ON COLUMN benefit.promo_usage.max_uses_total IS 'Total use limit, or NULL for no limit';
+COMMENT ON COLUMN benefit.promo_usage.held IS 'Uses held by open holds';
+COMMENT ON COLUMN benefit.promo_usage.used IS 'Uses by confirmed orders';
+COMMENT ON COLUMN benefit.promo_usage."left" IS 'Uses left under the total limit, or NULL for no limit';
+COMMENT ON COLUMN benefit.promo_usage.discount_cents IS 'Discount it gave on confirmed orders, in cents';
+COMMENT ON COLUMN benefit.promo_usage.problems IS 'Number of configuration problems (benefit.list_promo_problems says which)';
+REVOKE ALL ON TABLE benefit.promo_usage FROM PUBLIC;
+GRANT SELECT ON benefit.promo_usage TO benefit_report, benefit_admin;
