@@ -93,13 +93,14 @@ make_plans(BenefitPlans *set, Oid code_type)
 		1, t_int8);
 }
 
-/* The fast insert of a chunk: the codes as they are (a unique violation rolls it back). */
+/* A chunk of codes to insert (the statement's arguments) and how many went in. */
 typedef struct InsertChunk
 {
 	Datum	   *args;
 	uint64		inserted;
 } InsertChunk;
 
+/* The fast insert of a chunk: the codes as they are (a unique violation rolls it back). */
 static bool
 insert_fast(void *arg)
 {
