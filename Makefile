@@ -12,18 +12,25 @@ EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*
 
 MODULE_big = benefit
 OBJS = \
+	src/basket.o \
 	src/benefit.o \
 	src/code.o \
 	src/code_format.o \
 	src/generate.o \
 	src/money.o \
+	src/money_sql.o \
 	src/pricing.o \
+	src/promo_rule.o \
 	src/quota.o \
+	src/read_only.o \
+	src/reason.o \
 	src/redeem.o \
 	src/sale.o \
+	src/search_path.o \
+	src/spi_util.o \
+	src/tariff_choice.o \
 	src/throttle.o \
-	src/throttle_rule.o \
-	src/glue.o
+	src/throttle_rule.o
 
 # SQL scripts.  Released scripts are committed and frozen: 0.1.0's install
 # script, the upgrade to 0.2.0 (joined from parts while 0.2.0 was in the

@@ -5,8 +5,9 @@
  *		registration, and the check that the loaded library matches the
  *		installed SQL objects.
  *
- * The pure logic (code format, money arithmetic) lives in files without
- * PostgreSQL headers; this file and the other glue files stay thin.
+ * The pure rules (code format, money arithmetic, tariff choice, promo code
+ * conditions, throttling) live in files without PostgreSQL headers; this
+ * file and the other fmgr/SPI files stay thin around them.
  *
  *-------------------------------------------------------------------------
  */

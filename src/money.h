@@ -5,7 +5,8 @@
  *		gives, the choice of the best tariff for a line, a promo code's
  *		discount and its allocation across lines to the cent.  Pure C99 (C
  *		standard library only, no PostgreSQL headers), no global state, no
- *		allocation; the SQL glue (src/pricing.c) wraps it.
+ *		allocation; the SQL wrappers (src/money_sql.c) and the pricing
+ *		(src/pricing.c, src/tariff_choice.c, src/promo_rule.c) use it.
  *
  * Amounts are int64_t cents (minor units).  Percentages are int64_t basis
  * points: hundredths of a percent, so 12.5 % is 1250 and 100 % is 10000

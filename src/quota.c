@@ -28,64 +28,55 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 
-#include "glue.h"
+#include "spi_util.h"
 
 #define QUOTA_SLOTS 16
 
+static BenefitPlans plans;
 static SPIPlanPtr plan_try;
 static SPIPlanPtr plan_take;
 static SPIPlanPtr plan_record;
 static SPIPlanPtr plan_walk;
 static SPIPlanPtr plan_limited;
-static Oid	plans_kind_type = InvalidOid;
 
-/* Prepares the plans once per backend; again if the kind type changed (extension made anew). */
+/*
+ * Prepares the statements of this file for kind_type, the type
+ * benefit.counter_kind (the plan rule of spi_util.h).
+ */
 static void
-prepare_plans(Oid kind_type)
+make_plans(BenefitPlans *set, Oid kind_type)
 {
 	Oid			t_try[4] = {kind_type, INT8OID, INT8OID, INT4OID};
 	Oid			t_record[5] = {TEXTOID, kind_type, INT8OID, INT8OID, INT4OID};
 	Oid			t_walk[2] = {kind_type, INT8OID};
 	Oid			t_limited[5] = {kind_type, INT8OID, INT8OID, INT4OID, INT4OID};
 
-	if (plans_kind_type == kind_type)
-		return;
-	if (OidIsValid(plans_kind_type))
-	{
-		SPI_freeplan(plan_try);
-		SPI_freeplan(plan_take);
-		SPI_freeplan(plan_record);
-		SPI_freeplan(plan_walk);
-		SPI_freeplan(plan_limited);
-		plans_kind_type = InvalidOid;
-	}
-	plan_try = benefit_keep_plan(
+	plan_try = benefit_plans_keep(set,
 		"SELECT 1 FROM benefit.counter c "
 		" WHERE c.kind = $1 AND c.owner_id = $2 AND c.key = $3 "
 		"   AND (c.cap IS NULL OR c.cap - c.held - c.used >= $4) "
 		"   FOR UPDATE SKIP LOCKED",
 		4, t_try);
-	plan_take = benefit_keep_plan(
+	plan_take = benefit_plans_keep(set,
 		"UPDATE benefit.counter c SET held = c.held + $4 "
 		" WHERE c.kind = $1 AND c.owner_id = $2 AND c.key = $3",
 		4, t_try);
-	plan_record = benefit_keep_plan(
+	plan_record = benefit_plans_keep(set,
 		"INSERT INTO benefit.order_hold_counter AS o (order_ref, kind, owner_id, key, units) "
 		"VALUES ($1, $2, $3, $4, $5) "
 		"ON CONFLICT (order_ref, kind, owner_id, key) DO UPDATE SET units = o.units + EXCLUDED.units",
 		5, t_record);
-	plan_walk = benefit_keep_plan(
+	plan_walk = benefit_plans_keep(set,
 		"SELECT c.key, c.cap, c.held, c.used FROM benefit.counter c "
 		" WHERE c.kind = $1 AND c.owner_id = $2 "
 		" ORDER BY c.key FOR UPDATE",
 		2, t_walk);
-	plan_limited = benefit_keep_plan(
+	plan_limited = benefit_plans_keep(set,
 		"INSERT INTO benefit.counter AS c (kind, owner_id, key, held) VALUES ($1, $2, $3, $4) "
 		"ON CONFLICT (kind, owner_id, key) DO UPDATE SET held = c.held + EXCLUDED.held "
 		" WHERE c.held + c.used + EXCLUDED.held <= $5 "
 		"RETURNING 1",
 		5, t_limited);
-	plans_kind_type = kind_type;
 }
 
 /* Runs a kept write statement; elog on anything but the expected result. */
@@ -136,7 +127,7 @@ begin_take(FunctionCallInfo fcinfo, int32 units)
 				errmsg("units must be positive, not %d", units));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	prepare_plans(get_fn_expr_argtype(fcinfo->flinfo, 1));
+	benefit_plans_get(&plans, get_fn_expr_argtype(fcinfo->flinfo, 1), make_plans);
 }
 
 PG_FUNCTION_INFO_V1(benefit_take_slots);
@@ -182,15 +173,13 @@ benefit_take_slots(PG_FUNCTION_ARGS)
 	nslots = (int) Min(SPI_processed, QUOTA_SLOTS);
 	for (int i = 0; i < nslots; i++)
 	{
-		HeapTuple	row = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		capnull;
-		Datum		cap = SPI_getbinval(row, desc, 2, &capnull);
-		int64		held = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
-		int64		used = DatumGetInt32(SPI_getbinval(row, desc, 4, &isnull));
+		int64		cap = col_int4(i, 2, &capnull);
+		int64		held = col_int4(i, 3, &isnull);
+		int64		used = col_int4(i, 4, &isnull);
 
-		keys[i] = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
-		room[i] = capnull ? -1 : Max((int64) DatumGetInt32(cap) - held - used, 0);
+		keys[i] = col_int8(i, 1, &isnull);
+		room[i] = capnull ? -1 : Max(cap - held - used, 0);
 	}
 	SPI_freetuptable(SPI_tuptable);
 	for (int i = 0; i < nslots && need > 0; i++)

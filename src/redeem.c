@@ -29,21 +29,24 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
-#include "glue.h"
+#include "read_only.h"
+#include "reason.h"
 #include "sale.h"
+#include "search_path.h"
+#include "spi_util.h"
 #include "throttle.h"
 
+static BenefitPlans plans;
 static SPIPlanPtr plan_fast;
 static SPIPlanPtr plan_fast_channel;
 static SPIPlanPtr plan_lock;
 static SPIPlanPtr plan_channel;
 static SPIPlanPtr plan_use;
 static SPIPlanPtr plan_history;
-static Oid	plans_code_type = InvalidOid;
 
-/* Prepares the plans once per backend, again after the extension is re-created. */
+/* Prepares the statements of this file for type code_type (the plan rule of spi_util.h). */
 static void
-prepare_plans(Oid code_type)
+make_plans(BenefitPlans *set, Oid code_type)
 {
 	Oid			t_lock[1];
 	Oid			t_channel[2] = {TEXTOID, INT8OID};
@@ -51,18 +54,6 @@ prepare_plans(Oid code_type)
 	Oid			t_history[6];
 	Oid			t_fast[6];
 
-	if (plans_code_type == code_type)
-		return;
-	if (OidIsValid(plans_code_type))
-	{
-		SPI_freeplan(plan_fast);
-		SPI_freeplan(plan_fast_channel);
-		SPI_freeplan(plan_lock);
-		SPI_freeplan(plan_channel);
-		SPI_freeplan(plan_use);
-		SPI_freeplan(plan_history);
-		plans_code_type = InvalidOid;
-	}
 	t_lock[0] = code_type;
 	t_use[0] = code_type;
 	t_use[1] = TIMESTAMPTZOID;
@@ -119,8 +110,8 @@ prepare_plans(Oid code_type)
 		" SELECT u.code, 'issued', 'used', $2, $4, $3, $5 FROM u" \
 		") SELECT u.benefit_id, u.benefit_code FROM u"
 
-	plan_fast = benefit_keep_plan(FAST_UPDATE FAST_HISTORY, 6, t_fast);
-	plan_fast_channel = benefit_keep_plan(
+	plan_fast = benefit_plans_keep(set, FAST_UPDATE FAST_HISTORY, 6, t_fast);
+	plan_fast_channel = benefit_plans_keep(set,
 		FAST_UPDATE
 		"    AND ($5::pg_catalog.text IS NULL OR ("
 		"         EXISTS (SELECT 1 FROM benefit.sales_channel sc WHERE sc.code = $5)"
@@ -141,7 +132,7 @@ prepare_plans(Oid code_type)
 #undef FAST_UPDATE
 #undef FAST_HISTORY
 
-	plan_lock = benefit_keep_plan(
+	plan_lock = benefit_plans_keep(set,
 		"SELECT c.state::pg_catalog.text, c.hold_order, c.hold_until, c.benefit_id, "
 		"       b.status::pg_catalog.text, b.valid_from, b.valid_until, b.all_channels, "
 		"       p.code, b.code "
@@ -150,43 +141,34 @@ prepare_plans(Oid code_type)
 		"LEFT JOIN benefit.point_of_sale p ON p.point_of_sale_id = b.point_of_sale_id "
 		"WHERE c.code OPERATOR(benefit.=) $1 FOR UPDATE OF c",
 		1, t_lock);
-	plan_channel = benefit_keep_plan(
+	plan_channel = benefit_plans_keep(set,
 		"SELECT sc.kind::pg_catalog.text, "
 		"       EXISTS (SELECT 1 FROM benefit.benefit_channel bc "
 		"                WHERE bc.benefit_id = $2 AND bc.channel_id = sc.channel_id) "
 		"FROM benefit.sales_channel sc WHERE sc.code = $1",
 		2, t_channel);
-	plan_use = benefit_keep_plan(
+	plan_use = benefit_plans_keep(set,
 		"UPDATE benefit.single_use_code SET state = 'used', used_at = $2, used_by_contact = $3, "
 		"       used_order = $4, hold_order = NULL, hold_until = NULL "
 		"WHERE code OPERATOR(benefit.=) $1",
 		4, t_use);
-	plan_history = benefit_keep_plan(
+	plan_history = benefit_plans_keep(set,
 		"INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
 		"VALUES ($1, $2::benefit.code_state, 'used', $3, $4, $5, $6)",
 		6, t_history);
-	plans_code_type = code_type;
 }
 
 /*
- * The result type and the OIDs of the reasons, looked up once per backend
- * rather than on every call (get_call_result_type reads pg_proc and copies
- * the row type; enum_in probes pg_enum): kept for one function OID, until
- * benefit_catalog_epoch() says pg_type, pg_namespace or pg_enum changed,
- * as after DROP EXTENSION / CREATE EXTENSION in the same backend.
+ * The result type and the reason type, looked up once per backend rather
+ * than on every call (get_call_result_type reads pg_proc and copies the row
+ * type): kept for one function OID, until benefit_catalog_epoch() says
+ * pg_type, pg_namespace or pg_enum changed, as after DROP EXTENSION /
+ * CREATE EXTENSION in the same backend.
  */
-static const char *const reason_labels[] = {
-	"ok", "unknown_code", "already_used", "invalidated", "held_by_other_order",
-	"benefit_not_live", "not_yet_valid", "expired", "wrong_channel",
-	"wrong_point_of_sale", "throttled"
-};
-#define NUM_REASONS ((int) lengthof(reason_labels))
-
 static uint64 types_epoch = 0;
 static Oid	types_fn_oid = InvalidOid;
 static Oid	result_type = InvalidOid;
 static Oid	reason_type = InvalidOid;
-static Oid	reason_oids[NUM_REASONS];
 
 /* Returns the OID of the row type the called function returns. */
 static Oid
@@ -202,30 +184,9 @@ redemption_type(FunctionCallInfo fcinfo)
 		elog(ERROR, "redeem_code must return a composite type");
 	result_type = resdesc->tdtypeid;
 	reason_type = TupleDescAttr(resdesc, 0)->atttypid;
-	memset(reason_oids, 0, sizeof(reason_oids));
 	types_fn_oid = fcinfo->flinfo->fn_oid;
 	types_epoch = epoch;
 	return result_type;
-}
-
-/* Returns reason as a benefit.reason Datum (enum_in the first time). */
-static Datum
-reason_datum(const char *reason)
-{
-	int			i;
-
-	for (i = 0; i < NUM_REASONS; i++)
-	{
-		if (strcmp(reason, reason_labels[i]) == 0)
-		{
-			if (!OidIsValid(reason_oids[i]))
-				reason_oids[i] = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum(reason),
-																	  ObjectIdGetDatum(reason_type)));
-			return ObjectIdGetDatum(reason_oids[i]);
-		}
-	}
-	elog(ERROR, "unexpected reason \"%s\"", reason);
-	return (Datum) 0;			/* keep compiler quiet */
 }
 
 /*
@@ -243,18 +204,166 @@ redemption_datum(Oid rowtype, Datum *values, bool *nulls)
 	return HeapTupleGetDatum(tuple);
 }
 
-/* Returns column n of the first row of the last SPI result, as text (NULL for SQL NULL). */
-static char *
-col_text(int n)
+/* What the slow path of one call works on. */
+typedef struct RedeemCall
 {
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, n);
+	Datum		code;
+	Datum		order_ref;
+	const char *order_str;
+	bool		contact_null;
+	Datum		contact_id;
+	char	   *channel;		/* NULL: none given */
+	char	   *pos;			/* NULL: none given */
+	TimestampTz now;
+} RedeemCall;
+
+/* The code's row as plan_lock reads it (locked). */
+typedef struct LockedCode
+{
+	char	   *state;
+	char	   *hold_order;
+	bool		hold_until_null;
+	TimestampTz hold_until;
+	int64		benefit_id;
+	char	   *status;			/* the benefit's */
+	bool		from_null;
+	TimestampTz valid_from;
+	bool		until_null;
+	TimestampTz valid_until;
+	bool		all_channels;
+	char	   *pos_code;		/* the benefit's point of sale, or NULL */
+	char	   *benefit_code;
+} LockedCode;
+
+/* Reads row 0 of plan_lock's result. */
+static void
+read_locked(LockedCode *c)
+{
+	bool		isnull;
+
+	c->state = col_text(0, 1, NULL);
+	c->hold_order = col_text(0, 2, NULL);
+	c->hold_until = col_timestamptz(0, 3, &c->hold_until_null);
+	c->benefit_id = col_int8(0, 4, &isnull);
+	c->status = col_text(0, 5, NULL);
+	c->valid_from = col_timestamptz(0, 6, &c->from_null);
+	c->valid_until = col_timestamptz(0, 7, &c->until_null);
+	c->all_channels = col_bool(0, 8);
+	c->pos_code = col_text(0, 9, NULL);
+	c->benefit_code = col_text(0, 10, NULL);
 }
 
-/* Returns column n of the first row of the last SPI result as a Datum. */
-static Datum
-col_datum(int n, bool *isnull)
+/*
+ * Why the locked code c cannot be used by this call, or "ok": its state
+ * (held by another order until a deadline not yet passed), its benefit's
+ * status and window, the channel and point of sale of the call.
+ */
+static const char *
+locked_reason(const RedeemCall *rc, const LockedCode *c)
 {
-	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, n, isnull);
+	Datum		args[2];
+	int			ret;
+	char	   *kind;
+
+	if (strcmp(c->state, "invalidated") == 0)
+		return "invalidated";
+	if (strcmp(c->state, "used") == 0)
+		return "already_used";
+	if (strcmp(c->state, "held") == 0 && strcmp(c->hold_order, rc->order_str) != 0 &&
+		!c->hold_until_null && c->hold_until >= rc->now)
+		return "held_by_other_order";
+	if (strcmp(c->status, "live") != 0)
+		return "benefit_not_live";
+	if (!c->from_null && c->valid_from > rc->now)
+		return "not_yet_valid";
+	if (!c->until_null && c->valid_until <= rc->now)
+		return "expired";
+	if (rc->channel == NULL)
+		return "ok";
+
+	args[0] = CStringGetTextDatum(rc->channel);
+	args[1] = Int64GetDatum(c->benefit_id);
+	ret = SPI_execute_plan(plan_channel, args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "looking up the channel failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("sales channel \"%s\" does not exist", rc->channel));
+	kind = col_text(0, 1, NULL);
+	if (!c->all_channels && !col_bool(0, 2))
+		return "wrong_channel";
+	if (strcmp(kind, "web") == 0 && c->pos_code != NULL &&
+		(rc->pos == NULL || strcmp(rc->pos, c->pos_code) != 0))
+		return "wrong_point_of_sale";
+	return "ok";
+}
+
+/* Uses the locked code c (issued, or held by this order) and appends its history row. */
+static void
+use_locked(const RedeemCall *rc, const LockedCode *c)
+{
+	Datum		args[6];
+	char		argnulls[6];
+	int			ret;
+
+	args[0] = rc->code;
+	args[1] = TimestampTzGetDatum(rc->now);
+	args[2] = rc->contact_id;
+	args[3] = rc->order_ref;
+	memset(argnulls, ' ', sizeof(argnulls));
+	argnulls[2] = rc->contact_null ? 'n' : ' ';
+	ret = SPI_execute_plan(plan_use, args, argnulls, false, 0);
+	if (ret != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "using the code failed: %s", SPI_result_code_string(ret));
+
+	args[0] = rc->code;
+	args[1] = CStringGetTextDatum(c->state);
+	args[2] = TimestampTzGetDatum(rc->now);
+	args[3] = rc->order_ref;
+	args[4] = rc->contact_id;
+	args[5] = rc->channel ? CStringGetTextDatum(rc->channel) : (Datum) 0;
+	memset(argnulls, ' ', sizeof(argnulls));
+	argnulls[4] = rc->contact_null ? 'n' : ' ';
+	argnulls[5] = rc->channel ? ' ' : 'n';
+	ret = SPI_execute_plan(plan_history, args, argnulls, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "recording the use failed: %s", SPI_result_code_string(ret));
+}
+
+/*
+ * The slow path, when the one-statement use updated nothing: locks the
+ * code's row and works out the reason, or uses a code this order holds.
+ * Fills values[2..4] (benefit id and code, used_at) and returns the reason.
+ */
+static const char *
+redeem_locked(const RedeemCall *rc, Datum *values, bool *nulls)
+{
+	Datum		args[1];
+	int			ret;
+	LockedCode	c;
+	const char *reason;
+
+	args[0] = rc->code;
+	ret = SPI_execute_plan(plan_lock, args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "looking up the code failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		return "unknown_code";
+
+	read_locked(&c);
+	values[2] = Int64GetDatum(c.benefit_id);
+	nulls[2] = false;
+	values[3] = CStringGetTextDatum(c.benefit_code);
+	nulls[3] = false;
+	reason = locked_reason(rc, &c);
+	if (strcmp(reason, "ok") == 0)
+	{
+		use_locked(rc, &c);
+		values[4] = TimestampTzGetDatum(rc->now);
+		nulls[4] = false;
+	}
+	return reason;
 }
 
 PG_FUNCTION_INFO_V1(benefit_redeem_code);
@@ -266,17 +375,11 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	Oid			rowtype;
 	Datum		values[5];
 	bool		nulls[5] = {false, true, true, true, true};
-	const char *reason = "ok";
-	Datum		code;
+	const char *reason;
 	bool		contact_null = PG_ARGISNULL(1);
 	int64		contact_id = contact_null ? 0 : PG_GETARG_INT64(1);
 	text	   *client_key = PG_ARGISNULL(5) ? NULL : PG_GETARG_TEXT_PP(5);
-	Datum		order_ref;
-	char	   *order_str;
-	char	   *channel = NULL;
-	char	   *pos = NULL;
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	Oid			code_type;
+	RedeemCall	rc;
 	Datum		args[6];
 	char		argnulls[6];
 	bool		isnull;
@@ -295,22 +398,26 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 				errmsg("order_ref must not be NULL"),
 				errdetail("A code is used for an order: pass its reference."));
 	benefit_require_writable("benefit.redeem_code()");
-	code = PG_GETARG_DATUM(0);
-	order_ref = PG_GETARG_DATUM(2);
-	order_str = TextDatumGetCString(order_ref);
-	if (order_str[strspn(order_str, " \t\r\n")] == '\0' || strlen(order_str) > 200)
+	rc.code = PG_GETARG_DATUM(0);
+	rc.order_ref = PG_GETARG_DATUM(2);
+	rc.order_str = TextDatumGetCString(rc.order_ref);
+	if (rc.order_str[strspn(rc.order_str, " \t\r\n")] == '\0' || strlen(rc.order_str) > 200)
 		ereport(ERROR,
 				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				errmsg("order_ref must be 1 to 200 characters, not blank"));
-	values[1] = code;
+	rc.contact_null = contact_null;
+	rc.contact_id = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
+	rc.channel = NULL;
+	rc.pos = NULL;
+	rc.now = GetCurrentTransactionStartTimestamp();
+	values[1] = rc.code;
 	nulls[1] = false;
 
-	code_type = benefit_code_type_oid();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* an error unwinds the pushed path with the (sub)transaction */
 	benefit_push_search_path();
-	prepare_plans(code_type);
+	benefit_plans_get(&plans, benefit_code_type_oid(), make_plans);
 
 	/*
 	 * Throttling first: a contact or client key with too many wrong codes in
@@ -318,16 +425,16 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	 */
 	if (benefit_throttle_check(!contact_null, contact_id, client_key))
 	{
-		values[0] = reason_datum("throttled");
+		values[0] = benefit_reason_datum(reason_type, "throttled");
 		benefit_pop_search_path();
 		SPI_finish();
 		PG_RETURN_DATUM(redemption_datum(rowtype, values, nulls));
 	}
 
-	args[0] = code;
-	args[1] = TimestampTzGetDatum(now);
-	args[2] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
-	args[3] = order_ref;
+	args[0] = rc.code;
+	args[1] = TimestampTzGetDatum(rc.now);
+	args[2] = rc.contact_id;
+	args[3] = rc.order_ref;
 	/* text arguments go to SPI as they came: no copy on the common path */
 	args[4] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
 	args[5] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
@@ -341,13 +448,13 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 		elog(ERROR, "using the code failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 1)
 	{
-		values[2] = col_datum(1, &isnull);
+		values[2] = Int64GetDatum(col_int8(0, 1, &isnull));
 		nulls[2] = false;
-		values[3] = SPI_datumTransfer(col_datum(2, &isnull), false, -1);
+		values[3] = col_datum_copy(0, 2, &isnull);
 		nulls[3] = false;
-		values[4] = TimestampTzGetDatum(now);
+		values[4] = TimestampTzGetDatum(rc.now);
 		nulls[4] = false;
-		values[0] = reason_datum(reason);
+		values[0] = benefit_reason_datum(reason_type, "ok");
 		benefit_pop_search_path();
 		SPI_finish();
 		PG_RETURN_DATUM(redemption_datum(rowtype, values, nulls));
@@ -359,112 +466,20 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	 */
 	benefit_check_sale(PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
 					   PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4),
-					   contact_null ? (Datum) 0 : PG_GETARG_DATUM(1), contact_null, false, false, &sale);
+					   rc.contact_id, contact_null, false, false, &sale);
 
 	/* the slow path compares and reports the channel and point of sale */
 	if (!PG_ARGISNULL(3))
-		channel = text_to_cstring(PG_GETARG_TEXT_PP(3));
+		rc.channel = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	if (!PG_ARGISNULL(4))
-		pos = text_to_cstring(PG_GETARG_TEXT_PP(4));
-
-	args[0] = code;
-	ret = SPI_execute_plan(plan_lock, args, NULL, false, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "looking up the code failed: %s", SPI_result_code_string(ret));
-
-	if (SPI_processed == 0)
-		reason = "unknown_code";
-	else
-	{
-		char	   *state = col_text(1);
-		char	   *hold_order = col_text(2);
-		Datum		hold_until = col_datum(3, &isnull);
-		bool		hold_until_null = isnull;
-		int64		benefit_id = DatumGetInt64(col_datum(4, &isnull));
-		char	   *status = col_text(5);
-		Datum		valid_from = col_datum(6, &isnull);
-		bool		from_null = isnull;
-		Datum		valid_until = col_datum(7, &isnull);
-		bool		until_null = isnull;
-		bool		all_channels = DatumGetBool(col_datum(8, &isnull));
-		char	   *pos_code = col_text(9);
-		char	   *benefit_code = col_text(10);
-
-		values[2] = Int64GetDatum(benefit_id);
-		nulls[2] = false;
-		values[3] = CStringGetTextDatum(benefit_code);
-		nulls[3] = false;
-
-		if (strcmp(state, "invalidated") == 0)
-			reason = "invalidated";
-		else if (strcmp(state, "used") == 0)
-			reason = "already_used";
-		else if (strcmp(state, "held") == 0 && strcmp(hold_order, order_str) != 0 &&
-				 !hold_until_null && DatumGetTimestampTz(hold_until) >= now)
-			reason = "held_by_other_order";
-		else if (strcmp(status, "live") != 0)
-			reason = "benefit_not_live";
-		else if (!from_null && DatumGetTimestampTz(valid_from) > now)
-			reason = "not_yet_valid";
-		else if (!until_null && DatumGetTimestampTz(valid_until) <= now)
-			reason = "expired";
-		else if (channel != NULL)
-		{
-			char	   *kind;
-			bool		listed;
-
-			args[0] = CStringGetTextDatum(channel);
-			args[1] = Int64GetDatum(benefit_id);
-			ret = SPI_execute_plan(plan_channel, args, NULL, false, 1);
-			if (ret != SPI_OK_SELECT)
-				elog(ERROR, "looking up the channel failed: %s", SPI_result_code_string(ret));
-			if (SPI_processed == 0)
-				ereport(ERROR,
-						errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("sales channel \"%s\" does not exist", channel));
-			kind = col_text(1);
-			listed = DatumGetBool(col_datum(2, &isnull));
-			if (!all_channels && !listed)
-				reason = "wrong_channel";
-			else if (strcmp(kind, "web") == 0 && pos_code != NULL &&
-					 (pos == NULL || strcmp(pos, pos_code) != 0))
-				reason = "wrong_point_of_sale";
-		}
-
-		if (strcmp(reason, "ok") == 0)
-		{
-			args[0] = code;
-			args[1] = TimestampTzGetDatum(now);
-			args[2] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
-			args[3] = order_ref;
-			memset(argnulls, ' ', sizeof(argnulls));
-			argnulls[2] = contact_null ? 'n' : ' ';
-			ret = SPI_execute_plan(plan_use, args, argnulls, false, 0);
-			if (ret != SPI_OK_UPDATE || SPI_processed != 1)
-				elog(ERROR, "using the code failed: %s", SPI_result_code_string(ret));
-
-			args[0] = code;
-			args[1] = CStringGetTextDatum(state);
-			args[2] = TimestampTzGetDatum(now);
-			args[3] = order_ref;
-			args[4] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
-			args[5] = channel ? CStringGetTextDatum(channel) : (Datum) 0;
-			memset(argnulls, ' ', sizeof(argnulls));
-			argnulls[4] = contact_null ? 'n' : ' ';
-			argnulls[5] = channel ? ' ' : 'n';
-			ret = SPI_execute_plan(plan_history, args, argnulls, false, 0);
-			if (ret != SPI_OK_INSERT)
-				elog(ERROR, "recording the use failed: %s", SPI_result_code_string(ret));
-			values[4] = TimestampTzGetDatum(now);
-			nulls[4] = false;
-		}
-	}
+		rc.pos = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	reason = redeem_locked(&rc, values, nulls);
 
 	/* a code that does not exist counts against the contact and the client key */
 	if (strcmp(reason, "unknown_code") == 0)
 		benefit_throttle_count(!contact_null, contact_id, client_key, 1);
 
-	values[0] = reason_datum(reason);
+	values[0] = benefit_reason_datum(reason_type, reason);
 	/* values built from SPI results must outlive SPI_finish */
 	if (!nulls[3])
 		values[3] = SPI_datumTransfer(values[3], false, -1);

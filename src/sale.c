@@ -26,10 +26,29 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 
-#include "glue.h"
 #include "sale.h"
+#include "search_path.h"
+#include "spi_util.h"
 
+static BenefitPlans plans;
 static SPIPlanPtr plan_sale;
+
+/* Prepares the statement of this file (the plan rule of spi_util.h). */
+static void
+make_plans(BenefitPlans *set, Oid made_for)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, INT8OID};
+
+	plan_sale = benefit_plans_keep(set,
+		"SELECT sc.channel_id, sc.kind, p.point_of_sale_id, p.channel_id, pc.code, "
+		"       $3::pg_catalog.int8 IS NULL "
+		"       OR EXISTS (SELECT 1 FROM benefit.contact c WHERE c.contact_id = $3) "
+		"  FROM (SELECT 1) one "
+		"  LEFT JOIN benefit.sales_channel sc ON sc.code = $1 "
+		"  LEFT JOIN benefit.point_of_sale p ON p.code = $2 "
+		"  LEFT JOIN benefit.sales_channel pc ON pc.channel_id = p.channel_id",
+		3, types);
+}
 
 /*
  * Checks the channel, point of sale and contact of a call and returns the
@@ -46,7 +65,6 @@ benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool p
 	Datum		args[3];
 	char		nulls[3];
 	bool		isnull;
-	bool		found_null;
 	int64		pos_channel_id;
 	int			ret;
 
@@ -69,21 +87,7 @@ benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool p
 	 * (sub)transaction.
 	 */
 	benefit_push_search_path();
-	/* built-in parameter types: the plan cache follows the tables, also a re-created extension */
-	if (plan_sale == NULL)
-	{
-		Oid			types[3] = {TEXTOID, TEXTOID, INT8OID};
-
-		plan_sale = benefit_keep_plan(
-			"SELECT sc.channel_id, sc.kind, p.point_of_sale_id, p.channel_id, pc.code, "
-			"       $3::pg_catalog.int8 IS NULL "
-			"       OR EXISTS (SELECT 1 FROM benefit.contact c WHERE c.contact_id = $3) "
-			"  FROM (SELECT 1) one "
-			"  LEFT JOIN benefit.sales_channel sc ON sc.code = $1 "
-			"  LEFT JOIN benefit.point_of_sale p ON p.code = $2 "
-			"  LEFT JOIN benefit.sales_channel pc ON pc.channel_id = p.channel_id",
-			3, types);
-	}
+	benefit_plans_get(&plans, benefit_code_type_oid(), make_plans);
 	args[0] = channel;
 	args[1] = point_of_sale;
 	args[2] = contact_id;
@@ -97,24 +101,23 @@ benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool p
 
 	if (!channel_null)
 	{
-		sale->channel_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &found_null));
-		if (found_null)
+		sale->channel_id = col_int8(0, 1, &isnull);
+		if (isnull)
 			ereport(ERROR,
 					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					errmsg("sales channel \"%s\" does not exist", TextDatumGetCString(channel)));
-		sale->channel_kind = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		sale->channel_kind = col_datum(0, 2, &isnull);
 		sale->channel_null = false;
 	}
 	if (!point_of_sale_null)
 	{
-		sale->point_of_sale_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3,
-															  &found_null));
-		if (found_null)
+		sale->point_of_sale_id = col_int8(0, 3, &isnull);
+		if (isnull)
 			ereport(ERROR,
 					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					errmsg("point of sale \"%s\" does not exist", TextDatumGetCString(point_of_sale)),
 					errhint("Pass the code of a web shop of the sales channel as point_of_sale, or NULL."));
-		pos_channel_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+		pos_channel_id = col_int8(0, 4, &isnull);
 		if (!channel_null && pos_channel_id != sale->channel_id)
 			ereport(ERROR,
 					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -122,10 +125,10 @@ benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool p
 						   TextDatumGetCString(point_of_sale), TextDatumGetCString(channel)),
 					errdetail("Point of sale \"%s\" belongs to sales channel \"%s\".",
 							  TextDatumGetCString(point_of_sale),
-							  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5)));
+							  col_text(0, 5, NULL)));
 		sale->point_of_sale_null = false;
 	}
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull)))
+	if (!col_bool(0, 6))
 		ereport(ERROR,
 				errcode(ERRCODE_NO_DATA_FOUND),
 				errmsg("contact " INT64_FORMAT " does not exist", DatumGetInt64(contact_id)),

@@ -1,39 +1,63 @@
 /*-------------------------------------------------------------------------
  *
- * glue.c
- *		Helpers shared by the SPI glue files: kept plans and type lookups.
+ * spi_util.c
+ *		The SPI helpers every SPI file uses (see spi_util.h): the one rule
+ *		for keeping prepared statements, the cached catalog lookups it
+ *		relies on, int8[] statement parameters, and subtransactions.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "fmgr.h"
 #include "nodes/parsenodes.h"
-#include "utils/builtins.h"
+#include "utils/array.h"
 #include "utils/inval.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
 
-#include "glue.h"
+#include "spi_util.h"
 
 /*
- * Prepares a statement and keeps its plan for the life of the backend.
- * The plan is generic from the first call: these statements look rows up by
- * key, so a custom plan per call would only add planning time.
+ * Makes the statements of set by make, unless they were made for made_for:
+ * the first time, and again (the old ones freed) when made_for changed.
+ * A maker that fails half way leaves set "not made", with the plans it kept
+ * recorded, so that the next call frees them and starts again.
+ */
+void
+benefit_plans_get(BenefitPlans *set, Oid made_for, BenefitPlanMaker make)
+{
+	if (set->made_for == made_for && OidIsValid(made_for))
+		return;
+	for (int i = 0; i < set->n; i++)
+		SPI_freeplan(set->plans[i]);
+	set->n = 0;
+	set->made_for = InvalidOid;
+	make(set, made_for);
+	set->made_for = made_for;
+}
+
+/*
+ * Prepares a statement, keeps its plan for the life of the backend and
+ * records it in set.  The plan is generic from the first call: these
+ * statements look rows up by key, so a custom plan per call would only add
+ * planning time.
  */
 SPIPlanPtr
-benefit_keep_plan(const char *sql, int nargs, Oid *argtypes)
+benefit_plans_keep(BenefitPlans *set, const char *sql, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+	SPIPlanPtr	plan;
 
+	if (set->n >= BENEFIT_MAX_PLANS)
+		elog(ERROR, "too many kept statements in one set");
+	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
+	set->plans[set->n++] = plan;
 	return plan;
 }
 
@@ -47,6 +71,7 @@ benefit_keep_plan(const char *sql, int nargs, Oid *argtypes)
 static Oid	code_type_oid = InvalidOid;
 static uint64 catalog_epoch = 1;
 
+/* Forgets the cached lookups (a syscache invalidation callback). */
 static void
 catalog_changed(Datum arg, int cacheid, uint32 hashvalue)
 {
@@ -81,10 +106,9 @@ benefit_catalog_epoch(void)
 }
 
 /*
- * Returns the OID of type benefit.code as installed now; callers compare it
- * with the one their kept plans were made for, so that plans are made anew
- * after DROP EXTENSION / CREATE EXTENSION in the same backend.  The lookup
- * (two syscache probes) is cached until pg_type or pg_namespace changes.
+ * Returns the OID of type benefit.code as installed now: the mark of the
+ * installed extension the plan rule compares (spi_util.h).  The lookup (two
+ * syscache probes) is cached until pg_type or pg_namespace changes.
  */
 Oid
 benefit_code_type_oid(void)
@@ -104,29 +128,18 @@ benefit_code_type_oid(void)
 	return typ;
 }
 
-/*
- * Makes pg_catalog the only schema searched until benefit_pop_search_path:
- * the statements of a SECURITY DEFINER C function then resolve operators
- * and functions the same way whatever the caller's search_path, without
- * the cost of a SET search_path clause (a GUC change on every call).
- */
-void
-benefit_push_search_path(void)
+/* An int8[] of n values (NULL where isnull[i]) for a statement parameter. */
+Datum
+benefit_int8_array(const int64 *values, const bool *isnull, int n)
 {
-	OverrideSearchPath path;
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
 
-	path.schemas = NIL;
-	path.addCatalog = true;
-	path.addTemp = false;
-	path.generation = 0;
-	PushOverrideSearchPath(&path);
-}
-
-/* Undoes benefit_push_search_path. */
-void
-benefit_pop_search_path(void)
-{
-	PopOverrideSearchPath();
+	for (int i = 0; i < n; i++)
+		d[i] = Int64GetDatum(values[i]);
+	return PointerGetDatum(construct_md_array(d, (bool *) isnull, 1, dims, lbs, INT8OID,
+											  sizeof(int64), true, TYPALIGN_DOUBLE));
 }
 
 /*
@@ -172,33 +185,4 @@ benefit_in_subxact(bool (*fn) (void *arg), void *arg, int rollback_on)
 	}
 	PG_END_TRY();
 	return keep;
-}
-
-/*
- * Refuses, with one error for every runtime call that writes, to run in a
- * read-only transaction or on a hot standby (25006): checked before any
- * work, so that nothing is half done.
- */
-void
-benefit_require_writable(const char *call)
-{
-	if (!XactReadOnly)
-		return;
-	ereport(ERROR,
-			errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-			errmsg("%s writes and cannot run in a read-only transaction", call),
-			RecoveryInProgress()
-			? errdetail("This server is a hot standby.")
-			: errdetail("The transaction is read-only (default_transaction_read_only or SET TRANSACTION READ ONLY)."),
-			errhint("Call it on the primary server, in a read-write transaction."));
-}
-
-PG_FUNCTION_INFO_V1(benefit_require_writable_sql);
-
-/* SQL benefit.require_writable(call): the same check for the SQL and PL/pgSQL functions. */
-Datum
-benefit_require_writable_sql(PG_FUNCTION_ARGS)
-{
-	benefit_require_writable(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	PG_RETURN_VOID();
 }

@@ -1,0 +1,433 @@
+/*-------------------------------------------------------------------------
+ *
+ * basket.c
+ *		A basket in and out of benefit.price: the lines of a
+ *		benefit.basket_line[] read and checked against the catalogue (does
+ *		each reference exist, the catalogue price when none is given, the
+ *		limits of a basket), and the result built from the pricing: the
+ *		benefit.priced_basket with its priced lines and refusals, the uses
+ *		a hold must reserve (jsonb) and the promo code applied.
+ *
+ * A basket has at most PRICE_MAX_LINES lines of 1 to PRICE_MAX_QUANTITY
+ * units at a base price of 0 to PRICE_MAX_BASE cents, so that no sum of
+ * amounts overflows.  The lines are checked in one kept statement.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#include "basket.h"
+#include "reason.h"
+#include "spi_util.h"
+
+#define PRICE_MAX_LINES		200
+#define PRICE_MAX_QUANTITY	1000
+#define PRICE_MAX_BASE		INT64CONST(100000000000)
+
+static BenefitPlans plans;
+static SPIPlanPtr plan_line_check;
+
+/* Prepares the statement of this file (the plan rule of spi_util.h). */
+static void
+make_plans(BenefitPlans *set, Oid made_for)
+{
+	Oid			t_check[4] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+
+	/*
+	 * for every line: does the product exist; its most specific catalogue
+	 * price; the product of its performance (NULL: no such performance);
+	 * do its seat category and audience exist
+	 */
+	plan_line_check = benefit_plans_keep(set,
+		"SELECT l.ord, EXISTS (SELECT 1 FROM benefit.product p WHERE p.product_id = l.product_id), "
+		"       (SELECT bp.price_cents FROM benefit.base_price bp "
+		"         WHERE bp.product_id = l.product_id "
+		"           AND (bp.performance_id IS NULL OR bp.performance_id = l.performance_id) "
+		"           AND (bp.seat_category_id IS NULL OR bp.seat_category_id = l.seat_category_id) "
+		"           AND (bp.audience_id IS NULL OR bp.audience_id = l.audience_id) "
+		"         ORDER BY (bp.performance_id IS NOT NULL)::pg_catalog.int4 "
+		"                  + (bp.seat_category_id IS NOT NULL)::pg_catalog.int4 "
+		"                  + (bp.audience_id IS NOT NULL)::pg_catalog.int4 DESC, bp.base_price_id "
+		"         LIMIT 1), "
+		"       (SELECT pf.product_id FROM benefit.performance pf WHERE pf.performance_id = l.performance_id), "
+		"       l.seat_category_id IS NULL OR EXISTS (SELECT 1 FROM benefit.seat_category sc "
+		"                                              WHERE sc.seat_category_id = l.seat_category_id), "
+		"       l.audience_id IS NULL OR EXISTS (SELECT 1 FROM benefit.audience a WHERE a.audience_id = l.audience_id) "
+		"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+		"                  pg_catalog.unnest($4)) WITH ORDINALITY "
+		"       AS l (product_id, performance_id, seat_category_id, audience_id, ord) "
+		" ORDER BY l.ord",
+		4, t_check);
+}
+
+/* Looks up the types of benefit.price's result from the function's own declaration. */
+void
+basket_types(FunctionCallInfo fcinfo, BasketTypes *types)
+{
+	TupleDesc	resdesc;
+	Oid			basket_type;
+
+	if (get_call_result_type(fcinfo, NULL, &resdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "benefit.price must return a composite type");
+	types->result = BlessTupleDesc(resdesc);
+	basket_type = TupleDescAttr(types->result, 0)->atttypid;
+	types->basket = lookup_rowtype_tupdesc_copy(basket_type, -1);
+	types->reason_type = TupleDescAttr(types->basket, 0)->atttypid;
+	types->line_type = get_element_type(TupleDescAttr(types->basket, 1)->atttypid);
+	types->refusal_type = get_element_type(TupleDescAttr(types->basket, 2)->atttypid);
+	if (!OidIsValid(types->line_type) || !OidIsValid(types->refusal_type))
+		elog(ERROR, "benefit.priced_basket does not have the expected array columns");
+	types->line = lookup_rowtype_tupdesc_copy(types->line_type, -1);
+	types->refusal = lookup_rowtype_tupdesc_copy(types->refusal_type, -1);
+}
+
+/* Reads one benefit.basket_line (elem, of tuple descriptor desc) into l; i is its 0-based index. */
+static void
+read_line(Datum elem, TupleDesc desc, int i, PriceLine *l)
+{
+	Datum		v[6];
+	bool		nl[6];
+	HeapTupleData tup;
+	HeapTupleHeader th = DatumGetHeapTupleHeader(elem);
+
+	tup.t_len = HeapTupleHeaderGetDatumLength(th);
+	ItemPointerSetInvalid(&tup.t_self);
+	tup.t_tableOid = InvalidOid;
+	tup.t_data = th;
+	if (desc->natts != 6)
+		elog(ERROR, "benefit.basket_line does not have the expected columns");
+	heap_deform_tuple(&tup, desc, v, nl);
+	if (nl[0] || nl[4])
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("line %d: product_id and quantity are required", i + 1));
+	l->product_id = DatumGetInt64(v[0]);
+	l->dims.performance_any = nl[1];
+	l->dims.performance_id = nl[1] ? 0 : DatumGetInt64(v[1]);
+	l->dims.seat_any = nl[2];
+	l->dims.seat_category_id = nl[2] ? 0 : DatumGetInt64(v[2]);
+	l->dims.audience_any = nl[3];
+	l->dims.audience_id = nl[3] ? 0 : DatumGetInt64(v[3]);
+	l->quantity = DatumGetInt32(v[4]);
+	l->base_null = nl[5];
+	l->base = nl[5] ? 0 : DatumGetInt64(v[5]);
+	l->chosen = -1;
+}
+
+/*
+ * Reads the lines of a benefit.basket_line[] into call->lines: 22023 for
+ * no line, 54000 for too many, 22004 for a line without product or
+ * quantity.
+ */
+void
+basket_read_lines(Datum lines, bool lines_null, PriceCall *call)
+{
+	ArrayType  *arr;
+	Oid			elemtype;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *elemnulls;
+	int			n;
+	TupleDesc	desc;
+
+	if (lines_null)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("a basket needs at least one line"));
+	arr = DatumGetArrayTypeP(lines);
+	elemtype = ARR_ELEMTYPE(arr);
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &elemnulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("a basket needs at least one line"));
+	if (n > PRICE_MAX_LINES)
+		ereport(ERROR,
+				errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				errmsg("a basket has at most %d lines, not %d", PRICE_MAX_LINES, n));
+	desc = lookup_rowtype_tupdesc_copy(elemtype, -1);
+	call->lines = MemoryContextAllocZero(call->cxt, sizeof(PriceLine) * n);
+	call->nlines = n;
+	for (int i = 0; i < n; i++)
+	{
+		if (elemnulls[i])
+			ereport(ERROR,
+					errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					errmsg("line %d: product_id and quantity are required", i + 1));
+		read_line(elems[i], desc, i, &call->lines[i]);
+	}
+}
+
+/* The product, performance, seat category and audience ids of the lines as four int8[] parameters. */
+void
+basket_line_id_arrays(const PriceLine *lines, int n, Datum *args)
+{
+	int64	   *v = palloc(sizeof(int64) * n);
+	bool	   *nl = palloc(sizeof(bool) * n);
+
+	for (int i = 0; i < n; i++)
+	{
+		v[i] = lines[i].product_id;
+		nl[i] = false;
+	}
+	args[0] = benefit_int8_array(v, nl, n);
+	for (int i = 0; i < n; i++)
+	{
+		v[i] = lines[i].dims.performance_id;
+		nl[i] = lines[i].dims.performance_any;
+	}
+	args[1] = benefit_int8_array(v, nl, n);
+	for (int i = 0; i < n; i++)
+	{
+		v[i] = lines[i].dims.seat_category_id;
+		nl[i] = lines[i].dims.seat_any;
+	}
+	args[2] = benefit_int8_array(v, nl, n);
+	for (int i = 0; i < n; i++)
+	{
+		v[i] = lines[i].dims.audience_id;
+		nl[i] = lines[i].dims.audience_any;
+	}
+	args[3] = benefit_int8_array(v, nl, n);
+}
+
+/*
+ * Checks line i (0-based) against row i of the line check: its product,
+ * performance (of that product), seat category and audience exist; takes
+ * the catalogue price when none was given; checks the quantity and base
+ * price.
+ */
+static void
+check_line(PriceLine *l, int i)
+{
+	bool		isnull;
+
+	if (!col_bool(i, 2))
+		ereport(ERROR,
+				errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("line %d: product " INT64_FORMAT " does not exist", i + 1, l->product_id));
+	if (!l->dims.performance_any)
+	{
+		int64		perf_product = col_int8(i, 4, &isnull);
+
+		if (isnull)
+			ereport(ERROR,
+					errcode(ERRCODE_NO_DATA_FOUND),
+					errmsg("line %d: performance " INT64_FORMAT " does not exist",
+						   i + 1, l->dims.performance_id));
+		if (perf_product != l->product_id)
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("line %d: performance " INT64_FORMAT " is not a performance of product " INT64_FORMAT,
+						   i + 1, l->dims.performance_id, l->product_id),
+					errdetail("Performance " INT64_FORMAT " is one of product " INT64_FORMAT ".",
+							  l->dims.performance_id, perf_product));
+	}
+	if (!col_bool(i, 5))
+		ereport(ERROR,
+				errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("line %d: seat category " INT64_FORMAT " does not exist", i + 1, l->dims.seat_category_id));
+	if (!col_bool(i, 6))
+		ereport(ERROR,
+				errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("line %d: audience " INT64_FORMAT " does not exist", i + 1, l->dims.audience_id));
+	if (l->base_null)
+	{
+		l->base = col_int8(i, 3, &isnull);
+		if (isnull)
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("line %d: no catalogue price for product " INT64_FORMAT " with this performance, seat category and audience",
+						   i + 1, l->product_id),
+					errhint("Pass base_price_cents, or add a row to benefit.base_price."));
+	}
+	if (l->quantity < 1 || l->quantity > PRICE_MAX_QUANTITY)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("line %d: quantity must be between 1 and %d, not %d", i + 1, PRICE_MAX_QUANTITY, l->quantity));
+	if (l->base < 0 || l->base > PRICE_MAX_BASE)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("line %d: base_price_cents must be between 0 and 10^11, not " INT64_FORMAT, i + 1, l->base));
+}
+
+/*
+ * Checks every line's references and looks up its catalogue price in one
+ * statement (P0002 or 22023 for a bad line, in line order); sums the base
+ * prices into call->base_total.  The caller is connected to SPI.
+ */
+void
+basket_check_lines(PriceCall *call)
+{
+	Datum		args[4];
+	int			n = call->nlines;
+	int			ret;
+
+	benefit_plans_get(&plans, benefit_code_type_oid(), make_plans);
+	basket_line_id_arrays(call->lines, n, args);
+	ret = SPI_execute_plan(plan_line_check, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != (uint64) n)
+		elog(ERROR, "checking the lines failed: %s", SPI_result_code_string(ret));
+	call->base_total = 0;
+	for (int i = 0; i < n; i++)
+	{
+		check_line(&call->lines[i], i);
+		/* at most 200 x 10^14: no overflow */
+		call->base_total += call->lines[i].base * call->lines[i].quantity;
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* What a hold must reserve, line by line, as jsonb text. */
+static char *
+uses_text(const PriceCall *call)
+{
+	StringInfoData uses;
+
+	initStringInfo(&uses);
+	appendStringInfoChar(&uses, '[');
+	for (int i = 0, first = 1; i < call->nlines; i++)
+	{
+		const PriceLine *l = &call->lines[i];
+		const PriceBenefit *b;
+
+		if (l->chosen < 0)
+			continue;
+		b = &call->benefits[call->cands[l->chosen].benefit];
+		appendStringInfo(&uses, "%s{\"benefit_id\": " INT64_FORMAT ", \"units\": %d, \"performance_id\": ",
+						 first ? "" : ", ", b->id, l->quantity);
+		if (b->perf_quota >= 0 && !l->dims.performance_any)
+			appendStringInfo(&uses, INT64_FORMAT, l->dims.performance_id);
+		else
+			appendStringInfoString(&uses, "null");
+		if (b->su_code != NULL)
+			appendStringInfo(&uses, ", \"code\": \"%s\"}", b->su_code);	/* dddd-dddd-dddd-c: nothing to escape */
+		else
+			appendStringInfoString(&uses, ", \"code\": null}");
+		first = 0;
+	}
+	appendStringInfoChar(&uses, ']');
+	return uses.data;
+}
+
+/* Line i as a benefit.priced_line. */
+static Datum
+priced_line(const BasketTypes *types, const PriceCall *call, int i)
+{
+	const PriceLine *l = &call->lines[i];
+	const PriceCandidate *c = l->chosen >= 0 ? &call->cands[l->chosen] : NULL;
+	Datum		v[14];
+	bool		nl[14] = {false};
+
+	v[0] = Int32GetDatum(i + 1);
+	v[1] = Int64GetDatum(l->product_id);
+	v[2] = Int64GetDatum(l->dims.performance_id);
+	nl[2] = l->dims.performance_any;
+	v[3] = Int64GetDatum(l->dims.seat_category_id);
+	nl[3] = l->dims.seat_any;
+	v[4] = Int64GetDatum(l->dims.audience_id);
+	nl[4] = l->dims.audience_any;
+	v[5] = Int32GetDatum(l->quantity);
+	v[6] = Int64GetDatum(l->base);
+	v[7] = Int64GetDatum(c ? c->unit : l->base);
+	v[8] = c ? Int64GetDatum(call->benefits[c->benefit].id) : (Datum) 0;
+	nl[8] = c == NULL;
+	v[9] = c ? CStringGetTextDatum(call->benefits[c->benefit].code) : (Datum) 0;
+	nl[9] = c == NULL;
+	v[10] = c ? Int64GetDatum(c->tariff_id) : (Datum) 0;
+	nl[10] = c == NULL;
+	v[11] = Int64GetDatum(call->amounts[i]);
+	v[12] = Int64GetDatum(call->parts[i]);
+	v[13] = Int64GetDatum(call->amounts[i] - call->parts[i]);
+	if (types->line->natts != 14)
+		elog(ERROR, "benefit.priced_line does not have the expected columns");
+	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(types->line), v, nl));
+}
+
+/* A refusal as a benefit.refusal. */
+static Datum
+refusal_row(const BasketTypes *types, const PriceRefusal *r)
+{
+	Datum		v[5];
+	bool		nl[5] = {false};
+
+	v[0] = Int32GetDatum(r->line);
+	nl[0] = r->line == 0;
+	v[1] = Int64GetDatum(r->benefit_id);
+	nl[1] = r->benefit_id == 0;
+	v[2] = r->benefit_code ? CStringGetTextDatum(r->benefit_code) : (Datum) 0;
+	nl[2] = r->benefit_code == NULL;
+	v[3] = r->entered ? CStringGetTextDatum(r->entered) : (Datum) 0;
+	nl[3] = r->entered == NULL;
+	v[4] = benefit_reason_datum(types->reason_type, r->reason);
+	if (types->refusal->natts != 5)
+		elog(ERROR, "benefit.refusal does not have the expected columns");
+	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(types->refusal), v, nl));
+}
+
+/* Builds a one-dimensional array of composite values of type typid. */
+static Datum
+composite_array(Datum *elems, int n, Oid typid)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(typid, &typlen, &typbyval, &typalign);
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(typid));
+	return PointerGetDatum(construct_array(elems, n, typid, typlen, typbyval, typalign));
+}
+
+/* The result of benefit.price: (result priced_basket, uses jsonb, promo_id bigint). */
+Datum
+basket_result(const BasketTypes *types, const PriceCall *call)
+{
+	Datum	   *line_datums = palloc(sizeof(Datum) * call->nlines);
+	Datum	   *refusal_datums = palloc(sizeof(Datum) * Max(call->nrefusals, 1));
+	Datum		basket_values[10];
+	bool		basket_nulls[10] = {false};
+	Datum		result_values[3];
+	bool		result_nulls[3] = {false};
+	char	   *uses = uses_text(call);
+
+	for (int i = 0; i < call->nlines; i++)
+		line_datums[i] = priced_line(types, call, i);
+	for (int k = 0; k < call->nrefusals; k++)
+		refusal_datums[k] = refusal_row(types, &call->refusals[k]);
+
+	basket_values[0] = benefit_reason_datum(types->reason_type, "ok");
+	basket_values[1] = composite_array(line_datums, call->nlines, types->line_type);
+	basket_values[2] = composite_array(refusal_datums, call->nrefusals, types->refusal_type);
+	basket_values[3] = Int64GetDatum(call->base_total);
+	basket_values[4] = Int64GetDatum(call->lines_total);
+	basket_values[5] = call->promo_code ? CStringGetTextDatum(call->promo_code) : (Datum) 0;
+	basket_nulls[5] = call->promo_code == NULL;
+	basket_values[6] = Int64GetDatum(call->discount);
+	basket_values[7] = Int64GetDatum(call->lines_total - call->discount);
+	basket_nulls[8] = true;
+	basket_nulls[9] = true;
+	if (types->basket->natts != 10)
+		elog(ERROR, "benefit.priced_basket does not have the expected columns");
+
+	result_values[0] = HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(types->basket), basket_values, basket_nulls));
+	result_values[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(uses));
+	result_values[2] = Int64GetDatum(call->promo_id);
+	result_nulls[2] = !call->promo_applied;
+	return HeapTupleGetDatum(heap_form_tuple(types->result, result_values, result_nulls));
+}
