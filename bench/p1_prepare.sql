@@ -25,13 +25,15 @@ CREATE TABLE bench.history_copy (LIKE benefit.code_history INCLUDING ALL);
 CREATE TABLE bench.pool (i integer PRIMARY KEY, code benefit.code NOT NULL);
 INSERT INTO bench.pool SELECT row_number() OVER (), code FROM benefit.single_use_code;
 TRUNCATE benefit.code_history CASCADE;
-VACUUM ANALYZE benefit.single_use_code, bench.code_copy, bench.pool, benefit.code_history, bench.history_copy;
+VACUUM ANALYZE benefit.single_use_code, bench.code_copy, bench.pool, benefit.code_history, bench.history_copy, benefit.contact;
 
--- load every page of the three tables and their indexes into shared buffers
+-- load every page of the three tables, of the contacts redeem_code checks (its buyer must exist),
+-- and of their indexes into shared buffers
 SELECT sum(pg_prewarm(c.oid))
   FROM pg_class c
- WHERE c.oid = ANY (ARRAY['benefit.single_use_code', 'bench.code_copy', 'bench.pool']::regclass[])
+ WHERE c.oid = ANY (ARRAY['benefit.single_use_code', 'bench.code_copy', 'bench.pool', 'benefit.contact']::regclass[])
     OR c.oid IN (SELECT indexrelid FROM pg_index
-                  WHERE indrelid = ANY (ARRAY['benefit.single_use_code', 'bench.code_copy', 'bench.pool']::regclass[]))
+                  WHERE indrelid = ANY (ARRAY['benefit.single_use_code', 'bench.code_copy', 'bench.pool',
+                                              'benefit.contact']::regclass[]))
 \g /dev/null
 CHECKPOINT;
