@@ -69,6 +69,7 @@ typedef struct ThrottleEntry
 typedef struct ThrottleShared
 {
 	LWLock	   *lock;
+	pg_atomic_uint32 entries;	/* counts in the table, set under the lock */
 } ThrottleShared;
 
 static ThrottleShared *shared = NULL;
@@ -108,7 +109,10 @@ throttle_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	shared = ShmemInitStruct("benefit throttle", sizeof(ThrottleShared), &found);
 	if (!found)
+	{
 		shared->lock = &(GetNamedLWLockTranche("benefit_throttle"))->lock;
+		pg_atomic_init_u32(&shared->entries, 0);
+	}
 	info.keysize = sizeof(ThrottleKey);
 	info.entrysize = sizeof(ThrottleEntry);
 	counts = ShmemInitHash("benefit throttle counts", benefit_throttle_entries, benefit_throttle_entries,
@@ -136,6 +140,16 @@ require_shared_table(void)
 				errmsg("benefit must be loaded via shared_preload_libraries to throttle wrong code entries"),
 				errdetail("Wrong code entries are counted per contact and client key in shared memory."),
 				errhint("Add benefit to shared_preload_libraries in postgresql.conf and restart the server."));
+}
+
+/*
+ * Publishes how many counts the table holds, for the checks that skip the
+ * lock when there are none (the common case); lock held exclusively.
+ */
+static void
+publish_entries(void)
+{
+	pg_atomic_write_u32(&shared->entries, (uint32) hash_get_num_entries(counts));
 }
 
 /* Fills the keys of a caller; returns how many (0 to 2). */
@@ -187,6 +201,9 @@ benefit_throttle_check(bool has_contact, int64 contact_id, text *client_key)
 	if (n == 0)
 		return false;
 	require_shared_table();
+	/* nobody entered a wrong code lately: nobody is throttled, no lock taken */
+	if (pg_atomic_read_u32(&shared->entries) == 0)
+		return false;
 	LWLockAcquire(shared->lock, LW_SHARED);
 	for (i = 0; i < n && !blocked; i++)
 	{
@@ -254,6 +271,7 @@ benefit_throttle_count(bool has_contact, int64 contact_id, text *client_key, int
 
 		throttle_add(&e->count, is_new, now, window_usecs(), n);
 	}
+	publish_entries();
 	LWLockRelease(shared->lock);
 }
 
@@ -317,6 +335,7 @@ benefit_forget_code_attempts(PG_FUNCTION_ARGS)
 		if (hash_search(counts, &keys[i], HASH_REMOVE, NULL) != NULL)
 			forgotten++;
 	}
+	publish_entries();
 	LWLockRelease(shared->lock);
 	PG_RETURN_INT32(forgotten);
 }
@@ -344,6 +363,7 @@ benefit_purge_code_attempts(PG_FUNCTION_ARGS)
 			purged++;
 		}
 	}
+	publish_entries();
 	LWLockRelease(shared->lock);
 	PG_RETURN_INT32(purged);
 }
@@ -468,6 +488,7 @@ benefit_restore_code_attempt(PG_FUNCTION_ARGS)
 	e = enter_count(&k, &is_new, GetCurrentTimestamp());
 	e->count.window_start = PG_GETARG_TIMESTAMPTZ(1);
 	e->count.failures = PG_GETARG_INT32(2);
+	publish_entries();
 	LWLockRelease(shared->lock);
 	PG_RETURN_BOOL(true);
 }
