@@ -13,7 +13,7 @@
 /*
  * The schema of the internal functions: benefit_internal from 0.3.0 on; a
  * database not yet updated keeps them in benefit, and the library serves it
- * too (benefit_internal_schema() in pricing.c says which).
+ * too (internal_schema() in pricing.c says which).
  */
 #define BENEFIT_INTERNAL_SCHEMA "benefit_internal"
 #define BENEFIT_PUBLIC_SCHEMA "benefit"

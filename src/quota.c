@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * quota.c
- *		Quota enforcement: benefit.take_slots and benefit.take_limited,
+ *		Quota enforcement: benefit_internal.take_slots and take_limited,
  *		which reserve units for an order on benefit.counter (README
  *		"Quotas without a hot row").
  *

@@ -4,7 +4,7 @@
  *		The read-only guard: every runtime call that writes refuses, with
  *		one error, to run in a read-only transaction or on a hot standby.
  *		The C entry points call benefit_require_writable, the SQL and
- *		PL/pgSQL ones benefit.require_writable, the same function.
+ *		PL/pgSQL ones benefit_internal.require_writable, the same function.
  *
  *-------------------------------------------------------------------------
  */

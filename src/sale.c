@@ -9,7 +9,7 @@
  *
  * The C entry points (price in pricing.c, redeem_code in redeem.c) call
  * benefit_check_sale inside their SPI connection; the SQL and PL/pgSQL ones
- * call benefit.resolve_sale, which is the same function.  The statement
+ * call benefit_internal.resolve_sale, which is the same function.  The statement
  * reads only tables every released version has, so that this library
  * checks a database not yet updated (ALTER EXTENSION benefit UPDATE) the
  * same way.  Its statement runs with pg_catalog as the only schema
@@ -151,7 +151,7 @@ benefit_resolve_sale(PG_FUNCTION_ARGS)
 	bool		nulls[3];
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "benefit.resolve_sale must return a composite type");
+		elog(ERROR, "resolve_sale must return a composite type");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	benefit_check_sale(PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0), PG_ARGISNULL(0),
