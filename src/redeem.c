@@ -401,10 +401,7 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	rc.code = PG_GETARG_DATUM(0);
 	rc.order_ref = PG_GETARG_DATUM(2);
 	rc.order_str = TextDatumGetCString(rc.order_ref);
-	if (rc.order_str[strspn(rc.order_str, " \t\r\n")] == '\0' || strlen(rc.order_str) > 200)
-		ereport(ERROR,
-				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				errmsg("order_ref must be 1 to 200 characters, not blank"));
+	benefit_check_order_ref(DatumGetTextPP(rc.order_ref));
 	rc.contact_null = contact_null;
 	rc.contact_id = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
 	rc.channel = NULL;

@@ -23,6 +23,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 
@@ -167,4 +168,42 @@ benefit_resolve_sale(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(sale.point_of_sale_id);
 	nulls[2] = sale.point_of_sale_null;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/*
+ * Refuses (22023) an order reference that is NULL, blank (spaces, tabs and
+ * line breaks only) or longer than 200 characters: the one rule of every
+ * call that takes an order reference (redeem_code here in C; hold,
+ * hold_code and release_code through benefit_internal.check_order_ref).
+ */
+void
+benefit_check_order_ref(text *order_ref)
+{
+	const char *s;
+	int			len;
+	int			i;
+	bool		blank = true;
+
+	if (order_ref != NULL)
+	{
+		s = VARDATA_ANY(order_ref);
+		len = VARSIZE_ANY_EXHDR(order_ref);
+		for (i = 0; i < len && blank; i++)
+			blank = (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n');
+		if (!blank && pg_mbstrlen_with_len(s, len) <= 200)
+			return;
+	}
+	ereport(ERROR,
+			errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			errmsg("order_ref must be 1 to 200 characters, not blank"));
+}
+
+PG_FUNCTION_INFO_V1(benefit_check_order_ref_sql);
+
+/* SQL benefit_internal.check_order_ref(order_ref): the same rule for the PL/pgSQL calls. */
+Datum
+benefit_check_order_ref_sql(PG_FUNCTION_ARGS)
+{
+	benefit_check_order_ref(PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0));
+	PG_RETURN_VOID();
 }

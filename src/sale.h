@@ -2,7 +2,7 @@
  *
  * sale.h
  *		The references of a runtime call (sales channel, web point of sale,
- *		contact), checked by one rule: see sale.c.
+ *		contact, order reference), checked by one rule each: see sale.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,5 +25,6 @@ typedef struct BenefitSale
 extern void benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool point_of_sale_null,
 							   Datum contact_id, bool contact_null, bool channel_required, bool read_only,
 							   BenefitSale *sale);
+extern void benefit_check_order_ref(text *order_ref);
 
 #endif							/* BENEFIT_SALE_H */

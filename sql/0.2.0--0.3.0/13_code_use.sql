@@ -15,9 +15,8 @@ BEGIN
     PERFORM benefit_internal.require_writable('benefit.hold_code()');
     IF code IS NULL OR order_ref IS NULL OR hold_until IS NULL THEN
         RAISE EXCEPTION 'code, order_ref and hold_until must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    ELSIF btrim(order_ref) = '' OR length(order_ref) > 200 THEN
-        RAISE EXCEPTION 'order_ref must be 1 to 200 characters, not blank' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    PERFORM benefit_internal.check_order_ref(order_ref);
     IF hold_until <= now() OR hold_until > now() + interval '7 days' THEN
         RAISE EXCEPTION 'hold_until must be in the next 7 days' USING ERRCODE = 'invalid_parameter_value',
             DETAIL = format('hold_until was %s.', hold_until);
@@ -62,9 +61,8 @@ BEGIN
     PERFORM benefit_internal.require_writable('benefit.release_code()');
     IF code IS NULL OR order_ref IS NULL THEN
         RAISE EXCEPTION 'code and order_ref must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    ELSIF btrim(order_ref) = '' OR length(order_ref) > 200 THEN
-        RAISE EXCEPTION 'order_ref must be 1 to 200 characters, not blank' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    PERFORM benefit_internal.check_order_ref(order_ref);
     PERFORM benefit_internal.resolve_sale(NULL, NULL, release_code.contact_id, false);
     IF benefit_internal.is_throttled(release_code.contact_id, release_code.client_key) THEN
         RETURN 'throttled';

@@ -20,9 +20,8 @@ DECLARE
     l benefit.priced_line;
 BEGIN
     PERFORM benefit_internal.require_writable('benefit.hold()');
-    IF v_ref IS NULL OR btrim(v_ref) = '' OR length(v_ref) > 200 THEN
-        RAISE EXCEPTION 'order_ref must be 1 to 200 characters, not blank' USING ERRCODE = 'invalid_parameter_value';
-    ELSIF hold.held_until IS NULL OR hold.held_until <= now() OR hold.held_until > now() + interval '7 days' THEN
+    PERFORM benefit_internal.check_order_ref(v_ref);
+    IF hold.held_until IS NULL OR hold.held_until <= now() OR hold.held_until > now() + interval '7 days' THEN
         RAISE EXCEPTION 'held_until must be in the next 7 days' USING ERRCODE = 'invalid_parameter_value',
               DETAIL = format('held_until was %s.', coalesce(hold.held_until::text, 'NULL'));
     END IF;

@@ -37,16 +37,13 @@ COMMENT ON FUNCTION benefit_internal.resolve_sale(text, text, bigint, boolean) I
     '(C, src/sale.c; its statement runs with pg_catalog as the only schema searched, pinned in C) The references of a runtime call checked in one place, also by price and redeem_code: the sales channel by code (22004 when NULL and required, 22023 when unknown), the web point of sale by code (22023 when unknown or on another channel than the one given), the contact id (P0002 when unknown; NULL is an anonymous buyer); returns the channel id and kind and the point of sale id';
 REVOKE ALL ON FUNCTION benefit_internal.resolve_sale(text, text, bigint, boolean) FROM PUBLIC;
 
-CREATE FUNCTION benefit_internal.channel_id(channel text)
-RETURNS bigint
-LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT r.channel_id FROM benefit_internal.resolve_sale(channel_id.channel, NULL, NULL) r
-$$;
-COMMENT ON FUNCTION benefit_internal.channel_id(text) IS
-    'The id of a sales channel given by code; 22004 for NULL, 22023 for an unknown code (benefit_internal.resolve_sale)';
-REVOKE ALL ON FUNCTION benefit_internal.channel_id(text) FROM PUBLIC;
+CREATE FUNCTION benefit_internal.check_order_ref(order_ref text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'benefit_check_order_ref_sql'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION benefit_internal.check_order_ref(text) IS
+    '(C, src/sale.c) The one rule of an order reference, also applied by redeem_code: 22023 when it is NULL, blank or longer than 200 characters';
+REVOKE ALL ON FUNCTION benefit_internal.check_order_ref(text) FROM PUBLIC;
 
 -- Set-based and in PL/pgSQL: one call per statement, its plan kept for the
 -- session (a SQL function called from a statement is planned again at every

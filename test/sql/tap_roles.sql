@@ -77,7 +77,7 @@ SELECT is_empty($$
     SELECT p.proname::text FROM pg_proc p
      WHERE p.pronamespace = 'benefit'::regnamespace
        AND p.proname IN ('take_slots', 'take_limited', 'settle', 'lock_codes', 'release_codes', 'spread_slots',
-                         'maintain_slots', 'price', 'price_guarded', 'eligibility', 'check_code_use', 'channel_id',
+                         'maintain_slots', 'price', 'price_guarded', 'eligibility', 'check_code_use', 'channel_id', 'check_order_ref',
                          'resolve_sale', 'read_codes', 'parse_call', 'units_left', 'is_throttled',
                          'record_code_failures', 'require_writable', 'check_benefit_update', 'record_status_change',
                          'check_benefit_child', 'check_live_complete', 'check_still_complete', 'check_live_references',

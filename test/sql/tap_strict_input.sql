@@ -18,7 +18,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
 \i test/fixtures/logins.sql
 \i test/fixtures/sale.sql
-SELECT plan(73);
+SELECT plan(76);
 SET ROLE tap_sales;
 
 -- the controls: good references work
@@ -86,6 +86,14 @@ SELECT throws_ok(format('SELECT benefit.hold_code(%L, %L, now() + interval %L)',
                  '22023', 'order_ref must be 1 to 200 characters, not blank', 'hold_code: an order reference over 200 characters, even for an unknown code');
 SELECT throws_ok(format('SELECT benefit.release_code(%L, %L)', pg_temp.code(1), ''),
                  '22023', 'order_ref must be 1 to 200 characters, not blank', 'release_code: an empty order reference');
+-- the same rule in every call (one function, src/sale.c): characters, not bytes; tabs and line breaks are blank
+SELECT throws_ok(format('SELECT benefit.hold(%L, ARRAY[pg_temp.line(%L, %L, 1)], NULL, %L, now() + interval %L)',
+                        E'\t\n', 'cyrano', 'cyrano-1', 'box-office', '1 hour'),
+                 '22023', 'order_ref must be 1 to 200 characters, not blank', 'hold: an order reference of a tab and a line break');
+SELECT is((benefit.redeem_code('0000-0000-0000-0', NULL, repeat('é', 200))).reason::text, 'unknown_code',
+          'redeem_code: 200 characters of two bytes each are an order reference, as in hold');
+SELECT throws_ok(format('SELECT benefit.redeem_code(%L, NULL, %L)', '0000-0000-0000-0', repeat('é', 201)),
+                 '22023', 'order_ref must be 1 to 200 characters, not blank', 'redeem_code: 201 characters are not');
 SELECT throws_ok(format('SELECT benefit.hold_code(%L, %L, now() + interval %L, contact_id => 999999)', pg_temp.code(1), 'hc-ghost', '1 hour'),
                  'P0002', 'contact 999999 does not exist', 'hold_code: an unknown contact');
 SELECT throws_ok(format('SELECT benefit.release_code(%L, %L, 999999)', pg_temp.code(1), 'hc-ghost'),
