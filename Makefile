@@ -45,7 +45,9 @@ OBJS = \
 #     and privileges are in one file, and a newcomer reads what is installed
 #     today there, not in a chain of upgrade scripts;
 #   - its upgrade script from the last release, joined from one part per
-#     concern, sql/<from>--<to>/NN_<concern>.sql.
+#     concern, sql/<from>--<to>/NN_<concern>.sql (tables, data, drops), every
+#     routine of sql/src restated by sql/routines.awk, then the parts of
+#     sql/<from>--<to>/after/ (data moves that call the new routines).
 # Built and ignored rather than committed while the version is in the
 # making, so that a source or a part is the only place to edit and no
 # committed copy can drift from it; test/upgrade.sh proves that the upgrade
@@ -82,8 +84,14 @@ include $(PGXS)
 $(FULL_SCRIPT): $(sort $(wildcard sql/src/*.sql))
 	cat $^ > $@
 
-$(UPGRADE_0_3_0): $(sort $(wildcard sql/0.2.0--0.3.0/*.sql))
-	cat $^ > $@
+# The upgrade: its parts, every routine of sql/src restated (sql/routines.awk),
+# then the parts that need the new routines (after/).
+UPGRADE_0_3_0_PARTS = $(sort $(wildcard sql/0.2.0--0.3.0/*.sql))
+UPGRADE_0_3_0_AFTER = $(sort $(wildcard sql/0.2.0--0.3.0/after/*.sql))
+$(UPGRADE_0_3_0): $(UPGRADE_0_3_0_PARTS) $(UPGRADE_0_3_0_AFTER) $(sort $(wildcard sql/src/*.sql)) sql/routines.awk
+	{ cat $(UPGRADE_0_3_0_PARTS); \
+	  awk -f sql/routines.awk $(sort $(wildcard sql/src/*.sql)); \
+	  cat /dev/null $(UPGRADE_0_3_0_AFTER); } > $@
 
 # The library reports the version it was built for: rebuild when it changes.
 src/benefit.o: $(EXTENSION).control
