@@ -32,7 +32,9 @@ CREATE TYPE benefit.reason AS ENUM (
     'contact_required', 'promo_limit_reached', 'promo_contact_limit_reached', 'min_amount_not_reached',
     'order_already_held', 'unknown_order', 'hold_expired', 'already_confirmed', 'already_released',
     -- repeated wrong code entries
-    'throttled');
+    'throttled',
+    -- 0.3.0: several codes in a basket, promo budgets, refunds
+    'code_not_needed', 'promo_budget_reached', 'not_confirmed', 'ticket_refunded');
 COMMENT ON TYPE benefit.reason IS
     'Why a runtime call accepted or refused something: business refusals are results with a reason, not errors (README lists each)';
 REVOKE ALL ON TYPE benefit.reason FROM PUBLIC;

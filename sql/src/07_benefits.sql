@@ -35,6 +35,7 @@ CREATE TABLE benefit.benefit (
     status_changed_by name NOT NULL DEFAULT CURRENT_USER,
     revision    bigint NOT NULL DEFAULT 0,
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    units_per_code integer DEFAULT 1,
     CONSTRAINT benefit_pkey PRIMARY KEY (benefit_id),
     CONSTRAINT benefit_code_key UNIQUE (code),
     CONSTRAINT benefit_code_check CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
@@ -52,6 +53,7 @@ CREATE TABLE benefit.benefit (
         CHECK (quota_per_contact > 0 AND (quota_total IS NULL OR quota_per_contact <= quota_total)),
     CONSTRAINT benefit_quota_per_order_check
         CHECK (quota_per_order > 0 AND (quota_total IS NULL OR quota_per_order <= quota_total)),
+    CONSTRAINT benefit_units_per_code_check CHECK (units_per_code > 0),
     CONSTRAINT benefit_season_id_fkey FOREIGN KEY (season_id) REFERENCES benefit.season (season_id),
     CONSTRAINT benefit_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES benefit.campaign (campaign_id),
     CONSTRAINT benefit_indicator_level_id_fkey FOREIGN KEY (indicator_level_id)
@@ -87,6 +89,8 @@ COMMENT ON COLUMN benefit.benefit.status_changed_at IS 'When status last changed
 COMMENT ON COLUMN benefit.benefit.status_changed_by IS 'Who last changed status (the database role calling the lifecycle function)';
 COMMENT ON COLUMN benefit.benefit.revision IS 'Bumped by every edit of the benefit''s tariff rows or channels, so that status changes and child edits conflict even under REPEATABLE READ';
 COMMENT ON COLUMN benefit.benefit.created_at IS 'When the row was created';
+COMMENT ON COLUMN benefit.benefit.units_per_code IS 'single_use benefits: how many units (seats) one code unlocks, 1 by default; NULL: one code unlocks any number of units within the other quotas (redeem_code then takes 1)';
+COMMENT ON CONSTRAINT benefit_units_per_code_check ON benefit.benefit IS 'units_per_code must be positive (NULL: any number)';
 COMMENT ON CONSTRAINT benefit_code_check ON benefit.benefit IS 'code: 1 to 63 characters, letters, digits, _ . or -, starting with a letter or digit';
 COMMENT ON CONSTRAINT benefit_name_check ON benefit.benefit IS 'name must not be blank';
 COMMENT ON CONSTRAINT benefit_campaign_id_check ON benefit.benefit IS 'campaign_id is only for target_type contacts';
@@ -111,10 +115,10 @@ REVOKE ALL ON SEQUENCE benefit.benefit_benefit_id_seq FROM PUBLIC;
 GRANT SELECT, DELETE ON benefit.benefit TO benefit_admin;
 GRANT INSERT (code, name, description, season_id, target_type, campaign_id, indicator_level_id, access_code,
               point_of_sale_id, valid_from, valid_until, all_channels, quota_total, quota_per_performance,
-              quota_per_contact, quota_per_order, status),
+              quota_per_contact, quota_per_order, status, units_per_code),
       UPDATE (code, name, description, season_id, target_type, campaign_id, indicator_level_id, access_code,
               point_of_sale_id, valid_from, valid_until, all_channels, quota_total, quota_per_performance,
-              quota_per_contact, quota_per_order, status)
+              quota_per_contact, quota_per_order, status, units_per_code)
     ON benefit.benefit TO benefit_admin;
 
 CREATE TABLE benefit.benefit_channel (

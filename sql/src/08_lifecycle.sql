@@ -162,8 +162,9 @@ BEGIN
     END IF;
     IF OLD.status = 'live' THEN
         IF NEW.access_code IS DISTINCT FROM OLD.access_code
-           OR NEW.point_of_sale_id IS DISTINCT FROM OLD.point_of_sale_id THEN
-            RAISE EXCEPTION 'cannot change the access code or point of sale of live benefit "%"', OLD.code
+           OR NEW.point_of_sale_id IS DISTINCT FROM OLD.point_of_sale_id
+           OR NEW.units_per_code IS DISTINCT FROM OLD.units_per_code THEN
+            RAISE EXCEPTION 'cannot change the access code, point of sale or units per code of live benefit "%"', OLD.code
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = 'Suspend it with benefit.suspend(), change it, then call benefit.go_live() again.';
         END IF;
@@ -184,10 +185,12 @@ BEGIN
     END IF;
     IF OLD.status = 'closed' AND NEW.status = 'closed'
        AND (ROW(NEW.access_code, NEW.point_of_sale_id, NEW.valid_from, NEW.valid_until, NEW.all_channels,
-                NEW.quota_total, NEW.quota_per_performance, NEW.quota_per_contact, NEW.quota_per_order)
+                NEW.quota_total, NEW.quota_per_performance, NEW.quota_per_contact, NEW.quota_per_order,
+                NEW.units_per_code)
             IS DISTINCT FROM
             ROW(OLD.access_code, OLD.point_of_sale_id, OLD.valid_from, OLD.valid_until, OLD.all_channels,
-                OLD.quota_total, OLD.quota_per_performance, OLD.quota_per_contact, OLD.quota_per_order)) THEN
+                OLD.quota_total, OLD.quota_per_performance, OLD.quota_per_contact, OLD.quota_per_order,
+                OLD.units_per_code)) THEN
         RAISE EXCEPTION 'benefit "%" is closed', OLD.code
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'Only name and description of a closed benefit may change.';

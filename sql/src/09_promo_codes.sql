@@ -141,3 +141,32 @@ COMMENT ON FUNCTION benefit.count_promo_problems(bigint) IS
     'How many problems keep a promo code from being used (for the reporting view, which must not show their details)';
 REVOKE ALL ON FUNCTION benefit.count_promo_problems(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.count_promo_problems(bigint) TO benefit_admin, benefit_report;
+
+--------------------------------------------------------------------------
+-- Reserving a use
+--------------------------------------------------------------------------
+
+CREATE FUNCTION benefit_internal.take_promo(p_order text, p_promo_id bigint, p_contact_id bigint,
+                                            p_discount_cents bigint)
+RETURNS benefit.reason
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    -- counters in the common lock order: the promo code's slots, then its per-contact counter
+    IF NOT benefit_internal.take_slots(p_order, 'promo_slot', p_promo_id, 1) THEN
+        RETURN 'promo_limit_reached';
+    END IF;
+    IF p_contact_id IS NOT NULL AND NOT benefit_internal.take_limited(
+            p_order, 'promo_contact', p_promo_id, p_contact_id, 1,
+            coalesce((SELECT pc.max_uses_per_contact FROM benefit.promo_code pc WHERE pc.promo_code_id = p_promo_id),
+                     2147483647)) THEN
+        RETURN 'promo_contact_limit_reached';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION benefit_internal.take_promo(text, bigint, bigint, bigint) IS
+    'Reserves one use of a promo code for an order (its total limit, then the contact''s own), for a basket discounted by p_discount_cents: NULL when reserved, else the reason (the caller rolls back what it reserved)';
+REVOKE ALL ON FUNCTION benefit_internal.take_promo(text, bigint, bigint, bigint) FROM PUBLIC;

@@ -16,9 +16,9 @@
 -- Types
 --------------------------------------------------------------------------
 
-CREATE TYPE benefit.hold_state AS ENUM ('held', 'confirmed', 'released', 'expired');
+CREATE TYPE benefit.hold_state AS ENUM ('held', 'confirmed', 'released', 'expired', 'refunded');
 COMMENT ON TYPE benefit.hold_state IS
-    'State of an order hold: held (units reserved until held_until), confirmed (uses final), released (given back by the order), expired (given back at the deadline)';
+    'State of an order: held (units reserved until held_until), confirmed (uses final), released (given back by the order), expired (given back at the deadline), refunded (confirmed, then wholly refunded)';
 REVOKE ALL ON TYPE benefit.hold_state FROM PUBLIC;
 GRANT USAGE ON TYPE benefit.hold_state TO benefit_admin, benefit_sales, benefit_report;
 
@@ -42,8 +42,10 @@ CREATE TABLE benefit.order_hold (
     created_by  name NOT NULL DEFAULT SESSION_USER,
     closed_at   timestamptz,
     closed_by   name,
+    kind        text NOT NULL DEFAULT 'basket',
     CONSTRAINT order_hold_pkey PRIMARY KEY (order_ref),
-    CONSTRAINT order_hold_closed_check CHECK ((state = 'held') = (closed_at IS NULL))
+    CONSTRAINT order_hold_closed_check CHECK ((state = 'held') = (closed_at IS NULL)),
+    CONSTRAINT order_hold_kind_check CHECK (kind IN ('basket', 'codes'))
 );
 CREATE INDEX order_hold_open_idx ON benefit.order_hold (held_until) WHERE state = 'held';
 COMMENT ON TABLE benefit.order_hold IS
@@ -63,6 +65,8 @@ COMMENT ON COLUMN benefit.order_hold.created_at IS 'When it was held';
 COMMENT ON COLUMN benefit.order_hold.created_by IS 'Who held it (database role of the session)';
 COMMENT ON COLUMN benefit.order_hold.closed_at IS 'When it was confirmed, released or expired';
 COMMENT ON COLUMN benefit.order_hold.closed_by IS 'Who confirmed, released or expired it';
+COMMENT ON COLUMN benefit.order_hold.kind IS 'basket: held by benefit.hold with priced lines; codes: single-use codes held or used by hold_code and redeem_code, without lines';
+COMMENT ON CONSTRAINT order_hold_kind_check ON benefit.order_hold IS 'an order is a basket or a codes order';
 COMMENT ON CONSTRAINT order_hold_closed_check ON benefit.order_hold IS 'an open hold has no closing time, a closed one has one';
 COMMENT ON INDEX benefit.order_hold_open_idx IS 'Open holds by deadline, for expire_holds';
 SELECT pg_catalog.pg_extension_config_dump('benefit.order_hold', '');
@@ -130,12 +134,16 @@ GRANT SELECT ON benefit.order_line TO benefit_admin;
 CREATE TABLE benefit.order_code (
     order_ref   text NOT NULL,
     code        benefit.code NOT NULL,
+    units       integer,
     CONSTRAINT order_code_pkey PRIMARY KEY (order_ref, code),
+    CONSTRAINT order_code_units_check CHECK (units > 0),
     CONSTRAINT order_code_order_ref_fkey FOREIGN KEY (order_ref) REFERENCES benefit.order_hold (order_ref)
 );
 COMMENT ON TABLE benefit.order_code IS 'The single-use codes each hold claimed';
 COMMENT ON COLUMN benefit.order_code.order_ref IS 'The order';
 COMMENT ON COLUMN benefit.order_code.code IS 'The code';
+COMMENT ON COLUMN benefit.order_code.units IS 'Units of its benefit the code covers in the order (NULL: a code of a benefit without units_per_code, covering every unit of its benefit in the basket)';
+COMMENT ON CONSTRAINT order_code_units_check ON benefit.order_code IS 'units must be positive';
 SELECT pg_catalog.pg_extension_config_dump('benefit.order_code', '');
 REVOKE ALL ON TABLE benefit.order_code FROM PUBLIC;
 
@@ -239,14 +247,9 @@ BEGIN
             END LOOP;
         END IF;
         IF p.promo_id IS NOT NULL THEN
-            IF NOT benefit_internal.take_slots(v_ref, 'promo_slot', p.promo_id, 1) THEN
-                RAISE EXCEPTION 'promo_limit_reached' USING ERRCODE = 'VB001';
-            END IF;
-            IF hold.contact_id IS NOT NULL AND NOT benefit_internal.take_limited(
-                    v_ref, 'promo_contact', p.promo_id, hold.contact_id, 1,
-                    coalesce((SELECT pc.max_uses_per_contact FROM benefit.promo_code pc WHERE pc.promo_code_id = p.promo_id),
-                             2147483647)) THEN
-                RAISE EXCEPTION 'promo_contact_limit_reached' USING ERRCODE = 'VB001';
+            v_reason := benefit_internal.take_promo(v_ref, p.promo_id, hold.contact_id, r.promo_discount_cents);
+            IF v_reason IS NOT NULL THEN
+                RAISE EXCEPTION '%', v_reason USING ERRCODE = 'VB001';
             END IF;
         END IF;
     EXCEPTION

@@ -153,7 +153,7 @@ SELECT throws_ok($$UPDATE benefit.benefit SET quota_per_contact = 2 WHERE code =
 SELECT throws_ok($$CALL pg_temp.add_tariff('par', 900)$$, '55000', 'cannot change the tariff rows of live benefit "par"', 'no tariff row added while live');
 SELECT throws_ok($$UPDATE benefit.benefit_tariff SET price_cents = 1 WHERE benefit_id = pg_temp.id('benefit', 'par')$$, '55000', 'cannot change the tariff rows of live benefit "par"', 'no tariff row changed while live');
 SELECT throws_ok($$DELETE FROM benefit.benefit_tariff WHERE benefit_id = pg_temp.id('benefit', 'par')$$, '55000', 'cannot change the tariff rows of live benefit "par"', 'no tariff row deleted while live');
-SELECT throws_ok($$UPDATE benefit.benefit SET access_code = 'LEAKED' WHERE code = 'par'$$, '55000', 'cannot change the access code or point of sale of live benefit "par"', 'access code frozen while live');
+SELECT throws_ok($$UPDATE benefit.benefit SET access_code = 'LEAKED' WHERE code = 'par'$$, '55000', 'cannot change the access code, point of sale or units per code of live benefit "par"', 'access code frozen while live');
 SELECT throws_ok($$UPDATE benefit.benefit SET target_type = 'public', access_code = NULL WHERE code = 'par'$$, '55000', 'cannot change the code, season or target of benefit "par"', 'target type frozen once live');
 SELECT throws_ok($$UPDATE benefit.benefit SET season_id = (SELECT season_id FROM benefit.season WHERE code = 's25') WHERE code = 'par'$$, '55000', 'cannot change the code, season or target of benefit "par"', 'season frozen once live');
 SELECT throws_ok($$UPDATE benefit.benefit SET code = 'par2' WHERE code = 'par'$$, '55000', 'cannot change the code, season or target of benefit "par"', 'code frozen once live');
