@@ -29,6 +29,8 @@ OBJS = \
 	src/search_path.o \
 	src/spi_util.o \
 	src/tariff_choice.o \
+	src/use_rule.o \
+	src/use_rule_sql.o \
 	src/throttle.o \
 	src/throttle_rule.o
 
