@@ -99,9 +99,12 @@ make_plans(BenefitPlans *set, Oid made_for)
 		"                 AND e.reason::pg_catalog.text = 'ok' "
 		"            THEN ARRAY(SELECT ARRAY[ct.key, (ct.held + ct.used)::pg_catalog.int8] FROM benefit.counter ct "
 		"                        WHERE ct.kind = 'benefit_performance' AND ct.owner_id = b.benefit_id "
-		"                          AND ct.key = ANY ($7)) END "
+		"                          AND ct.key = ANY ($7)) END, "
+		"       %s "
 		"  FROM %s." BENEFIT_FN_ELIGIBILITY "($1, $2, $3, $4, $5) e "
 		"  LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id",
+		/* units_per_code is 0.3.0's: a database not yet updated reads "any" */
+		strcmp(get_namespace_name(made_for), "benefit_internal") == 0 ? "b.units_per_code" : "NULL::pg_catalog.int4",
 		get_namespace_name(made_for)),
 		7, t_elig);
 
@@ -213,6 +216,9 @@ read_benefit(PriceCall *call, int r, PriceBenefit *b)
 		b->cleft = -1;
 	else if (b->cleft < 0)
 		b->cleft = 0;
+	b->code_units = col_int4(r, 10, &isnull);
+	if (isnull)
+		b->code_units = -1;
 	if (strcmp(b->reason, "ok") == 0)
 		read_perf_used(call, r, b->id);
 }
@@ -257,7 +263,7 @@ find_usable(FunctionCallInfo fcinfo, PriceCall *call, const PriceSale *sale)
 
 	/* refusals: every eligibility refusal, up to 6 per (line, benefit), no_tariff, the promo code */
 	call->refusals = MemoryContextAllocZero(call->cxt, sizeof(PriceRefusal) *
-											(call->nbenefits * 2 + call->nlines * Max(call->nok, 1) + 2));
+											(call->nbenefits * 3 + call->nlines * Max(call->nok, 1) + 2));
 	call->nrefusals = 0;
 	price_refuse_unusable(call->benefits, call->nbenefits, call->refusals, &call->nrefusals);
 }
@@ -451,6 +457,7 @@ benefit_price(PG_FUNCTION_ARGS)
 				 MemoryContextAllocZero(call.cxt, sizeof(PricePerfLeft) * Max(call.ncands, 1)),
 				 call.refusals, &call.nrefusals);
 	price_refuse_untried(call.benefits, call.ok, call.nok, call.refusals, &call.nrefusals);
+	price_code_units(call.benefits, call.nbenefits, call.refusals, &call.nrefusals);
 
 	/* the lines after benefits, then the promo code on the whole basket, allocated to the cent */
 	call.amounts = MemoryContextAlloc(call.cxt, sizeof(int64) * call.nlines);

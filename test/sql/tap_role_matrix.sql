@@ -184,7 +184,7 @@ SELECT is(pg_temp.try(q), expected, 'report: ' || what)
     (7, 'benefit_overview, every column', $q$SELECT count(v::text) || ' ' || sum(problems) FROM benefit.benefit_overview v$q$, '5 0'),
     (8, 'benefit_usage, every column', $q$SELECT string_agg(v.code || ':' || v.held || '/' || v.used, ',' ORDER BY v.code) || ' ' || count(v::text)
                                            FROM benefit.benefit_usage v$q$,
-        'ce-alpina:0/3,famille:0/0,fidelite:0/0,hotel:0/0,mailing:0/0 5'),
+        'ce-alpina:0/4,famille:0/0,fidelite:0/0,hotel:0/0,mailing:0/0 5'),
     (9, 'promo_usage, every column', $q$SELECT string_agg(concat_ws(' ', v.code, v.name, v.is_active, v.max_uses_total, v.held, v.used, v."left",
                                                                 v.discount_cents, v.problems), ',') || ' ' || count(v::text)
                                          FROM benefit.promo_usage v$q$, 'BIENVENUE10 Welcome t 1000 0 1 999 400 0 1'),
