@@ -120,8 +120,12 @@ make_plans(BenefitPlans *set, Oid made_for)
 		" ORDER BY bt.benefit_id, bt.product_id, bt.tariff_id",
 		5, t_cand);
 
-	/* the promo code and every figure its conditions need */
-	plan_promo = benefit_plans_keep(set,
+	/*
+	 * the promo code and every figure its conditions need, its budget left
+	 * included (0.3.0; before it, benefit in a database at 0.1.0 or 0.2.0,
+	 * no promo code has a budget)
+	 */
+	plan_promo = benefit_plans_keep(set, psprintf(
 		"SELECT pc.promo_code_id, pc.code, pc.is_active, pc.valid_from, pc.valid_until, "
 		"       pc.all_channels OR EXISTS (SELECT 1 FROM benefit.promo_code_channel pcc "
 		"                                   WHERE pcc.promo_code_id = pc.promo_code_id AND pcc.channel_id = $3), "
@@ -132,8 +136,13 @@ make_plans(BenefitPlans *set, Oid made_for)
 		"                  WHERE ct.kind = 'promo_slot' AND ct.owner_id = pc.promo_code_id), 0)::pg_catalog.int8, "
 		"       COALESCE((SELECT ct.held + ct.used FROM benefit.counter ct "
 		"                  WHERE ct.kind = 'promo_contact' AND ct.owner_id = pc.promo_code_id AND ct.key = $2), 0)::pg_catalog.int8, "
-		"       pc.min_basket_cents, pc.amount_off_cents, (pc.percent_off * 100)::pg_catalog.int8 "
+		"       pc.min_basket_cents, pc.amount_off_cents, (pc.percent_off * 100)::pg_catalog.int8, %s "
 		"  FROM benefit.promo_code pc WHERE pg_catalog.lower(pc.code) = pg_catalog.lower(pg_catalog.btrim($1))",
+		strcmp(get_namespace_name(made_for), BENEFIT_INTERNAL_SCHEMA) != 0
+		? "NULL::pg_catalog.int8, 0::pg_catalog.int8"
+		: "pc.max_discount_cents_total, "
+		"       COALESCE((SELECT pg_catalog.sum(ct.held + ct.used) FROM benefit.counter ct "
+		"                  WHERE ct.kind = 'promo_budget' AND ct.owner_id = pc.promo_code_id), 0)::pg_catalog.int8"),
 		3, t_promo);
 }
 
@@ -341,6 +350,9 @@ read_promo(PromoFacts *f, bool contact_null)
 	f->amount_off = col_int8(0, 13, &isnull);
 	f->amount_off_set = !isnull;
 	f->percent_off_bp = col_int8(0, 14, &isnull);
+	f->budget = col_int8(0, 15, &isnull);
+	f->budget_set = !isnull;
+	f->budget_taken = col_int8(0, 16, &isnull);
 }
 
 /*

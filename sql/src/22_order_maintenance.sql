@@ -15,13 +15,15 @@
  * expire_holds write order_hold only).  expire_holds finds the due holds
  * there.
  *
- * Purge.  purge_orders deletes closed orders (their lines, codes and the
- * record of the units they reserved) older than a given age, in batches,
- * next to buyers and to itself: it locks each order row first (the common
- * lock order), skips what another call is using (SKIP LOCKED) or changed
- * since its snapshot (REPEATABLE READ, SERIALIZABLE), and never touches an
- * open hold.  The counters, the codes, their history and the tickets stay:
- * they are the audit of what was used.
+ * Purge.  purge_orders deletes closed orders (their lines, codes, the
+ * record of the units they reserved, their refunds) older than a given age,
+ * in batches, next to buyers and to itself: it locks each order row first
+ * (the common lock order), skips what another call is using (SKIP LOCKED)
+ * or changed since its snapshot (REPEATABLE READ, SERIALIZABLE), and never
+ * touches an open hold.  Released and expired orders by default; confirmed
+ * and refunded ones only when asked (the sales figures of the usage views
+ * are summed from them).  The counters, the codes, their history and the
+ * tickets stay: they are the audit of what was used.
  */
 
 --------------------------------------------------------------------------
@@ -95,14 +97,17 @@ BEGIN
     END IF;
     v_cutoff := clock_timestamp() - purge_orders.older_than;
     -- closed before the cutoff (created before it too: the index); a confirmed or refunded order
-    -- only when asked, and not before every performance of its lines has begun before the cutoff
+    -- only when asked, and not before every performance of its lines has begun and its last
+    -- refund was made before the cutoff
     FOR v_ref IN SELECT o.order_ref FROM benefit.order_hold o
                   WHERE o.created_at < v_cutoff AND o.state <> 'held' AND o.closed_at < v_cutoff
                     AND (o.state IN ('released', 'expired')
                          OR (purge_orders.include_confirmed
                              AND NOT EXISTS (SELECT FROM benefit.order_line l
                                                JOIN benefit.performance f ON f.performance_id = l.performance_id
-                                              WHERE l.order_ref = o.order_ref AND f.starts_at >= v_cutoff)))
+                                              WHERE l.order_ref = o.order_ref AND f.starts_at >= v_cutoff)
+                             AND NOT EXISTS (SELECT FROM benefit.order_refund r
+                                              WHERE r.order_ref = o.order_ref AND r.at >= v_cutoff)))
                   ORDER BY o.created_at
                   LIMIT purge_orders.batch LOOP
         -- the order row first (the common lock order); one another call is using is skipped.
@@ -133,6 +138,10 @@ BEGIN
     IF v_orders IS NULL THEN
         RETURN 0;
     END IF;
+    -- the refunds' rows first (they refer to the lines and reserved units), then the order's
+    DELETE FROM benefit.order_refund_line r WHERE r.order_ref = ANY (v_orders);
+    DELETE FROM benefit.order_refund_counter r WHERE r.order_ref = ANY (v_orders);
+    DELETE FROM benefit.order_refund r WHERE r.order_ref = ANY (v_orders);
     DELETE FROM benefit.order_line l WHERE l.order_ref = ANY (v_orders);
     DELETE FROM benefit.order_code c WHERE c.order_ref = ANY (v_orders);
     DELETE FROM benefit.order_hold_counter c WHERE c.order_ref = ANY (v_orders);
@@ -141,7 +150,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit.purge_orders(interval, integer, boolean) IS
-    'Deletes at most batch closed orders (with their lines, codes and reserved units) closed more than older_than ago (by the clock): released and expired orders, and with include_confirmed also confirmed and refunded ones whose performances all began before that; never an open hold; the counters, codes, code history and tickets stay; safe to run concurrently with buyers and with itself (an order in use, or changed since the snapshot of a REPEATABLE READ or SERIALIZABLE caller, is skipped); returns how many orders it deleted: call it again until 0';
+    'Deletes at most batch closed orders (with their lines, codes, reserved units and refunds) closed more than older_than ago (by the clock): released and expired orders, and with include_confirmed also confirmed and refunded ones whose performances all began, and whose last refund was made, before that; never an open hold; the counters, codes, code history and tickets stay; safe to run concurrently with buyers and with itself (an order in use, or changed since the snapshot of a REPEATABLE READ or SERIALIZABLE caller, is skipped); returns how many orders it deleted: call it again until 0';
 REVOKE ALL ON FUNCTION benefit.purge_orders(interval, integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.purge_orders(interval, integer, boolean) TO benefit_admin;
 

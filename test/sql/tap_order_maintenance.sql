@@ -1,9 +1,10 @@
 -- tap_order_maintenance: the order tables stay lean.  Every update of an
--- order row (confirm, release, expire_holds, a deadline moved) is a HOT
+-- order row (confirm, release, expire_holds, refund, a deadline moved) is a HOT
 -- update: order_hold indexes no changing column, and the open holds are kept
 -- by deadline in benefit.order_open by triggers; purge_orders deletes closed
--- orders older than an age (released and expired ones; confirmed ones only
--- when asked and once their performances began), never an open hold nor a
+-- orders older than an age (released and expired ones; confirmed and
+-- refunded ones only when asked, once their performances began and their
+-- last refund is as old), with their refunds, never an open hold nor a
 -- recent order, in batches, and leaves counters, codes, code history and
 -- tickets as they were.  The fixture (test/fixtures/offers.sql) is built by
 -- the DBA (superuser); the buying runs as a login granted only
@@ -18,7 +19,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(34);
+SELECT plan(36);
 \i test/fixtures/logins.sql
 \i test/fixtures/offers.sql
 
@@ -43,16 +44,18 @@ SELECT is((SELECT reloptions FROM pg_class WHERE oid = 'benefit.order_hold'::reg
 -- buying: holds, confirms, releases, an expiry
 SET ROLE tap_sales;
 SELECT is(string_agg((benefit.hold(r, ARRAY[l], NULL, ch, now() + interval '10 minutes', c, NULL, pos)).reason::text, ',' ORDER BY r),
-          'ok,ok,ok,ok,ok,ok,ok', 'seven orders held')
+          'ok,ok,ok,ok,ok,ok,ok,ok,ok', 'nine orders held')
   FROM (VALUES ('m-rel', pg_temp.line('tote', NULL, 1), 'box-office', NULL::text[], NULL),
                ('m-exp', pg_temp.line('tote', NULL, 1), 'box-office', NULL, NULL),
                ('m-code', pg_temp.line('cyrano', 'cyrano-1', 1), 'web', ARRAY[pg_temp.code(1)], 'shop'),
                ('m-tote', pg_temp.line('tote', NULL, 1), 'box-office', NULL, NULL),
                ('m-cyr', pg_temp.line('cyrano', 'cyrano-1', 2), 'box-office', NULL, NULL),
                ('m-open', pg_temp.line('tote', NULL, 1), 'box-office', NULL, NULL),
-               ('m-new', pg_temp.line('tote', NULL, 1), 'box-office', NULL, NULL)) v(r, l, ch, c, pos);
+               ('m-new', pg_temp.line('tote', NULL, 1), 'box-office', NULL, NULL),
+               ('m-ref', pg_temp.line('mouette', NULL, 2), 'box-office', NULL, NULL),
+               ('m-ref-new', pg_temp.line('mouette', NULL, 2), 'box-office', NULL, NULL)) v(r, l, ch, c, pos);
 RESET ROLE;
-SELECT is(pg_temp.open(), 'm-code,m-cyr,m-exp,m-new,m-open,m-rel,m-tote', 'each hold is listed in order_open');
+SELECT is(pg_temp.open(), 'm-code,m-cyr,m-exp,m-new,m-open,m-ref,m-ref-new,m-rel,m-tote', 'each hold is listed in order_open');
 SELECT is((SELECT held_until FROM benefit.order_open WHERE order_ref = 'm-open'),
           (SELECT held_until FROM benefit.order_hold WHERE order_ref = 'm-open'), 'with its deadline');
 UPDATE benefit.order_hold SET held_until = now() + interval '1 day' WHERE order_ref = 'm-open';
@@ -60,27 +63,31 @@ SELECT is((SELECT held_until FROM benefit.order_open WHERE order_ref = 'm-open')
           'a deadline moved moves in order_open too');
 SET ROLE tap_sales;
 SELECT is(benefit.confirm('m-tote')::text || benefit.confirm('m-cyr')::text || benefit.release('m-rel')::text
-          || benefit.release('m-code')::text || benefit.release('m-new')::text, 'okokokokok',
-          'two orders confirmed, three released');
+          || benefit.release('m-code')::text || benefit.release('m-new')::text || benefit.confirm('m-ref')::text
+          || benefit.confirm('m-ref-new')::text, 'okokokokokokok', 'four orders confirmed, three released');
+SELECT is(benefit.refund('m-ref', 'r-1')::text || benefit.refund('m-ref-new', 'r-2', ARRAY[ROW(1, 1)::benefit.refund_line])::text,
+          'okok', 'one order refunded whole, one in part');
 RESET ROLE;
 UPDATE benefit.order_hold SET held_until = now() - interval '1 second' WHERE order_ref = 'm-exp';
 SET ROLE tap_sales;
 SELECT is(benefit.expire_holds(), 1, 'expire_holds finds the one hold past its deadline through order_open');
 RESET ROLE;
 SELECT is(pg_temp.open(), 'm-open', 'a closed order leaves order_open: the open hold is left');
-SELECT is(pg_temp.orders(), 'm-code:released,m-cyr:confirmed,m-exp:expired,m-new:released,m-open:held,m-rel:released,m-tote:confirmed',
+SELECT is(pg_temp.orders(), 'm-code:released,m-cyr:confirmed,m-exp:expired,m-new:released,m-open:held,m-ref:refunded,m-ref-new:confirmed,m-rel:released,m-tote:confirmed',
           'the orders'' states');
 
 -- HOT: every update so far kept the row on its page without touching an index
-SELECT cmp_ok(pg_temp.upd(), '>=', 8::bigint, 'order_hold was updated (2 deadlines moved, 2 confirms, 3 releases, 1 expiry)');
+SELECT cmp_ok(pg_temp.upd(), '>=', 12::bigint, 'order_hold was updated (2 deadlines moved, 4 confirms, 3 releases, 2 refunds, 1 expiry)');
 SELECT is(pg_temp.hot(), pg_temp.upd(), 'every one of those updates was HOT (n_tup_hot_upd = n_tup_upd)');
 
 -- the DBA moves orders 100 days back: created_at is indexed, so these updates are not HOT (the
--- statistics do tell the two apart)
+-- statistics do tell the two apart); the whole refund (r-1) is moved back too, the refund in
+-- part (r-2) stays recent
 SELECT pg_temp.upd() - pg_temp.hot() AS before_backdating \gset
 UPDATE benefit.order_hold SET created_at = created_at - interval '100 days', closed_at = closed_at - interval '100 days'
  WHERE order_ref <> 'm-new';
-SELECT is(pg_temp.upd() - pg_temp.hot() - :before_backdating, 6::bigint, 'changing created_at of 6 orders: 6 updates not HOT');
+SELECT is(pg_temp.upd() - pg_temp.hot() - :before_backdating, 8::bigint, 'changing created_at of 8 orders: 8 updates not HOT');
+UPDATE benefit.order_refund SET at = at - interval '100 days' WHERE refund_ref = 'r-1';
 
 -- purge_orders: the admin's
 SET ROLE tap_sales;
@@ -104,13 +111,13 @@ SELECT is(benefit.purge_orders('90 days', 1), 1::bigint, 'a batch of one purges 
 SELECT is(benefit.purge_orders(), 2::bigint, 'the default: the other old released or expired orders');
 SELECT is(benefit.purge_orders(), 0::bigint, 'nothing more to purge');
 RESET ROLE;
-SELECT is(pg_temp.orders(), 'm-cyr:confirmed,m-new:released,m-open:held,m-tote:confirmed',
-          'kept: the old confirmed orders, the recent released one, the old open hold');
+SELECT is(pg_temp.orders(), 'm-cyr:confirmed,m-new:released,m-open:held,m-ref:refunded,m-ref-new:confirmed,m-tote:confirmed',
+          'kept: the old confirmed and refunded orders, the recent released one, the old open hold');
 SELECT is((SELECT count(*) FROM benefit.order_line WHERE order_ref IN ('m-rel', 'm-exp', 'm-code'))
           + (SELECT count(*) FROM benefit.order_code WHERE order_ref IN ('m-rel', 'm-exp', 'm-code'))
           + (SELECT count(*) FROM benefit.order_hold_counter WHERE order_ref IN ('m-rel', 'm-exp', 'm-code')), 0::bigint,
           'their lines, codes and reserved units went with them');
-SELECT is((SELECT count(*) FROM benefit.order_line WHERE order_ref IN ('m-cyr', 'm-new', 'm-open', 'm-tote')), 4::bigint,
+SELECT is((SELECT count(*) FROM benefit.order_line WHERE order_ref IN ('m-cyr', 'm-new', 'm-open', 'm-tote', 'm-ref', 'm-ref-new')), 6::bigint,
           'the kept orders keep their lines');
 SELECT is((SELECT counters FROM kept), (SELECT array_agg(c ORDER BY kind, owner_id, key) FROM benefit.counter c),
           'the counters are untouched');
@@ -118,13 +125,15 @@ SELECT is((SELECT history FROM kept), (SELECT count(*) FROM benefit.code_history
 SELECT is((SELECT codes FROM kept), (SELECT array_agg(c ORDER BY code) FROM benefit.single_use_code c), 'the codes stay as they were');
 
 SET ROLE tap_admin;
-SELECT is(benefit.purge_orders('90 days', 10000, true), 1::bigint,
-          'with include_confirmed: the old confirmed order of goods (no performance)');
+SELECT is(benefit.purge_orders('90 days', 10000, true), 2::bigint,
+          'with include_confirmed: the old confirmed order and the old refunded one, both without a performance');
 RESET ROLE;
-SELECT is(pg_temp.orders(), 'm-cyr:confirmed,m-new:released,m-open:held',
-          'the confirmed order for a performance still to come is kept');
+SELECT is(pg_temp.orders(), 'm-cyr:confirmed,m-new:released,m-open:held,m-ref-new:confirmed',
+          'kept: the confirmed order for a performance still to come, the order refunded in part recently');
+SELECT is((SELECT string_agg(refund_ref, ',' ORDER BY refund_ref) FROM benefit.order_refund), 'r-2',
+          'the refunded order''s refund went with it, the other stays');
 SET ROLE tap_admin;
-SELECT is(benefit.purge_orders('0 seconds', 10000, true), 1::bigint, 'with no age: the recent released order too');
+SELECT is(benefit.purge_orders('0 seconds', 10000, true), 2::bigint, 'with no age: the recent released order and the recent refund too');
 SELECT is(benefit.purge_orders('0 seconds', 10000, true), 0::bigint, 'the open hold never');
 RESET ROLE;
 SELECT is(pg_temp.orders() || ' / ' || pg_temp.open(), 'm-cyr:confirmed,m-open:held / m-open', 'left: the open hold, listed in order_open, and m-cyr');
