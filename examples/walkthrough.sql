@@ -493,6 +493,9 @@ SELECT held, used FROM benefit.benefit_usage WHERE code = 'famille-casse-noisett
 SELECT pg_sleep(1.2) \g /dev/null
 SELECT benefit.expire_holds() AS expired;
 SELECT benefit.confirm('BOX-2026-0200') AS confirm_too_late;
+\echo '--- a web basket still on hold when the demo ends: open until it is confirmed, released or expires'
+SELECT reason, order_ref FROM benefit.hold('WEB-2026-0101', ARRAY[pg_temp.line('tote-bag', NULL, NULL, 1)],
+                                           NULL, 'web', now() + interval '1 hour');
 \echo '--- benefit.benefit_usage'
 SELECT code, status, quota_total, held, used, "left", units_sold, pg_temp.eur(discount_cents) AS discount_given
   FROM benefit.benefit_usage ORDER BY benefit_id;

@@ -46,10 +46,12 @@ CREATE TABLE benefit.order_hold (
     CONSTRAINT order_hold_pkey PRIMARY KEY (order_ref),
     CONSTRAINT order_hold_closed_check CHECK ((state = 'held') = (closed_at IS NULL)),
     CONSTRAINT order_hold_kind_check CHECK (kind IN ('basket', 'codes'))
-);
-CREATE INDEX order_hold_open_idx ON benefit.order_hold (held_until) WHERE state = 'held';
+) WITH (fillfactor = 70);
+-- No index on a column that changes (state, held_until, closed_at): every update of an order stays
+-- HOT.  The open holds are found through benefit.order_open (22_order_maintenance.sql).
+CREATE INDEX order_hold_created_at_idx ON benefit.order_hold (created_at);
 COMMENT ON TABLE benefit.order_hold IS
-    'One row per order put on hold by benefit.hold: its state, deadline and priced totals; an order reference is held once (README)';
+    'One row per order put on hold by benefit.hold: its state, deadline and priced totals; an order reference is held once (README), until purge_orders deletes the closed order; fillfactor 70 and no index on a changing column, so that updates stay HOT (open holds by deadline: benefit.order_open)';
 COMMENT ON COLUMN benefit.order_hold.order_ref IS 'The application''s order reference';
 COMMENT ON COLUMN benefit.order_hold.state IS 'held, confirmed, released or expired';
 COMMENT ON COLUMN benefit.order_hold.contact_id IS 'The buyer, NULL for an anonymous buyer';
@@ -68,7 +70,7 @@ COMMENT ON COLUMN benefit.order_hold.closed_by IS 'Who confirmed, released or ex
 COMMENT ON COLUMN benefit.order_hold.kind IS 'basket: held by benefit.hold with priced lines; codes: single-use codes held or used by hold_code and redeem_code, without lines';
 COMMENT ON CONSTRAINT order_hold_kind_check ON benefit.order_hold IS 'an order is a basket or a codes order';
 COMMENT ON CONSTRAINT order_hold_closed_check ON benefit.order_hold IS 'an open hold has no closing time, a closed one has one';
-COMMENT ON INDEX benefit.order_hold_open_idx IS 'Open holds by deadline, for expire_holds';
+COMMENT ON INDEX benefit.order_hold_created_at_idx IS 'Orders by creation time (never updated), for purge_orders';
 SELECT pg_catalog.pg_extension_config_dump('benefit.order_hold', '');
 REVOKE ALL ON TABLE benefit.order_hold FROM PUBLIC;
 GRANT SELECT ON benefit.order_hold TO benefit_admin;
@@ -138,8 +140,8 @@ CREATE TABLE benefit.order_code (
     CONSTRAINT order_code_pkey PRIMARY KEY (order_ref, code),
     CONSTRAINT order_code_units_check CHECK (units > 0),
     CONSTRAINT order_code_order_ref_fkey FOREIGN KEY (order_ref) REFERENCES benefit.order_hold (order_ref)
-);
-COMMENT ON TABLE benefit.order_code IS 'The single-use codes each hold claimed';
+) WITH (fillfactor = 90);
+COMMENT ON TABLE benefit.order_code IS 'The single-use codes each hold claimed (fillfactor 90: room for an update to stay HOT)';
 COMMENT ON COLUMN benefit.order_code.order_ref IS 'The order';
 COMMENT ON COLUMN benefit.order_code.code IS 'The code';
 COMMENT ON COLUMN benefit.order_code.units IS 'Units of its benefit the code covers in the order (NULL: a code of a benefit without units_per_code, covering every unit of its benefit in the basket)';
@@ -777,12 +779,16 @@ BEGIN
     PERFORM benefit_internal.require_writable('benefit.expire_holds()');
     IF pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
         -- holds being confirmed or released right now are skipped: that call decides
+        -- due holds found by deadline in benefit.order_open; a hold closed or given a later
+        -- deadline since the statement began is rechecked on its order row, and left
         WITH due AS (
-            SELECT o.order_ref FROM benefit.order_hold o
-             WHERE o.state = 'held' AND o.held_until < clock_timestamp()
-             ORDER BY o.held_until
+            SELECT o.order_ref FROM benefit.order_open p
+              JOIN benefit.order_hold o ON o.order_ref = p.order_ref
+             WHERE p.held_until < clock_timestamp()
+               AND o.state = 'held' AND o.held_until < clock_timestamp()
+             ORDER BY p.held_until
              LIMIT 1000
-               FOR UPDATE SKIP LOCKED
+               FOR UPDATE OF o SKIP LOCKED
         ), expired AS (
             UPDATE benefit.order_hold o SET state = 'expired', closed_at = now(), closed_by = SESSION_USER
               FROM due WHERE o.order_ref = due.order_ref
@@ -795,12 +801,14 @@ BEGIN
         -- it fails with 40001.  That call decided: the hold is skipped.  So the holds are
         -- locked one by one, each in a subtransaction (at these isolation levels only); a hold
         -- being closed right now is skipped as above.
-        FOR v_ref IN SELECT o.order_ref FROM benefit.order_hold o
-                      WHERE o.state = 'held' AND o.held_until < clock_timestamp()
-                      ORDER BY o.held_until
+        FOR v_ref IN SELECT p.order_ref FROM benefit.order_open p
+                      WHERE p.held_until < clock_timestamp()
+                      ORDER BY p.held_until
                       LIMIT 1000 LOOP
             BEGIN
-                PERFORM FROM benefit.order_hold o WHERE o.order_ref = v_ref FOR UPDATE SKIP LOCKED;
+                PERFORM FROM benefit.order_hold o
+                  WHERE o.order_ref = v_ref AND o.state = 'held' AND o.held_until < clock_timestamp()
+                    FOR UPDATE SKIP LOCKED;
                 IF FOUND THEN
                     v_orders := v_orders || v_ref;
                 END IF;
@@ -823,6 +831,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit.expire_holds() IS
-    'Gives back the units, codes and promo uses of holds past their deadline (at most 1,000 a call; run it every minute, e.g. with pg_cron); safe to run concurrently: a hold being confirmed or released right now (SKIP LOCKED), or closed since the snapshot of a REPEATABLE READ or SERIALIZABLE caller, is skipped; returns how many holds expired';
+    'Gives back the units, codes and promo uses of holds past their deadline (at most 1,000 a call, found by deadline in benefit.order_open; run it every minute, e.g. with pg_cron); safe to run concurrently: a hold being confirmed or released right now (SKIP LOCKED), or closed since the snapshot of a REPEATABLE READ or SERIALIZABLE caller, is skipped; returns how many holds expired';
 REVOKE ALL ON FUNCTION benefit.expire_holds() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.expire_holds() TO benefit_sales, benefit_admin;
