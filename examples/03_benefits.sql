@@ -69,14 +69,15 @@ SELECT 'hotel-beau-rivage', 'Partenaire Hôtel Beau-Rivage',
 -- order and 2 per contact.
 INSERT INTO benefit.benefit
     (code, name, description, season_id, target_type, point_of_sale_id,
-     valid_from, quota_total, quota_per_contact, quota_per_order, units_per_code)
+     valid_from, quota_total, quota_per_contact, quota_per_order)
 SELECT 'ce-alpina', 'CE Alpina: places à tarif réduit',
        'Codes à usage unique distribués par le CE Alpina SA à ses salariés.',
        s.season_id, 'single_use', pos.point_of_sale_id,
-       '2026-11-01 00:00 Europe/Paris', 500, 2, 2, 2
+       '2026-11-01 00:00 Europe/Paris', 500, 2, 2
   FROM benefit.season s
   JOIN benefit.point_of_sale pos ON pos.code = 'shop'
  WHERE s.code = '2026-27';
+UPDATE benefit.benefit SET units_per_code = 2 WHERE code = 'ce-alpina';
 
 -- partner, deliberately incomplete: no access code, no quota, no channel,
 -- no tariff row yet (the tourist office has not signed yet).

@@ -482,9 +482,9 @@ SELECT code, state, hold_order FROM benefit.single_use_code WHERE code::text = :
 \echo '--- paid: confirm makes the uses final'
 SELECT benefit.confirm('WEB-2026-0100') AS confirm;
 SELECT code, state, used_order FROM benefit.single_use_code WHERE code::text = :'third_code';
-\echo '--- Giulia Rossi returns the tote bag (line 2): a partial refund, idempotent by its reference'
-SELECT benefit.refund('WEB-2026-0100', 'RF-2026-0001', ARRAY[ROW(2, 1)::benefit.refund_line]) AS refund;
-SELECT benefit.refund('WEB-2026-0100', 'RF-2026-0001', ARRAY[ROW(2, 1)::benefit.refund_line]) AS refund_again;
+\echo '--- Giulia Rossi returns one of her two seats (line 1): a partial refund, idempotent by its reference'
+SELECT benefit.refund('WEB-2026-0100', 'RF-2026-0001', ARRAY[ROW(1, 1)::benefit.refund_line]) AS refund;
+SELECT benefit.refund('WEB-2026-0100', 'RF-2026-0001', ARRAY[ROW(1, 1)::benefit.refund_line]) AS refund_again;
 \echo '--- BIENVENUE10 again for Giulia Rossi (once per contact), and the same code again: both refused'
 SELECT coalesce(benefit_code, entered_code) AS what, reason
   FROM unnest((benefit.price_basket(ARRAY[pg_temp.line('flute', 'stalls', 'adult', 1)], pg_temp.cid('Giulia Rossi'), 'web', 'shop',

@@ -137,9 +137,12 @@ check "no code used twice, every used code has exactly one use in its history" \
               WHERE c.state = 'used'
                 AND (SELECT count(*) FROM benefit.code_history h
                       WHERE h.code OPERATOR(benefit.=) c.code AND h.to_state = 'used') <> 1")"
-check "every hold has its line and its recorded units" \
+check "every basket has its lines and its recorded units, every codes order its codes and their units" \
     "$(q -c "SELECT count(*) FROM benefit.order_hold h
-              WHERE NOT EXISTS (SELECT FROM benefit.order_line l WHERE l.order_ref = h.order_ref)
+              WHERE (h.kind = 'basket' AND NOT EXISTS (SELECT FROM benefit.order_line l WHERE l.order_ref = h.order_ref))
+                 OR (h.kind = 'codes' AND h.state = 'confirmed'
+                     AND NOT (EXISTS (SELECT FROM benefit.order_code o WHERE o.order_ref = h.order_ref)
+                              AND EXISTS (SELECT FROM benefit.order_hold_counter o WHERE o.order_ref = h.order_ref)))
                  OR (EXISTS (SELECT FROM benefit.order_line l WHERE l.order_ref = h.order_ref AND l.benefit_id IS NOT NULL)
                      AND NOT EXISTS (SELECT FROM benefit.order_hold_counter o WHERE o.order_ref = h.order_ref))")"
 check "every counter equals the units of the holds recorded on it" \
