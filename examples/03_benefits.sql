@@ -77,7 +77,16 @@ SELECT 'ce-alpina', 'CE Alpina: places à tarif réduit',
   FROM benefit.season s
   JOIN benefit.point_of_sale pos ON pos.code = 'shop'
  WHERE s.code = '2026-27';
-UPDATE benefit.benefit SET units_per_code = 2 WHERE code = 'ce-alpina';
+-- each voucher is for two seats (units_per_code, new in 0.3.0; the demo also
+-- runs on older versions in test/upgrade.sh, which lack the column)
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
+                WHERE attrelid = 'benefit.benefit'::regclass AND attname = 'units_per_code') THEN
+        UPDATE benefit.benefit SET units_per_code = 2 WHERE code = 'ce-alpina';
+    END IF;
+END
+$$;
 
 -- partner, deliberately incomplete: no access code, no quota, no channel,
 -- no tariff row yet (the tourist office has not signed yet).
