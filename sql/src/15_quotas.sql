@@ -173,6 +173,23 @@ COMMENT ON FUNCTION benefit_internal.maintain_slots() IS
     'Trigger: keeps the quota slots of a benefit (quota_total) or the use slots of a promo code (max_uses_total) in step with its limit (spread_slots: never waits for a buyer; 55P03 when buyers keep the slots it needs)';
 REVOKE ALL ON FUNCTION benefit_internal.maintain_slots() FROM PUBLIC;
 
+CREATE FUNCTION benefit_internal.serialize_limit_edits()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- one transaction editing limits at a time, until it ends: two operators' edits of
+    -- several benefits in different orders (one UPDATE goes in physical order) wait for
+    -- each other before locking any row instead of deadlocking; buyers never take it
+    PERFORM pg_catalog.pg_advisory_xact_lock('benefit.counter'::pg_catalog.regclass::pg_catalog.oid::bigint);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION benefit_internal.serialize_limit_edits() IS
+    'Statement trigger: serialises the transactions that edit limits of benefits or promo codes (a transaction-level advisory lock, key the oid of benefit.counter, taken before any row is locked), so that operators editing several limits in different orders wait for each other instead of deadlocking';
+REVOKE ALL ON FUNCTION benefit_internal.serialize_limit_edits() FROM PUBLIC;
+
 CREATE FUNCTION benefit_internal.take_slots(p_order text, p_kind benefit.counter_kind, p_owner bigint, p_units integer)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'benefit_take_slots'
@@ -229,3 +246,13 @@ CREATE TRIGGER promo_code_slots_trg
     AFTER INSERT OR UPDATE OF max_uses_total ON benefit.promo_code
     FOR EACH ROW EXECUTE FUNCTION benefit_internal.maintain_slots();
 COMMENT ON TRIGGER promo_code_slots_trg ON benefit.promo_code IS 'Creates the use slots of a new promo code and spreads them again when max_uses_total changes';
+
+CREATE TRIGGER benefit_limit_edits_trg
+    BEFORE UPDATE OF quota_total, quota_per_performance, quota_per_contact, quota_per_order ON benefit.benefit
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.serialize_limit_edits();
+COMMENT ON TRIGGER benefit_limit_edits_trg ON benefit.benefit IS 'One transaction editing limits at a time (before any row is locked)';
+
+CREATE TRIGGER promo_code_limit_edits_trg
+    BEFORE UPDATE OF max_uses_total, max_uses_per_contact ON benefit.promo_code
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.serialize_limit_edits();
+COMMENT ON TRIGGER promo_code_limit_edits_trg ON benefit.promo_code IS 'One transaction editing limits at a time (before any row is locked)';
