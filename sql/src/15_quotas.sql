@@ -12,12 +12,17 @@
  * is let go when useless.  So concurrent holds, confirms, releases and
  * expiries never deadlock.  An operator's edit of a limit (spread_slots) may
  * come in any order (one UPDATE of several benefits goes in physical order; a
- * transaction may edit a promo code before a benefit), so it never waits for
- * a slot: it locks the free ones with SKIP LOCKED, puts a raise on them or
- * takes a cut from their free room, and when they do not give enough it
- * retries for about 0.1 s, then fails with 55P03.  A buyer may wait for an
- * operator's slots; an operator never waits for a buyer's, so no cycle of
- * waits includes a buyer and an operator.
+ * transaction may edit a promo code before a benefit), so it does not wait
+ * for a slot: it locks the free ones with SKIP LOCKED, puts a raise on them
+ * or takes a cut from their free room, and when they do not give enough it
+ * retries for about 0.3 s, then fails with 55P03.  (SKIP LOCKED still waits
+ * when a slot's updater commits just as it is tried and a buyer holds the
+ * newer version: lock_timeout ends such a wait after 5 ms, and the try
+ * counts as failed.)  A buyer may wait for an operator's slots; an operator
+ * waits for a buyer's 5 ms at most, far less than deadlock_timeout, so the
+ * deadlock check never finds a buyer waiting in a cycle with an operator.
+ * Transactions editing limits take one advisory lock first
+ * (serialize_limit_edits), so operators do not deadlock each other either.
  */
 
 --------------------------------------------------------------------------
@@ -69,6 +74,7 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
+SET lock_timeout = '5ms'
 AS $$
 DECLARE
     v_slots integer;
@@ -79,6 +85,8 @@ DECLARE
     v_n integer;
     v_free bigint;          -- their room not held or used
     v_room bigint;          -- the room they keep after the change
+    v_want integer := 16;   -- how many free slots to lock
+    v_start integer := floor(random() * 16)::integer;
     v_try integer := 0;
 BEGIN
     SELECT count(*), count(c.cap), sum(c.cap), sum(c.held + c.used) INTO v_slots, v_capped, v_caps, v_taken
@@ -93,15 +101,27 @@ BEGIN
     ELSIF p_total < v_taken THEN
         RAISE EXCEPTION 'cannot set the limit below the % units already held or used', v_taken
               USING ERRCODE = 'object_not_in_prerequisite_state';
+    ELSIF v_capped = 16 AND p_total > v_caps THEN
+        -- a raise by less than 16 needs that many slots (one unit each), from a random one on
+        v_want := least(p_total - v_caps, 16);
     END IF;
     LOOP
         -- Never wait for a slot: a buyer holding one may be waiting for a lock this
         -- transaction holds (another benefit's slots, a promo code's).  The slots no other
-        -- transaction holds are locked (those this one locked before included).
-        SELECT array_agg(c.key ORDER BY c.key), count(*), sum(c.cap - c.held - c.used), sum(c.held + c.used)
-          INTO v_keys, v_n, v_free, v_taken
-          FROM (SELECT key, cap, held, used FROM benefit.counter
-                 WHERE kind = p_kind AND owner_id = p_owner ORDER BY key FOR UPDATE SKIP LOCKED) c;
+        -- transaction holds are locked (those this one locked before included), as many
+        -- as needed (lowering, adding or removing a limit: all of them).
+        BEGIN
+            SELECT array_agg(c.key ORDER BY c.key), count(*), sum(c.cap - c.held - c.used), sum(c.held + c.used)
+              INTO v_keys, v_n, v_free, v_taken
+              FROM (SELECT key, cap, held, used FROM benefit.counter
+                     WHERE kind = p_kind AND owner_id = p_owner
+                     ORDER BY (key + v_start) % 16 LIMIT v_want FOR UPDATE SKIP LOCKED) c;
+        EXCEPTION WHEN lock_not_available THEN
+            -- SKIP LOCKED can still wait: when the buyer that had updated a slot commits just as
+            -- it is tried, PostgreSQL locks the slot's newer version, waiting for whoever holds
+            -- it.  lock_timeout (this function's setting) ends that wait; this try failed.
+            v_n := 0;
+        END;
         IF v_n = 16 THEN
             -- every slot: the room not held or used spread evenly over them (NULL: no limit)
             IF p_total < v_taken THEN
@@ -126,9 +146,10 @@ BEGIN
                 RETURN;
             END IF;
         END IF;
-        -- not enough: buyers keep a slot for milliseconds, so try again shortly, then give up
+        -- not enough: buyers keep a slot for milliseconds, so try again shortly (20 times in
+        -- about 0.3 s), then give up
         v_try := v_try + 1;
-        IF v_try > 10 THEN
+        IF v_try > 20 THEN
             RAISE EXCEPTION 'could not change the % of % "%" now: buyers are using its slots',
                   CASE p_kind WHEN 'benefit_slot' THEN 'total quota' ELSE 'total use limit' END,
                   CASE p_kind WHEN 'benefit_slot' THEN 'benefit' ELSE 'promo code' END,
@@ -144,12 +165,12 @@ BEGIN
                                                   v_caps - p_total, coalesce(v_free, 0)) END,
                         HINT = 'Retry the edit: an edit of a limit never waits for buyers, who keep a slot for a few milliseconds.';
         END IF;
-        PERFORM pg_catalog.pg_sleep(0.002 * v_try);
+        PERFORM pg_catalog.pg_sleep(0.002 * least(v_try, 10));
     END LOOP;
 END
 $$;
 COMMENT ON FUNCTION benefit_internal.spread_slots(benefit.counter_kind, bigint, integer) IS
-    'Creates the 16 slots of a benefit''s total quota or a promo code''s total limit if missing, and sets their caps so that they add up to the limit (NULL: no limit) without ever waiting for a slot a buyer holds: it locks the free slots (SKIP LOCKED) and puts a raise on them or takes a cut from their free room; when they do not give enough (adding or removing a limit needs all 16), it retries 10 times within about 0.1 s, then fails with 55P03; 55000 below the units held or used; called by triggers';
+    'Creates the 16 slots of a benefit''s total quota or a promo code''s total limit if missing, and sets their caps so that they add up to the limit (NULL: no limit) without ever waiting for a slot a buyer holds: it locks free slots (SKIP LOCKED; for a raise by less than 16, that many from a random one) and puts a raise on them or takes a cut from their free room; when they do not give enough (adding or removing a limit needs all 16), it retries 20 times within about 0.3 s (a try that has to wait gives up after 5 ms: lock_timeout), then fails with 55P03; 55000 below the units held or used; called by triggers';
 REVOKE ALL ON FUNCTION benefit_internal.spread_slots(benefit.counter_kind, bigint, integer) FROM PUBLIC;
 
 CREATE FUNCTION benefit_internal.maintain_slots()
