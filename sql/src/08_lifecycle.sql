@@ -438,7 +438,9 @@ AS $$
 DECLARE
     cur benefit.benefit_status;
 BEGIN
-    SELECT b.status INTO cur FROM benefit.benefit b WHERE b.benefit_id = p_benefit_id FOR UPDATE;
+    -- FOR NO KEY UPDATE, as the UPDATE below: a buyer's foreign key share lock on the row
+    -- (record_ticket) does not make an operator wait (see README, Lock order)
+    SELECT b.status INTO cur FROM benefit.benefit b WHERE b.benefit_id = p_benefit_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'benefit % does not exist', p_benefit_id
             USING ERRCODE = 'no_data_found';
