@@ -34,7 +34,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
 SET LOCAL search_path = public, benefit;
-SELECT plan(101);
+SELECT plan(106);
 \i test/fixtures/logins.sql
 \i test/fixtures/catalogue.sql
 
@@ -249,6 +249,10 @@ SELECT is(pg_temp.st(pg_temp.c('live', 10)), 'issued', 'and issued');
 SELECT is((SELECT state::text FROM benefit.order_hold WHERE order_ref = 'same-2'), 'released',
           'the codes order with no code left held is released');
 SET ROLE tap_sales;
+SELECT is(pg_temp.hc(pg_temp.c('live', 12), 'same-2'), 'ok', 'hold_code for the released codes order: started afresh');
+SET ROLE tap_admin;
+SELECT is((SELECT state::text FROM benefit.order_hold WHERE order_ref = 'same-2'), 'held', 'it is held again');
+SET ROLE tap_sales;
 SELECT is(pg_temp.hc(pg_temp.c('live', 11), 'same-3'), 'ok', 'a codes order same-3 holds a code');
 SELECT is(pg_temp.hc(pg_temp.c('live', 11), 'other-3'), 'held_by_other_order', 'another order cannot hold it');
 SELECT is(pg_temp.r(pg_temp.c('live', 11), 'other-3'), 'held_by_other_order', 'nor use it');
@@ -330,8 +334,13 @@ SELECT is((pg_temp.h('Z', ARRAY[pg_temp.line(1)], ARRAY[pg_temp.c('tko', 3)])).r
           'a confirmed codes order is not taken over by a basket');
 SELECT is(pg_temp.hc(pg_temp.c('tko', 3), 'Z'), 'already_confirmed', 'nor does it hold a code');
 SELECT is(pg_temp.r(pg_temp.c('tko', 3), 'Z'), 'ok', 'but redeem_code adds a second voucher to it, used at once');
+SELECT is(pg_temp.hc(pg_temp.c('tko', 4), 'W'), 'ok', 'a codes order W holds a code');
+SELECT is(pg_temp.r(pg_temp.c('tko', 5), 'W'), 'ok', 'redeem_code of another code for W: ok, the whole order confirmed');
+SET ROLE tap_admin;
+SELECT results_eq($$SELECT pg_temp.st(pg_temp.c('tko', i)) FROM generate_series(4, 5) i ORDER BY i$$,
+                  $$VALUES ('used W'), ('used W')$$, 'both codes are used by W');
 SET ROLE tap_report;
-SELECT is(pg_temp.usage('tko'), 'units held 0 used 3, codes held 0 used 3', 'three units and three codes used');
+SELECT is(pg_temp.usage('tko'), 'units held 0 used 5, codes held 0 used 5', 'five units and five codes used');
 
 -- several codes in one basket, one unit each
 SET ROLE tap_sales;
