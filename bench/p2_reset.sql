@@ -3,7 +3,8 @@
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 UPDATE benefit.counter SET held = 0, used = 0 WHERE held <> 0 OR used <> 0;
-TRUNCATE benefit.order_hold, benefit.order_hold_counter, benefit.order_line, benefit.order_code, bench.p2_outcome;
+TRUNCATE benefit.order_hold, benefit.order_open, benefit.order_hold_counter, benefit.order_line, benefit.order_code,
+         benefit.order_refund, benefit.order_refund_line, benefit.order_refund_counter, bench.p2_outcome;
 UPDATE bench.counter1 SET used = 0;
 VACUUM benefit.counter, bench.counter1;
 CHECKPOINT;

@@ -64,15 +64,16 @@ SELECT 'hotel-beau-rivage', 'Partenaire Hôtel Beau-Rivage',
  WHERE s.code = '2026-27';
 
 -- single_use: codes handed out by the Alpina works council, one code per
--- order; active on the web shop (and at the box office); from November,
--- no end; 500 tickets in all, 2 per order and 2 per contact.
+-- order, each for two seats (units_per_code); active on the web shop (and
+-- at the box office); from November, no end; 500 tickets in all, 2 per
+-- order and 2 per contact.
 INSERT INTO benefit.benefit
     (code, name, description, season_id, target_type, point_of_sale_id,
-     valid_from, quota_total, quota_per_contact, quota_per_order)
+     valid_from, quota_total, quota_per_contact, quota_per_order, units_per_code)
 SELECT 'ce-alpina', 'CE Alpina: places à tarif réduit',
        'Codes à usage unique distribués par le CE Alpina SA à ses salariés.',
        s.season_id, 'single_use', pos.point_of_sale_id,
-       '2026-11-01 00:00 Europe/Paris', 500, 2, 2
+       '2026-11-01 00:00 Europe/Paris', 500, 2, 2, 2
   FROM benefit.season s
   JOIN benefit.point_of_sale pos ON pos.code = 'shop'
  WHERE s.code = '2026-27';

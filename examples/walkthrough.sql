@@ -482,6 +482,9 @@ SELECT code, state, hold_order FROM benefit.single_use_code WHERE code::text = :
 \echo '--- paid: confirm makes the uses final'
 SELECT benefit.confirm('WEB-2026-0100') AS confirm;
 SELECT code, state, used_order FROM benefit.single_use_code WHERE code::text = :'third_code';
+\echo '--- Giulia Rossi returns the tote bag (line 2): a partial refund, idempotent by its reference'
+SELECT benefit.refund('WEB-2026-0100', 'RF-2026-0001', ARRAY[ROW(2, 1)::benefit.refund_line]) AS refund;
+SELECT benefit.refund('WEB-2026-0100', 'RF-2026-0001', ARRAY[ROW(2, 1)::benefit.refund_line]) AS refund_again;
 \echo '--- BIENVENUE10 again for Giulia Rossi (once per contact), and the same code again: both refused'
 SELECT coalesce(benefit_code, entered_code) AS what, reason
   FROM unnest((benefit.price_basket(ARRAY[pg_temp.line('flute', 'stalls', 'adult', 1)], pg_temp.cid('Giulia Rossi'), 'web', 'shop',
@@ -493,6 +496,9 @@ SELECT held, used FROM benefit.benefit_usage WHERE code = 'famille-casse-noisett
 SELECT pg_sleep(1.2) \g /dev/null
 SELECT benefit.expire_holds() AS expired;
 SELECT benefit.confirm('BOX-2026-0200') AS confirm_too_late;
+\echo '--- a web basket still on hold when the demo ends: open until it is confirmed, released or expires'
+SELECT reason, order_ref FROM benefit.hold('WEB-2026-0101', ARRAY[pg_temp.line('tote-bag', NULL, NULL, 1)],
+                                           NULL, 'web', now() + interval '1 hour');
 \echo '--- benefit.benefit_usage'
 SELECT code, status, quota_total, held, used, "left", units_sold, pg_temp.eur(discount_cents) AS discount_given
   FROM benefit.benefit_usage ORDER BY benefit_id;

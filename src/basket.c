@@ -315,10 +315,24 @@ uses_text(const PriceCall *call)
 			appendStringInfo(&uses, INT64_FORMAT, l->dims.performance_id);
 		else
 			appendStringInfoString(&uses, "null");
-		if (b->su_code != NULL)
-			appendStringInfo(&uses, ", \"code\": \"%s\"}", b->su_code);	/* dddd-dddd-dddd-c: nothing to escape */
+		appendStringInfoString(&uses, ", \"code\": null}");
+		first = 0;
+	}
+	/* the codes applied, with the units each covers (null: every unit of its benefit) */
+	for (int r = 0, first = call->nlines == 0 || uses.len == 1; r < call->nbenefits; r++)
+	{
+		const PriceBenefit *b = &call->benefits[r];
+		const PriceBenefit *f = b->first >= 0 ? &call->benefits[b->first] : b;
+
+		if (b->su_code == NULL || b->covered == 0 || strcmp(b->reason, "ok") != 0)
+			continue;
+		appendStringInfo(&uses, "%s{\"benefit_id\": " INT64_FORMAT ", \"units\": 0, \"performance_id\": null, "
+						 "\"code\": \"%s\", \"code_units\": ",	/* dddd-dddd-dddd-c: nothing to escape */
+						 first ? "" : ", ", b->id, b->su_code);
+		if (f->code_units < 0)
+			appendStringInfoString(&uses, "null}");
 		else
-			appendStringInfoString(&uses, ", \"code\": null}");
+			appendStringInfo(&uses, INT64_FORMAT "}", b->covered);
 		first = 0;
 	}
 	appendStringInfoChar(&uses, ']');

@@ -90,3 +90,4 @@ benefit_library_version(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(BENEFIT_EXTVERSION));
 }
+

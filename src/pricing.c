@@ -99,9 +99,12 @@ make_plans(BenefitPlans *set, Oid made_for)
 		"                 AND e.reason::pg_catalog.text = 'ok' "
 		"            THEN ARRAY(SELECT ARRAY[ct.key, (ct.held + ct.used)::pg_catalog.int8] FROM benefit.counter ct "
 		"                        WHERE ct.kind = 'benefit_performance' AND ct.owner_id = b.benefit_id "
-		"                          AND ct.key = ANY ($7)) END "
+		"                          AND ct.key = ANY ($7)) END, "
+		"       %s "
 		"  FROM %s." BENEFIT_FN_ELIGIBILITY "($1, $2, $3, $4, $5) e "
 		"  LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id",
+		/* units_per_code is 0.3.0's: a database not yet updated reads "any" */
+		strcmp(get_namespace_name(made_for), "benefit_internal") == 0 ? "b.units_per_code" : "NULL::pg_catalog.int4",
 		get_namespace_name(made_for)),
 		7, t_elig);
 
@@ -120,8 +123,12 @@ make_plans(BenefitPlans *set, Oid made_for)
 		" ORDER BY bt.benefit_id, bt.product_id, bt.tariff_id",
 		5, t_cand);
 
-	/* the promo code and every figure its conditions need */
-	plan_promo = benefit_plans_keep(set,
+	/*
+	 * the promo code and every figure its conditions need, its budget left
+	 * included (0.3.0; before it, benefit in a database at 0.1.0 or 0.2.0,
+	 * no promo code has a budget)
+	 */
+	plan_promo = benefit_plans_keep(set, psprintf(
 		"SELECT pc.promo_code_id, pc.code, pc.is_active, pc.valid_from, pc.valid_until, "
 		"       pc.all_channels OR EXISTS (SELECT 1 FROM benefit.promo_code_channel pcc "
 		"                                   WHERE pcc.promo_code_id = pc.promo_code_id AND pcc.channel_id = $3), "
@@ -132,8 +139,13 @@ make_plans(BenefitPlans *set, Oid made_for)
 		"                  WHERE ct.kind = 'promo_slot' AND ct.owner_id = pc.promo_code_id), 0)::pg_catalog.int8, "
 		"       COALESCE((SELECT ct.held + ct.used FROM benefit.counter ct "
 		"                  WHERE ct.kind = 'promo_contact' AND ct.owner_id = pc.promo_code_id AND ct.key = $2), 0)::pg_catalog.int8, "
-		"       pc.min_basket_cents, pc.amount_off_cents, (pc.percent_off * 100)::pg_catalog.int8 "
+		"       pc.min_basket_cents, pc.amount_off_cents, (pc.percent_off * 100)::pg_catalog.int8, %s "
 		"  FROM benefit.promo_code pc WHERE pg_catalog.lower(pc.code) = pg_catalog.lower(pg_catalog.btrim($1))",
+		strcmp(get_namespace_name(made_for), BENEFIT_INTERNAL_SCHEMA) != 0
+		? "NULL::pg_catalog.int8, 0::pg_catalog.int8"
+		: "pc.max_discount_cents_total, "
+		"       COALESCE((SELECT pg_catalog.sum(ct.held + ct.used) FROM benefit.counter ct "
+		"                  WHERE ct.kind = 'promo_budget' AND ct.owner_id = pc.promo_code_id), 0)::pg_catalog.int8"),
 		3, t_promo);
 }
 
@@ -204,6 +216,9 @@ read_benefit(PriceCall *call, int r, PriceBenefit *b)
 		b->cleft = -1;
 	else if (b->cleft < 0)
 		b->cleft = 0;
+	b->code_units = col_int4(r, 10, &isnull);
+	if (isnull)
+		b->code_units = -1;
 	if (strcmp(b->reason, "ok") == 0)
 		read_perf_used(call, r, b->id);
 }
@@ -248,7 +263,7 @@ find_usable(FunctionCallInfo fcinfo, PriceCall *call, const PriceSale *sale)
 
 	/* refusals: every eligibility refusal, up to 6 per (line, benefit), no_tariff, the promo code */
 	call->refusals = MemoryContextAllocZero(call->cxt, sizeof(PriceRefusal) *
-											(call->nbenefits * 2 + call->nlines * Max(call->nok, 1) + 2));
+											(call->nbenefits * 3 + call->nlines * Max(call->nok, 1) + 2));
 	call->nrefusals = 0;
 	price_refuse_unusable(call->benefits, call->nbenefits, call->refusals, &call->nrefusals);
 }
@@ -341,6 +356,9 @@ read_promo(PromoFacts *f, bool contact_null)
 	f->amount_off = col_int8(0, 13, &isnull);
 	f->amount_off_set = !isnull;
 	f->percent_off_bp = col_int8(0, 14, &isnull);
+	f->budget = col_int8(0, 15, &isnull);
+	f->budget_set = !isnull;
+	f->budget_taken = col_int8(0, 16, &isnull);
 }
 
 /*
@@ -439,6 +457,7 @@ benefit_price(PG_FUNCTION_ARGS)
 				 MemoryContextAllocZero(call.cxt, sizeof(PricePerfLeft) * Max(call.ncands, 1)),
 				 call.refusals, &call.nrefusals);
 	price_refuse_untried(call.benefits, call.ok, call.nok, call.refusals, &call.nrefusals);
+	price_code_units(call.benefits, call.nbenefits, call.refusals, &call.nrefusals);
 
 	/* the lines after benefits, then the promo code on the whole basket, allocated to the cent */
 	call.amounts = MemoryContextAlloc(call.cxt, sizeof(int64) * call.nlines);

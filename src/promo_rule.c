@@ -32,6 +32,14 @@ promo_refusal(const PromoFacts *f, int64_t at, int64_t lines_total)
 		return "promo_contact_limit_reached";
 	if (lines_total < f->min_basket)
 		return "min_amount_not_reached";
+	if (f->budget_set)
+	{
+		int64_t		discount;
+
+		/* out of range: not refused here, promo_discount says so to the caller */
+		if (promo_discount(f, lines_total, &discount) && discount > f->budget - f->budget_taken)
+			return "promo_budget_reached";
+	}
 	return NULL;
 }
 

@@ -17,6 +17,16 @@
  *		promo_contact_limit_reached  the contact's limit is taken
  *		min_amount_not_reached       the basket after line benefits is
  *		                             below the minimum
+ *		promo_budget_reached         the basket's discount is more than
+ *		                             the budget left (max_discount_cents_total
+ *		                             less the discount held and used)
+ *
+ * The budget comes last: it needs the discount, which is only meaningful on
+ * a basket the code otherwise applies to.  A basket whose discount would
+ * cross the budget is refused the code, never given part of it; a discount
+ * of exactly the budget left applies.  The budget left is read when the
+ * basket is priced: a hold takes the discount on the budget exactly
+ * (benefit_internal.take_promo) and may still be refused there.
  *
  * An applied code's discount is its amount or percentage off the basket
  * total after line benefits, never more than that total (money.h).
@@ -51,6 +61,9 @@ typedef struct PromoFacts
 	bool		amount_off_set; /* amount_off_cents, else percent_off_bp */
 	int64_t		amount_off;
 	int64_t		percent_off_bp;
+	bool		budget_set;		/* a budget is set */
+	int64_t		budget;			/* max_discount_cents_total */
+	int64_t		budget_taken;	/* discount cents held and used in all */
 } PromoFacts;
 
 /*

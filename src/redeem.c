@@ -1,7 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * redeem.c
- *		benefit.redeem_code: check and use a single-use code in one call.
+ *		benefit.redeem_code of the databases not yet updated to 0.3.0: check
+ *		and use a single-use code in one call, as 0.1.0 and 0.2.0 did.
+ *
+ * Since 0.3.0 benefit.redeem_code is an order of the ledger, written in
+ * PL/pgSQL (sql/src/13_code_use.sql) on the one rule of src/use_rule.c; no
+ * 0.3.0 function calls this file.  The library keeps it for the scripts of
+ * the releases before 0.3.0, whose redeem_code names this C function: a
+ * database installed at 0.1.0 or 0.2.0 keeps redeeming until ALTER EXTENSION
+ * benefit UPDATE replaces it.  Remove it when those releases are no longer
+ * installable.
  *
  * The common case (an issued code of a live benefit, in its window and on
  * its channel) is one statement: a conditional UPDATE ... WHERE state =

@@ -36,21 +36,46 @@ price_usable(PriceBenefit *benefits, int n, int *ok)
 		PriceBenefit *b = &benefits[r];
 		bool		dup = false;
 
+		b->first = -1;
+		b->ncodes = 0;
+		b->cover = -1;
+		b->taken = 0;
+		b->covered = 0;
 		if (strcmp(b->reason, "ok") != 0)
 			continue;
 		for (int k = 0; k < nok; k++)
 			if (benefits[ok[k]].id == b->id)
 			{
-				/* the same benefit twice (two codes of it): keep the first, its code too */
-				if (benefits[ok[k]].su_code == NULL)
-					benefits[ok[k]].su_code = b->su_code;
-				if (benefits[ok[k]].entered == NULL)
-					benefits[ok[k]].entered = b->entered;
+				PriceBenefit *f = &benefits[ok[k]];
+
+				/* the same benefit twice (two codes of it): one benefit, its codes together */
+				if (f->su_code == NULL)
+				{
+					f->su_code = b->su_code;
+					f->ncodes = b->su_code != NULL;
+				}
+				else if (b->su_code != NULL)
+				{
+					f->ncodes++;
+					b->first = ok[k];
+				}
+				if (f->entered == NULL)
+					f->entered = b->entered;
 				dup = true;
 				break;
 			}
 		if (!dup)
+		{
+			b->ncodes = b->su_code != NULL;
 			ok[nok++] = r;
+		}
+	}
+	for (int k = 0; k < nok; k++)
+	{
+		PriceBenefit *f = &benefits[ok[k]];
+
+		if (f->ncodes > 0 && f->code_units >= 0)
+			f->cover = f->code_units * f->ncodes;
 	}
 	return nok;
 }
@@ -208,6 +233,8 @@ price_choose(PriceLine *lines, PriceBenefit *benefits, const PriceCandidate *can
 			refusal = "price_not_lower";
 		else if (l->chosen >= 0)
 			refusal = "not_best";
+		else if (b->cover >= 0 && b->cover < l->quantity)
+			refusal = "code_units_exhausted";
 		else if (b->left >= 0 && b->left < l->quantity)
 			refusal = "quota_exhausted";
 		else if (b->cleft >= 0 && b->cleft < l->quantity)
@@ -229,6 +256,9 @@ price_choose(PriceLine *lines, PriceBenefit *benefits, const PriceCandidate *can
 			b->left -= l->quantity;
 		if (b->cleft >= 0)
 			b->cleft -= l->quantity;
+		if (b->cover >= 0)
+			b->cover -= l->quantity;
+		b->taken += l->quantity;
 		l->chosen = k;
 	}
 }
@@ -259,4 +289,35 @@ price_line_amounts(const PriceLine *lines, int n, const PriceCandidate *cands,
 		*total += amounts[i];
 	}
 	return true;
+}
+
+/* The units each usable code covers, in entry order; a later code not needed is refused. */
+void
+price_code_units(PriceBenefit *benefits, int n, PriceRefusal *refusals, int *nrefusals)
+{
+	for (int r = 0; r < n; r++)
+	{
+		PriceBenefit *b = &benefits[r];
+		PriceBenefit *f = b->first >= 0 ? &benefits[b->first] : b;
+		int64_t		before = 0;
+
+		if (b->su_code == NULL || strcmp(b->reason, "ok") != 0)
+			continue;
+		/* the units the codes of the same benefit entered before this one cover */
+		for (int q = 0; q < r; q++)
+			if (benefits[q].su_code != NULL && strcmp(benefits[q].reason, "ok") == 0
+				&& (q == (b->first >= 0 ? b->first : r) || benefits[q].first == (b->first >= 0 ? b->first : r)))
+				before += benefits[q].covered;
+		if (f->code_units < 0)
+			b->covered = before == 0 ? f->taken : 0;
+		else
+		{
+			int64_t		rest = f->taken - before;
+
+			b->covered = rest <= 0 ? 0 : (rest < f->code_units ? rest : f->code_units);
+		}
+		if (b->covered == 0 && b->first >= 0)
+			price_add_refusal(refusals, nrefusals, 0, b->id, f->code, b->entered,
+							  f->tried ? "code_not_needed" : "no_tariff");
+	}
 }

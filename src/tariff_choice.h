@@ -10,7 +10,12 @@
  *		rules":
  *
  *		- a benefit is usable when eligibility says "ok"; a benefit that
- *		  comes twice (two codes of it) counts once, with the first codes;
+ *		  comes twice (two codes of it) counts once, its codes together:
+ *		  each single-use code covers code_units units (units_per_code;
+ *		  any number when not set), and a line gets the benefit only if the
+ *		  units its codes still cover take its whole quantity
+ *		  (code_units_exhausted otherwise); a code the chosen lines do not
+ *		  need is refused with code_not_needed;
  *		- a line's candidate of a usable benefit is the benefit's most
  *		  specific tariff row for the line's product that fits the line
  *		  (bm_match_tariff), priced on the line's base price;
@@ -49,6 +54,12 @@ typedef struct PriceBenefit
 	int64_t		left;			/* total quota and per-order limit left, -1 for no limit */
 	int64_t		cleft;			/* the contact's limit left, -1 for no limit */
 	bool		tried;			/* had a tariff row for some line */
+	int64_t		code_units;		/* units one single-use code of it covers, -1 for any */
+	int			first;			/* a later code of a usable benefit: index of its first row; else -1 */
+	int			ncodes;			/* the first row: how many usable codes of it were entered */
+	int64_t		cover;			/* the first row: units its codes cover, -1 for no limit */
+	int64_t		taken;			/* the first row: units the chosen lines took */
+	int64_t		covered;		/* a code's row: units this code covers in the basket */
 } PriceBenefit;
 
 /* One basket line. */
@@ -118,6 +129,15 @@ extern void price_add_refusal(PriceRefusal *refusals, int *n, int line, int64_t 
  * lacks); returns how many.
  */
 extern int	price_usable(PriceBenefit *benefits, int n, int *ok);
+
+/*
+ * The units each usable single-use code covers once the lines are chosen
+ * (benefits[r].covered), in the order the codes were entered: each code
+ * covers code_units units (the first code every unit, when any); a later
+ * code that covers none is refused with code_not_needed (no_tariff when its
+ * benefit had no tariff row for any line).
+ */
+extern void price_code_units(PriceBenefit *benefits, int n, PriceRefusal *refusals, int *nrefusals);
 
 /* Index in benefits[] of the usable benefit (one of ok[0..nok)) with id id; -1 if none. */
 extern int	price_benefit_index(const PriceBenefit *benefits, const int *ok, int nok, int64_t id);

@@ -189,7 +189,9 @@ check "pgbench processed transactions and none failed (exit $bench_rc, ${process
 if [ "$bench_rc" != 0 ] || [ "${failed:-x}" != 0 ]; then sed 's/^/#   /' "$work/pgbench.out" | tail -n 30; fi
 
 check "held + used within the quota ($quota), every slot's cap, $per_contact per contact and the promo limit ($promo_limit)" \
-    "$(q -c "SELECT (SELECT (sum(held + used) > $quota)::int FROM benefit.counter WHERE kind = 'benefit_slot')
+    "$(q -c "SELECT (SELECT count(*) FROM (SELECT c.owner_id, sum(c.held + c.used) AS taken FROM benefit.counter c
+                                              WHERE c.kind = 'benefit_slot' GROUP BY 1) t
+                        JOIN benefit.benefit b ON b.benefit_id = t.owner_id WHERE t.taken > b.quota_total)
               + (SELECT count(*) FROM benefit.counter WHERE held < 0 OR used < 0 OR held + used > cap)
               + (SELECT count(*) FROM benefit.counter WHERE kind = 'benefit_contact' AND held + used > $per_contact)
               + (SELECT (sum(held + used) > $promo_limit)::int FROM benefit.counter WHERE kind = 'promo_slot')")" \

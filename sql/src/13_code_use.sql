@@ -59,61 +59,80 @@ GRANT SELECT ON benefit.code_history TO benefit_admin;
 -- Functions
 --------------------------------------------------------------------------
 
+CREATE FUNCTION benefit_internal.use_reason(code_state text, held_by_this_order boolean, hold_until timestamptz,
+                                            benefit_live boolean, valid_from timestamptz, valid_until timestamptz,
+                                            channel_given boolean, on_channel boolean, web_channel boolean,
+                                            benefit_pos_set boolean, pos_matches boolean,
+                                            total_left bigint, contact_left bigint, units integer, at timestamptz)
+RETURNS benefit.reason
+AS 'MODULE_PATHNAME', 'benefit_use_reason'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION benefit_internal.use_reason(text, boolean, timestamptz, boolean, timestamptz, timestamptz, boolean, boolean, boolean, boolean, boolean, bigint, bigint, integer, timestamptz) IS
+    '(C, src/use_rule.c) The one rule of using a single-use code or a benefit, from the facts the caller read: ok or the first refusal (invalidated, already_used, held_by_other_order, benefit_not_live, not_yet_valid, expired, wrong_channel, wrong_point_of_sale, quota_exhausted, contact_quota_exhausted), judged at the instant at; a NULL limit or window is not checked';
+REVOKE ALL ON FUNCTION benefit_internal.use_reason(text, boolean, timestamptz, boolean, timestamptz, timestamptz, boolean, boolean, boolean, boolean, boolean, bigint, bigint, integer, timestamptz) FROM PUBLIC;
+
 CREATE FUNCTION benefit_internal.check_code_use(state benefit.code_state, hold_order text, hold_until timestamptz,
-                                                benefit_id bigint, order_ref text, channel text, point_of_sale text)
+                                                benefit_id bigint, order_ref text, channel text, point_of_sale text,
+                                                contact_id bigint, units integer, at timestamptz)
 RETURNS benefit.reason
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     b record;
-    ch record;
+    v_channel_id bigint;
+    v_kind benefit.channel_kind;
+    q record;
 BEGIN
-    IF state = 'invalidated' THEN
-        RETURN 'invalidated';
-    ELSIF state = 'used' THEN
-        RETURN 'already_used';
-    ELSIF state = 'held' AND hold_order IS DISTINCT FROM order_ref AND hold_until >= now() THEN
-        RETURN 'held_by_other_order';
-    END IF;
-    SELECT bb.status, bb.valid_from, bb.valid_until, bb.all_channels, p.code AS pos_code INTO b
-      FROM benefit.benefit bb LEFT JOIN benefit.point_of_sale p ON p.point_of_sale_id = bb.point_of_sale_id
-     WHERE bb.benefit_id = check_code_use.benefit_id;
-    IF b.status <> 'live' THEN
-        RETURN 'benefit_not_live';
-    ELSIF b.valid_from > now() THEN
-        RETURN 'not_yet_valid';
-    ELSIF b.valid_until <= now() THEN
-        RETURN 'expired';
-    END IF;
+    SELECT bb.status, bb.valid_from, bb.valid_until, bb.all_channels, bb.point_of_sale_id INTO b
+      FROM benefit.benefit bb WHERE bb.benefit_id = check_code_use.benefit_id;
     IF channel IS NOT NULL THEN
-        SELECT sc.kind, EXISTS (SELECT 1 FROM benefit.benefit_channel bc
-                                 WHERE bc.benefit_id = check_code_use.benefit_id AND bc.channel_id = sc.channel_id) AS listed
-          INTO ch
-          FROM benefit.sales_channel sc WHERE sc.code = channel;
+        SELECT sc.channel_id, sc.kind INTO v_channel_id, v_kind FROM benefit.sales_channel sc WHERE sc.code = channel;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'sales channel "%" does not exist', channel USING ERRCODE = 'invalid_parameter_value';
-        ELSIF NOT b.all_channels AND NOT ch.listed THEN
-            RETURN 'wrong_channel';
-        ELSIF ch.kind = 'web' AND b.pos_code IS NOT NULL AND point_of_sale IS DISTINCT FROM b.pos_code THEN
-            RETURN 'wrong_point_of_sale';
         END IF;
     END IF;
-    RETURN 'ok';
+    q := benefit_internal.units_left(check_code_use.benefit_id, check_code_use.contact_id);
+    RETURN benefit_internal.use_reason(
+        state::text, order_ref IS NOT NULL AND hold_order IS NOT DISTINCT FROM order_ref, hold_until,
+        b.status = 'live', b.valid_from, b.valid_until,
+        channel IS NOT NULL,
+        b.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc
+                                   WHERE bc.benefit_id = check_code_use.benefit_id AND bc.channel_id = v_channel_id),
+        v_kind = 'web', b.point_of_sale_id IS NOT NULL,
+        b.point_of_sale_id IS NOT DISTINCT FROM (SELECT p.point_of_sale_id FROM benefit.point_of_sale p
+                                                  WHERE p.code = point_of_sale),
+        q.total_left, q.contact_left, units, at);
 END
 $$;
-COMMENT ON FUNCTION benefit_internal.check_code_use(benefit.code_state, text, timestamptz, bigint, text, text, text) IS
-    'The rules of using a single-use code, in the order redeem_code applies them (state, hold, benefit live, validity, channel, point of sale): ok or the reason';
-REVOKE ALL ON FUNCTION benefit_internal.check_code_use(benefit.code_state, text, timestamptz, bigint, text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION benefit_internal.check_code_use(benefit.code_state, text, timestamptz, bigint, text, text, text, bigint, integer, timestamptz) IS
+    'Reads the facts of using a single-use code (its benefit, the channel, the quota left) and applies the one rule, benefit_internal.use_reason, at the call''s instant: ok or the reason; a code held by order_ref counts as free (and its units as reserved)';
+REVOKE ALL ON FUNCTION benefit_internal.check_code_use(benefit.code_state, text, timestamptz, bigint, text, text, text, bigint, integer, timestamptz) FROM PUBLIC;
 
 CREATE FUNCTION benefit.redeem_code(code benefit.code, contact_id bigint, order_ref text,
                                     channel text DEFAULT NULL, point_of_sale text DEFAULT NULL,
                                     client_key text DEFAULT NULL)
 RETURNS benefit.redemption
-AS 'MODULE_PATHNAME', 'benefit_redeem_code'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER;
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM benefit_internal.require_writable('benefit.redeem_code()');
+    IF redeem_code.code IS NULL THEN
+        RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    ELSIF redeem_code.order_ref IS NULL THEN
+        RAISE EXCEPTION 'order_ref must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM benefit_internal.check_order_ref(redeem_code.order_ref);
+    PERFORM benefit_internal.resolve_sale(redeem_code.channel, redeem_code.point_of_sale, redeem_code.contact_id, false);
+    RETURN benefit_internal.code_order(redeem_code.code, redeem_code.order_ref, NULL, redeem_code.channel,
+                                       redeem_code.point_of_sale, redeem_code.contact_id, redeem_code.client_key, true,
+                                       clock_timestamp());
+END
+$$;
 COMMENT ON FUNCTION benefit.redeem_code(benefit.code, bigint, text, text, text, text) IS
-    'Checks and uses a single-use code for an order in one call: returns reason ok exactly once per code, whatever the concurrency, or why not (unknown_code, already_used, invalidated, held_by_other_order, benefit_not_live, not_yet_valid, expired, wrong_channel, wrong_point_of_sale); contact_id NULL for an anonymous buyer; channel and point_of_sale are sales-channel and point-of-sale codes (NULL: not checked). Its statements run with pg_catalog as the only schema searched, pinned in C rather than by a SET clause';
+    'Uses a single-use code for an order in one call, a hold and confirm of a codes order (benefit_internal.code_order): takes the code''s units (units_per_code, 1 when NULL) on its benefit''s total quota and the contact''s limit; returns reason ok exactly once per code, whatever the concurrency, or why not (unknown_code, already_used, invalidated, held_by_other_order, benefit_not_live, not_yet_valid, expired, wrong_channel, wrong_point_of_sale, quota_exhausted, contact_quota_exhausted, order_already_held when order_ref is a basket, throttled); contact_id NULL for an anonymous buyer; channel and point_of_sale are sales-channel and point-of-sale codes (NULL: not checked)';
 REVOKE ALL ON FUNCTION benefit.redeem_code(benefit.code, bigint, text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.redeem_code(benefit.code, bigint, text, text, text, text) TO benefit_admin, benefit_sales;
 
@@ -125,47 +144,26 @@ LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    c record;
-    r benefit.reason;
+    v_now timestamptz := clock_timestamp();
 BEGIN
     PERFORM benefit_internal.require_writable('benefit.hold_code()');
     IF code IS NULL OR order_ref IS NULL OR hold_until IS NULL THEN
         RAISE EXCEPTION 'code, order_ref and hold_until must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     PERFORM benefit_internal.check_order_ref(order_ref);
-    IF hold_until <= now() OR hold_until > now() + interval '7 days' THEN
+    IF hold_until <= v_now OR hold_until > v_now + interval '7 days' THEN
         RAISE EXCEPTION 'hold_until must be in the next 7 days' USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = format('hold_until was %s.', hold_until);
+            DETAIL = format('hold_until was %s, the call''s instant %s.', hold_until, v_now);
     END IF;
     -- the references the application passes (benefit_internal.resolve_sale, 12_runtime_input.sql)
     PERFORM benefit_internal.resolve_sale(hold_code.channel, hold_code.point_of_sale, hold_code.contact_id, false);
-    IF benefit_internal.is_throttled(hold_code.contact_id, hold_code.client_key) THEN
-        RETURN 'throttled';
-    END IF;
-    -- the checks of redeem_code, without using the code: same reasons, same order
-    SELECT * INTO c FROM benefit.single_use_code sc
-     WHERE sc.code OPERATOR(benefit.=) hold_code.code FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM benefit_internal.record_code_failures(hold_code.contact_id, hold_code.client_key, 1);
-        RETURN 'unknown_code';
-    END IF;
-    r := benefit_internal.check_code_use(c.state, c.hold_order, c.hold_until, c.benefit_id, hold_code.order_ref,
-                                hold_code.channel, hold_code.point_of_sale);
-    IF r <> 'ok' THEN
-        RETURN r;
-    END IF;
-    UPDATE benefit.single_use_code sc SET state = 'held', hold_order = hold_code.order_ref,
-           hold_until = hold_code.hold_until
-     WHERE sc.code OPERATOR(benefit.=) hold_code.code;
-    IF c.state <> 'held' OR c.hold_order IS DISTINCT FROM hold_code.order_ref THEN
-        INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, contact_id, channel)
-        VALUES (hold_code.code, c.state, 'held', hold_code.order_ref, hold_code.contact_id, hold_code.channel);
-    END IF;
-    RETURN 'ok';
+    RETURN (benefit_internal.code_order(hold_code.code, hold_code.order_ref, hold_code.hold_until, hold_code.channel,
+                                        hold_code.point_of_sale, hold_code.contact_id, hold_code.client_key, false,
+                                        v_now)).reason;
 END
 $$;
 COMMENT ON FUNCTION benefit.hold_code(benefit.code, text, timestamptz, text, text, bigint, text) IS
-    'Holds a single-use code for an order until a deadline (at most 7 days ahead); holding again for the same order moves the deadline; returns ok or the reason, as redeem_code does (throttled when the contact or client key entered too many wrong codes; an unknown code counts as one); redeem_code by the same order then uses it; 22023 for an unknown channel or point of sale, P0002 for an unknown contact';
+    'Holds a single-use code for a codes order until a deadline (after the call''s instant, at most 7 days ahead), reserving its units (benefit_internal.code_order); holding again for the same order moves the order''s deadline; benefit.hold of the same order reference then takes the code over, redeem_code or confirm uses it; returns ok or the reason, as redeem_code does (already_confirmed for a confirmed order); 22023 for an unknown channel or point of sale, P0002 for an unknown contact';
 REVOKE ALL ON FUNCTION benefit.hold_code(benefit.code, text, timestamptz, text, text, bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.hold_code(benefit.code, text, timestamptz, text, text, bigint, text) TO benefit_sales, benefit_admin;
 
@@ -174,8 +172,11 @@ CREATE FUNCTION benefit.release_code(code benefit.code, order_ref text,
 RETURNS benefit.reason
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
+    v_now timestamptz := clock_timestamp();
+    o record;
     c record;
 BEGIN
     PERFORM benefit_internal.require_writable('benefit.release_code()');
@@ -187,29 +188,31 @@ BEGIN
     IF benefit_internal.is_throttled(release_code.contact_id, release_code.client_key) THEN
         RETURN 'throttled';
     END IF;
-    SELECT * INTO c FROM benefit.single_use_code sc
-     WHERE sc.code OPERATOR(benefit.=) release_code.code FOR UPDATE;
-    IF NOT FOUND THEN
+    IF NOT EXISTS (SELECT 1 FROM benefit.single_use_code sc WHERE sc.code OPERATOR(benefit.=) release_code.code) THEN
         PERFORM benefit_internal.record_code_failures(release_code.contact_id, release_code.client_key, 1);
         RETURN 'unknown_code';
-    ELSIF c.state = 'used' THEN
+    END IF;
+    -- the common lock order: the order row, then the code, then counters
+    SELECT * INTO o FROM benefit.order_hold h WHERE h.order_ref = release_code.order_ref FOR UPDATE;
+    SELECT * INTO c FROM benefit.single_use_code sc
+     WHERE sc.code OPERATOR(benefit.=) release_code.code FOR UPDATE;
+    IF c.state = 'used' THEN
         RETURN 'already_used';
     ELSIF c.state = 'invalidated' THEN
         RETURN 'invalidated';
-    ELSIF c.state = 'held' AND c.hold_order <> release_code.order_ref AND c.hold_until >= now() THEN
+    ELSIF c.state = 'held' AND c.hold_order <> release_code.order_ref AND c.hold_until >= v_now THEN
         RETURN 'held_by_other_order';
     ELSIF c.state = 'issued' OR c.hold_order <> release_code.order_ref THEN
         RETURN 'ok';                -- nothing held by this order: releasing is idempotent
+    ELSIF o.kind = 'basket' THEN
+        RETURN 'order_already_held';    -- a basket's code goes with the basket: benefit.release
     END IF;
-    UPDATE benefit.single_use_code sc SET state = 'issued', hold_order = NULL, hold_until = NULL
-     WHERE sc.code OPERATOR(benefit.=) release_code.code;
-    INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, contact_id)
-    VALUES (release_code.code, 'held', 'issued', release_code.order_ref, release_code.contact_id);
+    PERFORM benefit_internal.give_back_code(release_code.order_ref, release_code.code, 'order released', v_now);
     RETURN 'ok';
 END
 $$;
 COMMENT ON FUNCTION benefit.release_code(benefit.code, text, bigint, text) IS
-    'Gives back a code held by an order (back to issued); idempotent; refuses with held_by_other_order, already_used, invalidated, unknown_code (counted as a wrong entry) or throttled; P0002 for an unknown contact';
+    'Gives back a code held by a codes order (back to issued, its units given back; the order is released when no code is left); idempotent; refuses with held_by_other_order, already_used, invalidated, order_already_held (a code held by a basket goes with benefit.release of the basket), unknown_code (counted as a wrong entry) or throttled; P0002 for an unknown contact';
 REVOKE ALL ON FUNCTION benefit.release_code(benefit.code, text, bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.release_code(benefit.code, text, bigint, text) TO benefit_sales, benefit_admin;
 
@@ -220,50 +223,18 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    n bigint := 0;
-    k record;
+    v_before bigint;
 BEGIN
     PERFORM benefit_internal.require_writable('benefit.expire_code_holds()');
-    IF pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
-        WITH expired AS (
-            UPDATE benefit.single_use_code sc SET state = 'issued', hold_order = NULL, hold_until = NULL
-              FROM (SELECT c.code, c.hold_order FROM benefit.single_use_code c
-                     WHERE c.state = 'held' AND c.hold_until < now()
-                       FOR UPDATE SKIP LOCKED) old
-             WHERE sc.code OPERATOR(benefit.=) old.code AND sc.state = 'held' AND sc.hold_until < now()
-            RETURNING sc.code, old.hold_order
-        ), logged AS (
-            INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, reason)
-            SELECT e.code, 'held', 'issued', e.hold_order, 'hold expired' FROM expired e
-            RETURNING 1
-        )
-        SELECT count(*) INTO n FROM logged;
-        RETURN n;
-    END IF;
-    -- REPEATABLE READ, SERIALIZABLE: a code whose hold another run expired, or that an order
-    -- used or held again, since the snapshot fails to lock (40001): skip it, as a code being
-    -- used right now is skipped; one subtransaction per code, at these isolation levels only
-    FOR k IN SELECT c.code, c.hold_order FROM benefit.single_use_code c
-              WHERE c.state = 'held' AND c.hold_until < now() LOOP
-        BEGIN
-            UPDATE benefit.single_use_code sc SET state = 'issued', hold_order = NULL, hold_until = NULL
-              FROM (SELECT c.code FROM benefit.single_use_code c
-                     WHERE c.code OPERATOR(benefit.=) k.code FOR UPDATE SKIP LOCKED) old
-             WHERE sc.code OPERATOR(benefit.=) old.code;
-            IF FOUND THEN
-                INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, reason)
-                VALUES (k.code, 'held', 'issued', k.hold_order, 'hold expired');
-                n := n + 1;
-            END IF;
-        EXCEPTION WHEN serialization_failure THEN
-            NULL;
-        END;
-    END LOOP;
-    RETURN n;
+    -- a code hold is an order hold: expire_holds gives back every order past its deadline,
+    -- codes orders and baskets alike; this counts the codes it gave back
+    SELECT count(*) INTO v_before FROM benefit.single_use_code c WHERE c.state = 'held';
+    PERFORM benefit.expire_holds();
+    RETURN v_before - (SELECT count(*) FROM benefit.single_use_code c WHERE c.state = 'held');
 END
 $$;
 COMMENT ON FUNCTION benefit.expire_code_holds() IS
-    'Returns codes whose hold deadline has passed to issued, with a history row each; returns how many; safe to run concurrently (rows being used right now, or changed since the snapshot of a REPEATABLE READ or SERIALIZABLE caller, are skipped and caught next time if still due); an expired hold never blocks another order (redeem_code and hold_code ignore it)';
+    'Gives back every order hold past its deadline (benefit.expire_holds: codes orders and baskets alike, their codes back to issued with a history row each, their units given back); returns how many codes were given back; safe to run concurrently';
 REVOKE ALL ON FUNCTION benefit.expire_code_holds() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.expire_code_holds() TO benefit_admin, benefit_sales;
 
@@ -311,10 +282,12 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    v_now timestamptz := clock_timestamp();
     v_sale record;
     v_read record;
     c record;
     b record;
+    q record;
 BEGIN
     -- what the application passes is checked; what the buyer types never raises
     SELECT * INTO v_sale FROM benefit_internal.resolve_sale(enter_code.channel, enter_code.point_of_sale, enter_code.contact_id, false);
@@ -325,7 +298,7 @@ BEGIN
     END IF;
     SELECT r.kind, r.benefit_id, r.code INTO v_read FROM benefit_internal.read_codes(ARRAY[enter_code.code]) r;
     IF v_read.kind = 'single_use' THEN
-        SELECT sc.*, bb.code AS bcode, bb.name AS bname INTO c
+        SELECT sc.*, bb.code AS bcode, bb.name AS bname, coalesce(bb.units_per_code, 1) AS units INTO c
           FROM benefit.single_use_code sc JOIN benefit.benefit bb ON bb.benefit_id = sc.benefit_id
          WHERE sc.code OPERATOR(benefit.=) v_read.code;
         IF NOT FOUND THEN
@@ -334,21 +307,21 @@ BEGIN
         ELSE
             RETURN QUERY SELECT 'single_use'::text,
                                 benefit_internal.check_code_use(c.state, c.hold_order, c.hold_until, c.benefit_id, NULL,
-                                                       enter_code.channel, enter_code.point_of_sale),
+                                                       enter_code.channel, enter_code.point_of_sale,
+                                                       enter_code.contact_id, c.units, v_now),
                                 c.benefit_id, c.bcode, c.bname;
         END IF;
     ELSIF v_read.kind = 'partner' THEN
         SELECT bb.benefit_id, bb.code, bb.name, bb.status, bb.valid_from, bb.valid_until, bb.all_channels INTO b
           FROM benefit.benefit bb WHERE bb.benefit_id = v_read.benefit_id;
+        q := benefit_internal.units_left(b.benefit_id, enter_code.contact_id);
         RETURN QUERY SELECT 'partner'::text,
-            CASE WHEN b.status <> 'live' THEN 'benefit_not_live'
-                 WHEN b.valid_from > now() THEN 'not_yet_valid'
-                 WHEN b.valid_until <= now() THEN 'expired'
-                 WHEN v_sale.channel_id IS NOT NULL AND NOT b.all_channels
-                      AND NOT EXISTS (SELECT 1 FROM benefit.benefit_channel bc
-                                       WHERE bc.benefit_id = b.benefit_id AND bc.channel_id = v_sale.channel_id)
-                 THEN 'wrong_channel'
-                 ELSE 'ok' END::benefit.reason,
+            benefit_internal.use_reason(
+                NULL, false, NULL, b.status = 'live', b.valid_from, b.valid_until,
+                v_sale.channel_id IS NOT NULL,
+                b.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc
+                                           WHERE bc.benefit_id = b.benefit_id AND bc.channel_id = v_sale.channel_id),
+                false, false, false, q.total_left, q.contact_left, 1, v_now),
             b.benefit_id, b.code, b.name;
     ELSE
         PERFORM benefit_internal.record_code_failures(enter_code.contact_id, enter_code.client_key, 1);

@@ -1,6 +1,8 @@
 /*
  * Tickets: the tickets issued through a benefit (with the single-use code
- * that priced them) and their scan at access control.
+ * that priced them), their scan at access control, and their refund
+ * (benefit.refund, sql/src/18_refunds.sql, marks the tickets of the units it
+ * gives back; ticket_scanned refuses them).
  */
 
 --------------------------------------------------------------------------
@@ -14,10 +16,13 @@ CREATE TABLE benefit.ticket (
     code        benefit.code,
     issued_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     scanned_at  timestamptz,
+    refunded_at timestamptz,
+    refund_ref  text,
     CONSTRAINT ticket_pkey PRIMARY KEY (ticket_ref),
     CONSTRAINT ticket_ticket_ref_check CHECK (btrim(ticket_ref) <> '' AND length(ticket_ref) <= 200),
     CONSTRAINT ticket_benefit_id_fkey FOREIGN KEY (benefit_id) REFERENCES benefit.benefit (benefit_id),
-    CONSTRAINT ticket_code_fkey FOREIGN KEY (code) REFERENCES benefit.single_use_code (code)
+    CONSTRAINT ticket_code_fkey FOREIGN KEY (code) REFERENCES benefit.single_use_code (code),
+    CONSTRAINT ticket_refund_check CHECK ((refunded_at IS NULL) = (refund_ref IS NULL))
 );
 CREATE INDEX ticket_code_idx ON benefit.ticket (code);
 CREATE INDEX ticket_benefit_id_idx ON benefit.ticket (benefit_id);
@@ -28,6 +33,9 @@ COMMENT ON COLUMN benefit.ticket.benefit_id IS 'Benefit that priced the ticket';
 COMMENT ON COLUMN benefit.ticket.code IS 'Single-use code that unlocked the benefit, if any';
 COMMENT ON COLUMN benefit.ticket.issued_at IS 'When the ticket was issued';
 COMMENT ON COLUMN benefit.ticket.scanned_at IS 'First scan at access control, NULL while not scanned';
+COMMENT ON COLUMN benefit.ticket.refunded_at IS 'When a refund of its order gave its unit back (benefit.refund), NULL while not refunded; a refunded ticket is refused at access control';
+COMMENT ON COLUMN benefit.ticket.refund_ref IS 'The refund that gave its unit back (benefit.order_refund), NULL while not refunded';
+COMMENT ON CONSTRAINT ticket_refund_check ON benefit.ticket IS 'a refunded ticket has a refund time and a refund reference, and only a refunded one has them';
 COMMENT ON CONSTRAINT ticket_ticket_ref_check ON benefit.ticket IS 'ticket_ref must be 1 to 200 characters, not blank';
 COMMENT ON INDEX benefit.ticket_code_idx IS 'Tickets of a code';
 COMMENT ON INDEX benefit.ticket_benefit_id_idx IS 'Tickets of a benefit';
@@ -96,17 +104,24 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    first_scan timestamptz;
+    v_ticket record;
 BEGIN
     PERFORM benefit_internal.require_writable('benefit.ticket_scanned()');
     IF ticket_ref IS NULL OR at IS NULL THEN
         RAISE EXCEPTION 'ticket_ref and at must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    SELECT t.scanned_at INTO first_scan FROM benefit.ticket t WHERE t.ticket_ref = ticket_scanned.ticket_ref FOR UPDATE;
+    SELECT k.scanned_at, k.refunded_at, k.refund_ref, k.order_ref INTO v_ticket
+      FROM benefit.ticket k WHERE k.ticket_ref = ticket_scanned.ticket_ref FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'ticket "%" is not a ticket issued through a benefit', ticket_ref USING ERRCODE = 'no_data_found';
     END IF;
-    IF first_scan IS NOT NULL THEN
+    IF v_ticket.refunded_at IS NOT NULL THEN
+        -- never let a refunded ticket in (reason ticket_refunded), scanned before or not
+        RAISE EXCEPTION 'ticket "%" was refunded', ticket_ref USING ERRCODE = 'object_not_in_prerequisite_state',
+              DETAIL = format('Refund "%s" of order "%s" gave its unit back at %s.', v_ticket.refund_ref, v_ticket.order_ref, v_ticket.refunded_at),
+              HINT = 'Refuse entry: the ticket is no longer valid (ticket_refunded).';
+    END IF;
+    IF v_ticket.scanned_at IS NOT NULL THEN
         RETURN false;
     END IF;
     UPDATE benefit.ticket t SET scanned_at = ticket_scanned.at WHERE t.ticket_ref = ticket_scanned.ticket_ref;
@@ -114,6 +129,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit.ticket_scanned(text, timestamptz) IS
-    'Records the scan of a ticket at access control: true for the first scan, false when it was already scanned (the first time is kept)';
+    'Records the scan of a ticket at access control: true for the first scan, false when it was already scanned (the first time is kept); a refunded ticket is refused with 55000 (ticket_refunded), whether scanned before or not';
 REVOKE ALL ON FUNCTION benefit.ticket_scanned(text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.ticket_scanned(text, timestamptz) TO benefit_sales, benefit_admin;

@@ -18,7 +18,7 @@
 --------------------------------------------------------------------------
 
 CREATE TYPE benefit.counter_kind AS ENUM ('benefit_slot', 'benefit_performance', 'benefit_contact',
-                                          'promo_slot', 'promo_contact');
+                                          'promo_slot', 'promo_contact', 'promo_budget');
 COMMENT ON TYPE benefit.counter_kind IS
     'Which counter a hold reserved units on; also the order in which every runtime call locks counters (with owner and key, after order rows and single-use codes), so that concurrent calls never deadlock';
 REVOKE ALL ON TYPE benefit.counter_kind FROM PUBLIC;
@@ -40,8 +40,8 @@ CREATE TABLE benefit.counter (
     CONSTRAINT counter_cap_check CHECK (cap >= 0)
 ) WITH (fillfactor = 50);
 COMMENT ON TABLE benefit.counter IS
-    'Units held and used: a benefit''s total quota and a promo code''s total limit split into 16 slots (key 0-15, each with its cap) that buyers lock independently; per performance, per contact of a benefit and per contact of a promo code, one row each (key: performance or contact id, checked against the benefit''s or promo code''s current limit); written only by the runtime functions (fillfactor 50 and no index on held/used, so updates stay HOT)';
-COMMENT ON COLUMN benefit.counter.kind IS 'benefit_slot, benefit_performance, benefit_contact, promo_slot or promo_contact';
+    'Units held and used: a benefit''s total quota, a promo code''s total limit and its budget (in cents) split into 16 slots (key 0-15, each with its cap) that buyers lock independently; per performance, per contact of a benefit and per contact of a promo code, one row each (key: performance or contact id, checked against the benefit''s or promo code''s current limit); written only by the runtime functions (fillfactor 50 and no index on held/used, so updates stay HOT)';
+COMMENT ON COLUMN benefit.counter.kind IS 'benefit_slot, benefit_performance, benefit_contact, promo_slot, promo_contact or promo_budget (a promo code''s budget slots, in cents)';
 COMMENT ON COLUMN benefit.counter.owner_id IS 'The benefit or promo code';
 COMMENT ON COLUMN benefit.counter.key IS 'Slot number (0-15), performance id or contact id';
 COMMENT ON COLUMN benefit.counter.cap IS 'Units this slot may hold and use in all (slots only; NULL: no limit)';

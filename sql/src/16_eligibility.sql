@@ -28,7 +28,7 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_sale record;
-    v_at timestamptz := coalesce(eligibility.at, now());
+    v_at timestamptz := coalesce(eligibility.at, clock_timestamp());
 BEGIN
     SELECT * INTO v_sale FROM benefit_internal.resolve_sale(eligibility.channel, eligibility.point_of_sale, eligibility.contact_id);
     IF cardinality(eligibility.codes) > 100 THEN
@@ -55,49 +55,40 @@ BEGIN
          WHERE rd.kind = 'partner'
          ORDER BY rd.benefit_id, rd.e
     ), cand AS (
-        SELECT b.benefit_id, NULL::text AS e, NULL::benefit.code AS code, NULL::benefit.reason AS code_reason
+        SELECT b.benefit_id, NULL::text AS e, NULL::benefit.code AS code, NULL::benefit.code_state AS state,
+               NULL::timestamptz AS hold_until
           FROM benefit.benefit b WHERE b.target_type = 'public' AND b.status = 'live'
         UNION ALL
-        SELECT b.benefit_id, NULL, NULL, NULL
+        SELECT b.benefit_id, NULL, NULL, NULL, NULL
           FROM benefit.campaign_target ct
           JOIN benefit.benefit b ON b.campaign_id = ct.campaign_id AND b.target_type = 'contacts' AND b.status = 'live'
          WHERE ct.contact_id = eligibility.contact_id
         UNION ALL
-        SELECT b.benefit_id, NULL, NULL, NULL
+        SELECT b.benefit_id, NULL, NULL, NULL, NULL
           FROM benefit.contact_indicator ci
           JOIN benefit.benefit b ON b.indicator_level_id = ci.level_id AND b.target_type = 'indicator' AND b.status = 'live'
          WHERE ci.contact_id = eligibility.contact_id
         UNION ALL
-        SELECT p.benefit_id, p.e, NULL, NULL FROM partner p
+        SELECT p.benefit_id, p.e, NULL, NULL, NULL FROM partner p
         UNION ALL
-        SELECT su.benefit_id, su.e, su.code,
-               CASE WHEN su.state = 'used' THEN 'already_used'
-                    WHEN su.state = 'invalidated' THEN 'invalidated'
-                    WHEN su.state = 'held' AND su.hold_until >= v_at THEN 'held_by_other_order'
-               END::benefit.reason
-          FROM su
+        SELECT su.benefit_id, su.e, su.code, su.state, su.hold_until FROM su
     )
+    -- the one rule of a use (benefit_internal.use_reason, src/use_rule.c) on the facts of each
+    -- candidate; the quota figures are looked up only for a benefit that has a limit
     SELECT b.benefit_id, b.target_type, cand.e, cand.code,
-           CASE WHEN cand.code_reason IS NOT NULL THEN cand.code_reason
-                WHEN b.status <> 'live' THEN 'benefit_not_live'
-                WHEN b.valid_from > v_at THEN 'not_yet_valid'
-                WHEN b.valid_until <= v_at THEN 'expired'
-                WHEN NOT b.all_channels
-                     AND NOT EXISTS (SELECT 1 FROM benefit.benefit_channel bc
-                                      WHERE bc.benefit_id = b.benefit_id AND bc.channel_id = v_sale.channel_id)
-                THEN 'wrong_channel'
-                WHEN b.point_of_sale_id IS NOT NULL AND v_sale.channel_kind = 'web'
-                     AND b.point_of_sale_id IS DISTINCT FROM v_sale.point_of_sale_id
-                THEN 'wrong_point_of_sale'
-                WHEN b.quota_total IS NULL AND b.quota_per_contact IS NULL THEN 'ok'
-                -- sold out, or this buyer's own limit used up: looked up last, only when it may be
-                ELSE (SELECT CASE WHEN q.total_left = 0 THEN 'quota_exhausted'
-                                  WHEN q.contact_left = 0 THEN 'contact_quota_exhausted'
-                                  ELSE 'ok' END::benefit.reason
-                        FROM benefit_internal.units_left(b.benefit_id, eligibility.contact_id) q)
-           END::benefit.reason
+           benefit_internal.use_reason(
+               cand.state::text, false, cand.hold_until, b.status = 'live', b.valid_from, b.valid_until,
+               true,
+               b.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc
+                                          WHERE bc.benefit_id = b.benefit_id AND bc.channel_id = v_sale.channel_id),
+               v_sale.channel_kind = 'web', b.point_of_sale_id IS NOT NULL,
+               b.point_of_sale_id IS NOT DISTINCT FROM v_sale.point_of_sale_id,
+               q.total_left, q.contact_left, 1, v_at)
       FROM cand
       JOIN benefit.benefit b ON b.benefit_id = cand.benefit_id
+      LEFT JOIN LATERAL (SELECT u.total_left, u.contact_left
+                           FROM benefit_internal.units_left(b.benefit_id, eligibility.contact_id) u
+                          WHERE b.quota_total IS NOT NULL OR b.quota_per_contact IS NOT NULL) q ON true
     UNION ALL
     SELECT NULL, NULL, rd.e, NULL, 'unknown_code'::benefit.reason
       FROM rd

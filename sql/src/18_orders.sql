@@ -30,7 +30,7 @@ CREATE TABLE benefit.order_hold (
     order_ref   text NOT NULL,
     state       benefit.hold_state NOT NULL DEFAULT 'held',
     contact_id  bigint,
-    channel     text NOT NULL,
+    channel     text,
     point_of_sale text,
     held_until  timestamptz NOT NULL,
     promo_code_id bigint,
@@ -46,14 +46,16 @@ CREATE TABLE benefit.order_hold (
     CONSTRAINT order_hold_pkey PRIMARY KEY (order_ref),
     CONSTRAINT order_hold_closed_check CHECK ((state = 'held') = (closed_at IS NULL)),
     CONSTRAINT order_hold_kind_check CHECK (kind IN ('basket', 'codes'))
-);
-CREATE INDEX order_hold_open_idx ON benefit.order_hold (held_until) WHERE state = 'held';
+) WITH (fillfactor = 70);
+-- No index on a column that changes (state, held_until, closed_at): every update of an order stays
+-- HOT.  The open holds are found through benefit.order_open (22_order_maintenance.sql).
+CREATE INDEX order_hold_created_at_idx ON benefit.order_hold (created_at);
 COMMENT ON TABLE benefit.order_hold IS
-    'One row per order put on hold by benefit.hold: its state, deadline and priced totals; an order reference is held once (README)';
+    'One row per order put on hold by benefit.hold: its state, deadline and priced totals; an order reference is held once (README), until purge_orders deletes the closed order; fillfactor 70 and no index on a changing column, so that updates stay HOT (open holds by deadline: benefit.order_open)';
 COMMENT ON COLUMN benefit.order_hold.order_ref IS 'The application''s order reference';
 COMMENT ON COLUMN benefit.order_hold.state IS 'held, confirmed, released or expired';
 COMMENT ON COLUMN benefit.order_hold.contact_id IS 'The buyer, NULL for an anonymous buyer';
-COMMENT ON COLUMN benefit.order_hold.channel IS 'Sales channel code of the hold';
+COMMENT ON COLUMN benefit.order_hold.channel IS 'Sales channel code of the hold (NULL: a code call that named no channel)';
 COMMENT ON COLUMN benefit.order_hold.point_of_sale IS 'Web point of sale code of the hold, if any';
 COMMENT ON COLUMN benefit.order_hold.held_until IS 'Deadline: after it the hold is never confirmed and expire_holds gives its units back';
 COMMENT ON COLUMN benefit.order_hold.promo_code_id IS 'The promo code applied, if any';
@@ -68,7 +70,7 @@ COMMENT ON COLUMN benefit.order_hold.closed_by IS 'Who confirmed, released or ex
 COMMENT ON COLUMN benefit.order_hold.kind IS 'basket: held by benefit.hold with priced lines; codes: single-use codes held or used by hold_code and redeem_code, without lines';
 COMMENT ON CONSTRAINT order_hold_kind_check ON benefit.order_hold IS 'an order is a basket or a codes order';
 COMMENT ON CONSTRAINT order_hold_closed_check ON benefit.order_hold IS 'an open hold has no closing time, a closed one has one';
-COMMENT ON INDEX benefit.order_hold_open_idx IS 'Open holds by deadline, for expire_holds';
+COMMENT ON INDEX benefit.order_hold_created_at_idx IS 'Orders by creation time (never updated), for purge_orders';
 SELECT pg_catalog.pg_extension_config_dump('benefit.order_hold', '');
 REVOKE ALL ON TABLE benefit.order_hold FROM PUBLIC;
 GRANT SELECT ON benefit.order_hold TO benefit_admin;
@@ -138,8 +140,8 @@ CREATE TABLE benefit.order_code (
     CONSTRAINT order_code_pkey PRIMARY KEY (order_ref, code),
     CONSTRAINT order_code_units_check CHECK (units > 0),
     CONSTRAINT order_code_order_ref_fkey FOREIGN KEY (order_ref) REFERENCES benefit.order_hold (order_ref)
-);
-COMMENT ON TABLE benefit.order_code IS 'The single-use codes each hold claimed';
+) WITH (fillfactor = 90);
+COMMENT ON TABLE benefit.order_code IS 'The single-use codes each hold claimed (fillfactor 90: room for an update to stay HOT)';
 COMMENT ON COLUMN benefit.order_code.order_ref IS 'The order';
 COMMENT ON COLUMN benefit.order_code.code IS 'The code';
 COMMENT ON COLUMN benefit.order_code.units IS 'Units of its benefit the code covers in the order (NULL: a code of a benefit without units_per_code, covering every unit of its benefit in the basket)';
@@ -160,34 +162,60 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
+    v_now timestamptz := clock_timestamp();
     p record;
     r benefit.priced_basket;
     u record;
+    o record;
+    v_found boolean;
     v_ref text := hold.order_ref;
     v_reason benefit.reason;
     v_state benefit.code_state;
     v_constraint text;
+    v_adopted text[] := '{}';
     l benefit.priced_line;
 BEGIN
     PERFORM benefit_internal.require_writable('benefit.hold()');
     PERFORM benefit_internal.check_order_ref(v_ref);
-    IF hold.held_until IS NULL OR hold.held_until <= now() OR hold.held_until > now() + interval '7 days' THEN
+    IF hold.held_until IS NULL OR hold.held_until <= v_now OR hold.held_until > v_now + interval '7 days' THEN
         RAISE EXCEPTION 'held_until must be in the next 7 days' USING ERRCODE = 'invalid_parameter_value',
-              DETAIL = format('held_until was %s.', coalesce(hold.held_until::text, 'NULL'));
+              DETAIL = format('held_until was %s, the call''s instant %s.', coalesce(hold.held_until::text, 'NULL'), v_now);
     END IF;
-    p := benefit_internal.price_guarded(hold.lines, hold.contact_id, hold.channel, hold.point_of_sale, now(), hold.codes,
-                               hold.promo_code, hold.client_key);
-    r := p.result;
-    IF EXISTS (SELECT 1 FROM benefit.order_hold h WHERE h.order_ref = v_ref) THEN
+    -- the lock order of every runtime call: the order row, single-use codes (by code), then
+    -- counters (by kind, owner, key)
+    SELECT * INTO o FROM benefit.order_hold h WHERE h.order_ref = v_ref FOR UPDATE;
+    v_found := FOUND;
+    IF v_found AND NOT (o.kind = 'codes' AND o.state = 'held' AND o.held_until >= v_now) THEN
+        p := benefit_internal.price_guarded(hold.lines, hold.contact_id, hold.channel, hold.point_of_sale, v_now,
+                                            hold.codes, hold.promo_code, hold.client_key);
+        r := p.result;
         r.reason := 'order_already_held';
         RETURN r;
     END IF;
 
     BEGIN
+        IF v_found THEN
+            -- the codes order of hold_code: the basket takes it over, its codes as entered codes;
+            -- its reservation is given back here and made again by the basket, all or nothing
+            v_adopted := ARRAY(SELECT c.code::text FROM benefit.order_code oc
+                                 JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) oc.code
+                                WHERE oc.order_ref = v_ref AND c.state = 'held' AND c.hold_order = v_ref
+                                ORDER BY c.code);
+            PERFORM benefit_internal.lock_codes(ARRAY[v_ref]);
+            PERFORM benefit_internal.settle(ARRAY[v_ref], false);
+            UPDATE benefit.single_use_code c SET state = 'issued', hold_order = NULL, hold_until = NULL
+             WHERE c.code OPERATOR(benefit.=) ANY (v_adopted::benefit.code[]);
+            DELETE FROM benefit.order_hold_counter oc WHERE oc.order_ref = v_ref;
+            DELETE FROM benefit.order_code oc WHERE oc.order_ref = v_ref;
+            DELETE FROM benefit.order_hold h WHERE h.order_ref = v_ref;
+        END IF;
+        p := benefit_internal.price_guarded(hold.lines, hold.contact_id, hold.channel, hold.point_of_sale, v_now,
+                                            coalesce(hold.codes, '{}') || v_adopted, hold.promo_code, hold.client_key);
+        r := p.result;
         INSERT INTO benefit.order_hold (order_ref, contact_id, channel, point_of_sale, held_until, promo_code_id,
-                                        base_cents, lines_cents, promo_discount_cents, total_cents)
+                                        base_cents, lines_cents, promo_discount_cents, total_cents, created_at)
         VALUES (v_ref, hold.contact_id, hold.channel, hold.point_of_sale, hold.held_until, p.promo_id,
-                r.base_cents, r.lines_cents, r.promo_discount_cents, r.total_cents);
+                r.base_cents, r.lines_cents, r.promo_discount_cents, r.total_cents, v_now);
         FOREACH l IN ARRAY r.lines LOOP
             INSERT INTO benefit.order_line (order_ref, line_no, product_id, performance_id, seat_category_id,
                                             audience_id, quantity, base_price_cents, unit_price_cents, benefit_id,
@@ -197,14 +225,15 @@ BEGIN
                     l.total_cents);
         END LOOP;
 
-        -- the lock order of every runtime call: the order row, single-use codes (by code), then
-        -- counters (by kind, owner, key)
-        FOR u IN SELECT DISTINCT (x ->> 'code')::benefit.code AS code
-                   FROM jsonb_array_elements(p.uses) x WHERE x ->> 'code' IS NOT NULL ORDER BY 1 LOOP
+        -- the codes the basket applies, each with the units it covers, in code order
+        FOR u IN SELECT (x ->> 'code')::benefit.code AS code, max((x ->> 'code_units')::integer) AS units
+                   FROM jsonb_array_elements(p.uses) x WHERE x ->> 'code' IS NOT NULL GROUP BY 1 ORDER BY 1 LOOP
+            PERFORM FROM benefit.single_use_code c WHERE c.code OPERATOR(benefit.=) u.code FOR UPDATE;
+            PERFORM benefit_internal.expire_hold_of(u.code, v_now);
             UPDATE benefit.single_use_code c
                SET state = 'held', hold_order = v_ref, hold_until = hold.held_until
              WHERE c.code OPERATOR(benefit.=) u.code
-               AND (c.state = 'issued' OR (c.state = 'held' AND c.hold_until < clock_timestamp()))
+               AND (c.state = 'issued' OR (c.state = 'held' AND c.hold_until < v_now))
             RETURNING 'issued'::benefit.code_state INTO v_state;
             IF NOT FOUND THEN
                 SELECT c.state INTO v_state FROM benefit.single_use_code c WHERE c.code OPERATOR(benefit.=) u.code;
@@ -212,14 +241,24 @@ BEGIN
                                                   ELSE 'held_by_other_order' END
                       USING ERRCODE = 'VB001';
             END IF;
-            INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, contact_id, channel)
-            VALUES (u.code, 'issued', 'held', v_ref, hold.contact_id, hold.channel);
-            INSERT INTO benefit.order_code (order_ref, code) VALUES (v_ref, u.code);
+            IF NOT u.code::text = ANY (v_adopted) THEN
+                INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel)
+                VALUES (u.code, 'issued', 'held', v_now, v_ref, hold.contact_id, hold.channel);
+            END IF;
+            INSERT INTO benefit.order_code (order_ref, code, units) VALUES (v_ref, u.code, u.units);
+        END LOOP;
+        -- a code the codes order held that the basket did not apply goes back
+        FOR u IN SELECT a.code::benefit.code AS code FROM unnest(v_adopted) a(code)
+                  WHERE NOT EXISTS (SELECT 1 FROM benefit.order_code oc
+                                     WHERE oc.order_ref = v_ref AND oc.code OPERATOR(benefit.=) a.code::benefit.code)
+                  ORDER BY 1 LOOP
+            INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, reason)
+            VALUES (u.code, 'held', 'issued', v_now, v_ref, hold.contact_id, 'not applied by the basket');
         END LOOP;
         -- then counters in lock order: total quota slots, per performance, per contact (by
-        -- benefit), then the promo code's slots and per-contact counter
+        -- benefit), then the promo code's
         FOR u IN SELECT (x ->> 'benefit_id')::bigint AS benefit_id, sum((x ->> 'units')::integer)::integer AS units
-                   FROM jsonb_array_elements(p.uses) x GROUP BY 1 ORDER BY 1 LOOP
+                   FROM jsonb_array_elements(p.uses) x GROUP BY 1 HAVING sum((x ->> 'units')::integer) > 0 ORDER BY 1 LOOP
             IF NOT benefit_internal.take_slots(v_ref, 'benefit_slot', u.benefit_id, u.units) THEN
                 RAISE EXCEPTION 'quota_exhausted' USING ERRCODE = 'VB001';
             END IF;
@@ -240,7 +279,7 @@ BEGIN
                        FROM jsonb_array_elements(p.uses) x
                        JOIN benefit.benefit b ON b.benefit_id = (x ->> 'benefit_id')::bigint
                       WHERE b.quota_per_contact IS NOT NULL
-                      GROUP BY 1, 3 ORDER BY 1 LOOP
+                      GROUP BY 1, 3 HAVING sum((x ->> 'units')::integer) > 0 ORDER BY 1 LOOP
                 IF NOT benefit_internal.take_limited(v_ref, 'benefit_contact', u.benefit_id, hold.contact_id, u.units, u.lim) THEN
                     RAISE EXCEPTION 'contact_quota_exhausted' USING ERRCODE = 'VB001';
                 END IF;
@@ -273,7 +312,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit.hold(text, benefit.basket_line[], bigint, text, timestamptz, text[], text, text, text) IS
-    'Prices a basket as price_basket does and, in the same call, reserves every quota unit, single-use code and promo-code use it needs until held_until (at most 7 days ahead), all or nothing: reason ok with order_ref and held_until, or the reason of the refusal (quota_exhausted, order_already_held...) with nothing written; an order reference is held once';
+    'Prices a basket as price_basket does and, in the same call, reserves every quota unit, single-use code and promo-code use it needs until held_until (after the call''s instant, at most 7 days ahead), all or nothing: reason ok with order_ref and held_until, or the reason of the refusal (quota_exhausted, order_already_held...) with nothing written; an order reference is held once, except the codes order of hold_code, which the basket takes over (its codes count as entered)';
 REVOKE ALL ON FUNCTION benefit.hold(text, benefit.basket_line[], bigint, text, timestamptz, text[], text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.hold(text, benefit.basket_line[], bigint, text, timestamptz, text[], text, text, text) TO benefit_sales, benefit_admin;
 
@@ -345,9 +384,11 @@ COMMENT ON FUNCTION benefit_internal.release_codes(text[], text) IS
     'Gives the single-use codes still held by the given orders back (issued), with history';
 REVOKE ALL ON FUNCTION benefit_internal.release_codes(text[], text) FROM PUBLIC;
 
-CREATE FUNCTION benefit.confirm(order_ref text)
-RETURNS benefit.reason
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+-- Closes an order: confirmed (its held units and codes used) or given back (released,
+-- expired), in the common lock order.  The order row is locked by the caller.
+CREATE FUNCTION benefit_internal.settle_order(p_order text, p_to benefit.hold_state, p_reason text, p_now timestamptz)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
@@ -355,27 +396,332 @@ DECLARE
     h record;
     k record;
 BEGIN
+    SELECT o.contact_id, o.channel INTO h FROM benefit.order_hold o WHERE o.order_ref = p_order;
+    PERFORM benefit_internal.lock_codes(ARRAY[p_order]);
+    PERFORM benefit_internal.settle(ARRAY[p_order], p_to = 'confirmed');
+    IF p_to = 'confirmed' THEN
+        FOR k IN SELECT c.code FROM benefit.order_code o
+                   JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) o.code
+                  WHERE o.order_ref = p_order AND c.state = 'held' AND c.hold_order = p_order ORDER BY c.code LOOP
+            UPDATE benefit.single_use_code c
+               SET state = 'used', used_at = p_now, used_by_contact = h.contact_id, used_order = p_order,
+                   hold_order = NULL, hold_until = NULL
+             WHERE c.code OPERATOR(benefit.=) k.code;
+            INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel)
+            VALUES (k.code, 'held', 'used', p_now, p_order, h.contact_id, h.channel);
+        END LOOP;
+    ELSE
+        PERFORM benefit_internal.release_codes(ARRAY[p_order], p_reason);
+    END IF;
+    UPDATE benefit.order_hold o SET state = p_to, closed_at = p_now, closed_by = SESSION_USER
+     WHERE o.order_ref = p_order;
+END
+$$;
+COMMENT ON FUNCTION benefit_internal.settle_order(text, benefit.hold_state, text, timestamptz) IS
+    'Closes a held order (its row locked by the caller), basket or codes order alike: confirmed (held units and codes used) or released / expired (given back, codes back to issued with the reason), in the common lock order; p_now is the call''s instant';
+REVOKE ALL ON FUNCTION benefit_internal.settle_order(text, benefit.hold_state, text, timestamptz) FROM PUBLIC;
+
+-- Expires the order whose hold of a code has passed its deadline, before another order takes
+-- the code, so that the ledger and the counters never count the code twice.
+CREATE FUNCTION benefit_internal.expire_hold_of(p_code benefit.code, p_now timestamptz)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_order text;
+BEGIN
+    SELECT c.hold_order INTO v_order FROM benefit.single_use_code c
+     WHERE c.code OPERATOR(benefit.=) p_code AND c.state = 'held' AND c.hold_until < p_now;
+    IF v_order IS NULL THEN
+        RETURN;
+    END IF;
+    -- out of the common lock order (an order row after a code), so never waiting: an order
+    -- being closed right now is left to that call
+    PERFORM FROM benefit.order_hold h
+      WHERE h.order_ref = v_order AND h.state = 'held' AND h.held_until < p_now FOR UPDATE SKIP LOCKED;
+    IF FOUND THEN
+        PERFORM benefit_internal.settle_order(v_order, 'expired', 'hold expired', p_now);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION benefit_internal.expire_hold_of(benefit.code, timestamptz) IS
+    'Expires, at the call''s instant, the order whose hold of this code has passed its deadline (code locked by the caller; the order row tried without waiting), so that another order takes the code and its units are counted once';
+REVOKE ALL ON FUNCTION benefit_internal.expire_hold_of(benefit.code, timestamptz) FROM PUBLIC;
+
+-- Reserves the units of one single-use code for a codes order.
+CREATE FUNCTION benefit_internal.take_code_units(p_order text, p_benefit_id bigint, p_contact_id bigint, p_units integer)
+RETURNS benefit.reason
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_limit integer;
+BEGIN
+    -- counters in the common lock order: the benefit's slots, then its per-contact counter
+    IF NOT benefit_internal.take_slots(p_order, 'benefit_slot', p_benefit_id, p_units) THEN
+        RETURN 'quota_exhausted';
+    END IF;
+    IF p_contact_id IS NOT NULL THEN
+        SELECT b.quota_per_contact INTO v_limit FROM benefit.benefit b WHERE b.benefit_id = p_benefit_id;
+        IF v_limit IS NOT NULL
+           AND NOT benefit_internal.take_limited(p_order, 'benefit_contact', p_benefit_id, p_contact_id, p_units, v_limit) THEN
+            RETURN 'contact_quota_exhausted';
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION benefit_internal.take_code_units(text, bigint, bigint, integer) IS
+    'Reserves the units of a single-use code for a codes order on its benefit''s total quota slots and the contact''s counter: NULL when reserved, else the reason (the caller rolls back what it reserved)';
+REVOKE ALL ON FUNCTION benefit_internal.take_code_units(text, bigint, bigint, integer) FROM PUBLIC;
+
+-- Gives back one code of a held codes order: its units, then the code.
+CREATE FUNCTION benefit_internal.give_back_code(p_order text, p_code benefit.code, p_reason text, p_now timestamptz)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v record;
+    k record;
+    v_slots integer;
+    v_contact integer;
+    n integer;
+BEGIN
+    SELECT oc.units, c.benefit_id, h.contact_id INTO v
+      FROM benefit.order_code oc
+      JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) oc.code
+      JOIN benefit.order_hold h ON h.order_ref = oc.order_ref
+     WHERE oc.order_ref = p_order AND oc.code OPERATOR(benefit.=) p_code;
+    v_slots := coalesce(v.units, 0);
+    v_contact := coalesce(v.units, 0);
+    -- the code's units off the order's counter rows of its benefit, in the common lock order
+    FOR k IN SELECT oc.kind, oc.key, oc.units FROM benefit.order_hold_counter oc
+              WHERE oc.order_ref = p_order AND oc.owner_id = v.benefit_id
+                AND oc.kind IN ('benefit_slot', 'benefit_contact')
+              ORDER BY oc.kind, oc.key LOOP
+        IF k.kind = 'benefit_slot' THEN
+            n := least(k.units, v_slots);
+            v_slots := v_slots - n;
+        ELSE
+            n := least(k.units, v_contact);
+            v_contact := v_contact - n;
+        END IF;
+        CONTINUE WHEN n = 0;
+        UPDATE benefit.counter c SET held = c.held - n
+         WHERE c.kind = k.kind AND c.owner_id = v.benefit_id AND c.key = k.key;
+        IF n = k.units THEN
+            DELETE FROM benefit.order_hold_counter oc
+             WHERE oc.order_ref = p_order AND oc.kind = k.kind AND oc.owner_id = v.benefit_id AND oc.key = k.key;
+        ELSE
+            UPDATE benefit.order_hold_counter oc SET units = oc.units - n
+             WHERE oc.order_ref = p_order AND oc.kind = k.kind AND oc.owner_id = v.benefit_id AND oc.key = k.key;
+        END IF;
+    END LOOP;
+    UPDATE benefit.single_use_code c SET state = 'issued', hold_order = NULL, hold_until = NULL
+     WHERE c.code OPERATOR(benefit.=) p_code;
+    INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, reason)
+    VALUES (p_code, 'held', 'issued', p_now, p_order, v.contact_id, p_reason);
+    DELETE FROM benefit.order_code oc WHERE oc.order_ref = p_order AND oc.code OPERATOR(benefit.=) p_code;
+    IF NOT EXISTS (SELECT 1 FROM benefit.order_code oc WHERE oc.order_ref = p_order) THEN
+        UPDATE benefit.order_hold h SET state = 'released', closed_at = p_now, closed_by = SESSION_USER
+         WHERE h.order_ref = p_order;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION benefit_internal.give_back_code(text, benefit.code, text, timestamptz) IS
+    'Gives back one code of a held codes order (order row and code locked by the caller): its units off the order''s counters, the code back to issued with a history row; the order is released when no code is left';
+REVOKE ALL ON FUNCTION benefit_internal.give_back_code(text, benefit.code, text, timestamptz) FROM PUBLIC;
+
+-- A code call as an order: hold_code (p_confirm false) and redeem_code (p_confirm true).
+CREATE FUNCTION benefit_internal.code_order(p_code benefit.code, p_order text, p_until timestamptz, p_channel text,
+                                            p_pos text, p_contact bigint, p_key text, p_confirm boolean,
+                                            p_now timestamptz)
+RETURNS benefit.redemption
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    r benefit.redemption;
+    o record;
+    c record;
+    b record;
+    v_found boolean;
+    v_units integer;
+    v_reason benefit.reason;
+    v_before jsonb;
+    v_constraint text;
+BEGIN
+    r.code := p_code;
+    IF benefit_internal.is_throttled(p_contact, p_key) THEN
+        r.reason := 'throttled';
+        RETURN r;
+    END IF;
+    SELECT sc.benefit_id INTO c FROM benefit.single_use_code sc WHERE sc.code OPERATOR(benefit.=) p_code;
+    IF NOT FOUND THEN
+        PERFORM benefit_internal.record_code_failures(p_contact, p_key, 1);
+        r.reason := 'unknown_code';
+        RETURN r;
+    END IF;
+    SELECT bb.code, bb.units_per_code INTO b FROM benefit.benefit bb WHERE bb.benefit_id = c.benefit_id;
+    r.benefit_id := c.benefit_id;
+    r.benefit_code := b.code;
+    v_units := coalesce(b.units_per_code, 1);
+
+    -- the common lock order: the order row, the code, then counters
+    SELECT * INTO o FROM benefit.order_hold h WHERE h.order_ref = p_order FOR UPDATE;
+    v_found := FOUND;
+    IF v_found AND (o.kind = 'basket' OR o.state = 'refunded') THEN
+        r.reason := 'order_already_held';      -- a basket's codes are used by benefit.confirm
+        RETURN r;
+    END IF;
+    IF v_found AND o.state = 'held' AND o.held_until < p_now THEN
+        -- past its deadline: expired now, as expire_holds would
+        PERFORM benefit_internal.settle_order(p_order, 'expired', 'hold expired', p_now);
+        o.state := 'expired';
+    END IF;
+    SELECT * INTO c FROM benefit.single_use_code sc WHERE sc.code OPERATOR(benefit.=) p_code FOR UPDATE;
+    IF c.state = 'held' AND c.hold_order <> p_order AND c.hold_until < p_now THEN
+        PERFORM benefit_internal.expire_hold_of(p_code, p_now);
+        SELECT * INTO c FROM benefit.single_use_code sc WHERE sc.code OPERATOR(benefit.=) p_code;
+    END IF;
+    v_reason := benefit_internal.check_code_use(c.state, c.hold_order, c.hold_until, c.benefit_id, p_order,
+                                                p_channel, p_pos, p_contact, v_units, p_now);
+    IF v_reason <> 'ok' THEN
+        r.reason := v_reason;
+        RETURN r;
+    ELSIF v_found AND o.state = 'confirmed' AND NOT p_confirm THEN
+        r.reason := 'already_confirmed';
+        RETURN r;
+    END IF;
+
+    IF c.state = 'held' AND c.hold_order = p_order THEN
+        -- this order holds the code: redeem_code confirms the order, hold_code moves its deadline
+        IF p_confirm THEN
+            PERFORM benefit_internal.settle_order(p_order, 'confirmed', NULL, p_now);
+            r.used_at := p_now;
+        ELSE
+            UPDATE benefit.order_hold h SET held_until = p_until WHERE h.order_ref = p_order;
+            UPDATE benefit.single_use_code sc SET hold_until = p_until
+             WHERE sc.state = 'held' AND sc.hold_order = p_order
+               AND sc.code OPERATOR(benefit.=) ANY (ARRAY(SELECT oc.code FROM benefit.order_code oc
+                                                          WHERE oc.order_ref = p_order));
+        END IF;
+        r.reason := 'ok';
+        RETURN r;
+    END IF;
+
+    -- a new use of the code by this order, all or nothing
+    BEGIN
+        IF NOT v_found THEN
+            INSERT INTO benefit.order_hold (order_ref, kind, contact_id, channel, point_of_sale, held_until,
+                                            base_cents, lines_cents, promo_discount_cents, total_cents, created_at)
+            VALUES (p_order, 'codes', p_contact, p_channel, p_pos, coalesce(p_until, p_now), 0, 0, 0, 0, p_now);
+            o.state := 'held';
+        ELSIF o.state IN ('released', 'expired') THEN
+            -- a closed codes order used again starts afresh: what it reserved was given back
+            DELETE FROM benefit.order_hold_counter oc WHERE oc.order_ref = p_order;
+            DELETE FROM benefit.order_code oc WHERE oc.order_ref = p_order;
+            UPDATE benefit.order_hold h
+               SET state = 'held', held_until = coalesce(p_until, p_now), closed_at = NULL, closed_by = NULL,
+                   contact_id = p_contact, channel = p_channel, point_of_sale = p_pos
+             WHERE h.order_ref = p_order;
+            o.state := 'held';
+        ELSIF o.state = 'held' AND NOT p_confirm THEN
+            UPDATE benefit.order_hold h SET held_until = p_until WHERE h.order_ref = p_order;
+            UPDATE benefit.single_use_code sc SET hold_until = p_until
+             WHERE sc.state = 'held' AND sc.hold_order = p_order
+               AND sc.code OPERATOR(benefit.=) ANY (ARRAY(SELECT oc.code FROM benefit.order_code oc
+                                                          WHERE oc.order_ref = p_order));
+        END IF;
+        INSERT INTO benefit.order_code (order_ref, code, units) VALUES (p_order, p_code, v_units);
+        IF o.state = 'confirmed' THEN
+            SELECT jsonb_object_agg(oc.kind || ':' || oc.key, oc.units) INTO v_before
+              FROM benefit.order_hold_counter oc WHERE oc.order_ref = p_order AND oc.owner_id = c.benefit_id;
+        END IF;
+        v_reason := benefit_internal.take_code_units(p_order, c.benefit_id, p_contact, v_units);
+        IF v_reason IS NOT NULL THEN
+            RAISE EXCEPTION '%', v_reason USING ERRCODE = 'VB001';
+        END IF;
+        IF NOT p_confirm THEN
+            UPDATE benefit.single_use_code sc SET state = 'held', hold_order = p_order, hold_until = p_until
+             WHERE sc.code OPERATOR(benefit.=) p_code;
+            INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel)
+            VALUES (p_code, c.state, 'held', p_now, p_order, p_contact, p_channel);
+        ELSE
+            UPDATE benefit.single_use_code sc
+               SET state = 'used', used_at = p_now, used_by_contact = p_contact, used_order = p_order,
+                   hold_order = NULL, hold_until = NULL
+             WHERE sc.code OPERATOR(benefit.=) p_code;
+            INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel)
+            VALUES (p_code, c.state, 'used', p_now, p_order, p_contact, p_channel);
+            IF o.state = 'confirmed' THEN
+                -- a confirmed order: the units just reserved are used at once
+                UPDATE benefit.counter ct SET held = ct.held - d.n, used = ct.used + d.n
+                  FROM (SELECT oc.kind, oc.key,
+                               oc.units - coalesce((v_before ->> (oc.kind || ':' || oc.key))::integer, 0) AS n
+                          FROM benefit.order_hold_counter oc
+                         WHERE oc.order_ref = p_order AND oc.owner_id = c.benefit_id) d
+                 WHERE ct.kind = d.kind AND ct.owner_id = c.benefit_id AND ct.key = d.key AND d.n > 0;
+            ELSE
+                PERFORM benefit_internal.settle_order(p_order, 'confirmed', NULL, p_now);
+            END IF;
+            r.used_at := p_now;
+        END IF;
+        r.reason := 'ok';
+    EXCEPTION
+        WHEN SQLSTATE 'VB001' THEN
+            r.reason := SQLERRM::benefit.reason;    -- everything above is rolled back
+            r.used_at := NULL;
+        WHEN unique_violation THEN
+            GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
+            IF v_constraint = 'order_hold_pkey' THEN
+                RAISE EXCEPTION 'order "%" was created by a concurrent call', p_order
+                      USING ERRCODE = 'serialization_failure', HINT = 'Retry the transaction.';
+            END IF;
+            RAISE;
+    END;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION benefit_internal.code_order(benefit.code, text, timestamptz, text, text, bigint, text, boolean, timestamptz) IS
+    'hold_code (p_confirm false) and redeem_code (p_confirm true) as orders of kind codes: the code checked by the one rule (check_code_use), its units (units_per_code, 1 when NULL) reserved on its benefit''s total quota and the contact''s limit, the code held by the order until p_until, or used with the whole order confirmed (a confirmed codes order takes the code used at once); a basket order refuses with order_already_held; all or nothing; 40001 when a concurrent call created the same new order';
+REVOKE ALL ON FUNCTION benefit_internal.code_order(benefit.code, text, timestamptz, text, text, bigint, text, boolean, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION benefit.confirm(order_ref text)
+RETURNS benefit.reason
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    h record;
+    k record;
+BEGIN
     PERFORM benefit_internal.require_writable('benefit.confirm()');
     SELECT * INTO h FROM benefit.order_hold o WHERE o.order_ref = confirm.order_ref FOR UPDATE;
     IF NOT FOUND THEN
         RETURN 'unknown_order';
-    ELSIF h.state = 'confirmed' THEN
+    ELSIF h.state IN ('confirmed', 'refunded') THEN
         RETURN 'ok';                                -- confirming twice is harmless
     ELSIF h.state = 'released' THEN
         RETURN 'already_released';
     ELSIF h.state = 'expired' THEN
         RETURN 'hold_expired';
-    ELSIF h.held_until < clock_timestamp() THEN
-        -- past its deadline (by the clock, not the transaction start): never confirmed; give
-        -- everything back now
-        PERFORM benefit_internal.lock_codes(ARRAY[h.order_ref]);
-        PERFORM benefit_internal.settle(ARRAY[h.order_ref], false);
-        PERFORM benefit_internal.release_codes(ARRAY[h.order_ref], 'hold expired');
-        UPDATE benefit.order_hold o SET state = 'expired', closed_at = now(), closed_by = SESSION_USER
-         WHERE o.order_ref = h.order_ref;
+    ELSIF h.held_until < v_now THEN
+        -- past its deadline at the call's instant: never confirmed; given back now
+        PERFORM benefit_internal.settle_order(h.order_ref, 'expired', 'hold expired', v_now);
         RETURN 'hold_expired';
     END IF;
-    -- the codes first checked (an operator may have invalidated one), then every write
+    -- A hold is a promise until its deadline: a benefit suspended or closed, a contact who lost
+    -- the indicator level, a promo code switched off since do not undo it.  Only a code an
+    -- operator invalidated refuses (nothing changes; the hold stays until released or expired).
     FOR k IN SELECT c.code, c.state, c.hold_order FROM benefit.order_code o
                JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) o.code
               WHERE o.order_ref = h.order_ref ORDER BY c.code FOR UPDATE OF c LOOP
@@ -384,22 +730,12 @@ BEGIN
                                 ELSE 'held_by_other_order' END;
         END IF;
     END LOOP;
-    PERFORM benefit_internal.settle(ARRAY[h.order_ref], true);
-    FOR k IN SELECT o.code FROM benefit.order_code o WHERE o.order_ref = h.order_ref ORDER BY o.code LOOP
-        UPDATE benefit.single_use_code c
-           SET state = 'used', used_at = now(), used_by_contact = h.contact_id, used_order = h.order_ref,
-               hold_order = NULL, hold_until = NULL
-         WHERE c.code OPERATOR(benefit.=) k.code;
-        INSERT INTO benefit.code_history (code, from_state, to_state, order_ref, contact_id, channel)
-        VALUES (k.code, 'held', 'used', h.order_ref, h.contact_id, h.channel);
-    END LOOP;
-    UPDATE benefit.order_hold o SET state = 'confirmed', closed_at = now(), closed_by = SESSION_USER
-     WHERE o.order_ref = h.order_ref;
+    PERFORM benefit_internal.settle_order(h.order_ref, 'confirmed', NULL, v_now);
     RETURN 'ok';
 END
 $$;
 COMMENT ON FUNCTION benefit.confirm(text) IS
-    'Makes a hold''s uses final (paid): ok (also when already confirmed), or unknown_order, already_released, hold_expired (a hold past its deadline is never confirmed: its units are given back), invalidated (an operator invalidated one of its codes; nothing changes)';
+    'Makes a hold''s uses final (paid), basket or codes order: ok (also when already confirmed), or unknown_order, already_released, hold_expired (a hold past its deadline at the call''s instant is never confirmed: its units are given back), invalidated (an operator invalidated one of its codes; nothing changes); a hold is a promise until its deadline: a benefit suspended or closed, a lost indicator level or a promo code switched off since do not undo it';
 REVOKE ALL ON FUNCTION benefit.confirm(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.confirm(text) TO benefit_sales, benefit_admin;
 
@@ -416,21 +752,17 @@ BEGIN
     SELECT * INTO h FROM benefit.order_hold o WHERE o.order_ref = release.order_ref FOR UPDATE;
     IF NOT FOUND THEN
         RETURN 'unknown_order';
-    ELSIF h.state = 'confirmed' THEN
+    ELSIF h.state IN ('confirmed', 'refunded') THEN
         RETURN 'already_confirmed';
     ELSIF h.state <> 'held' THEN
         RETURN 'ok';                                -- already given back
     END IF;
-    PERFORM benefit_internal.lock_codes(ARRAY[h.order_ref]);
-    PERFORM benefit_internal.settle(ARRAY[h.order_ref], false);
-    PERFORM benefit_internal.release_codes(ARRAY[h.order_ref], 'order released');
-    UPDATE benefit.order_hold o SET state = 'released', closed_at = now(), closed_by = SESSION_USER
-     WHERE o.order_ref = h.order_ref;
+    PERFORM benefit_internal.settle_order(h.order_ref, 'released', 'order released', clock_timestamp());
     RETURN 'ok';
 END
 $$;
 COMMENT ON FUNCTION benefit.release(text) IS
-    'Gives back everything a hold reserved (the order was cancelled): ok (also when already released or expired), unknown_order, or already_confirmed';
+    'Gives back everything a hold reserved (the order was cancelled), basket or codes order: ok (also when already released or expired), unknown_order, or already_confirmed';
 REVOKE ALL ON FUNCTION benefit.release(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.release(text) TO benefit_sales, benefit_admin;
 
@@ -447,12 +779,16 @@ BEGIN
     PERFORM benefit_internal.require_writable('benefit.expire_holds()');
     IF pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
         -- holds being confirmed or released right now are skipped: that call decides
+        -- due holds found by deadline in benefit.order_open; a hold closed or given a later
+        -- deadline since the statement began is rechecked on its order row, and left
         WITH due AS (
-            SELECT o.order_ref FROM benefit.order_hold o
-             WHERE o.state = 'held' AND o.held_until < clock_timestamp()
-             ORDER BY o.held_until
+            SELECT o.order_ref FROM benefit.order_open p
+              JOIN benefit.order_hold o ON o.order_ref = p.order_ref
+             WHERE p.held_until < clock_timestamp()
+               AND o.state = 'held' AND o.held_until < clock_timestamp()
+             ORDER BY p.held_until
              LIMIT 1000
-               FOR UPDATE SKIP LOCKED
+               FOR UPDATE OF o SKIP LOCKED
         ), expired AS (
             UPDATE benefit.order_hold o SET state = 'expired', closed_at = now(), closed_by = SESSION_USER
               FROM due WHERE o.order_ref = due.order_ref
@@ -465,12 +801,14 @@ BEGIN
         -- it fails with 40001.  That call decided: the hold is skipped.  So the holds are
         -- locked one by one, each in a subtransaction (at these isolation levels only); a hold
         -- being closed right now is skipped as above.
-        FOR v_ref IN SELECT o.order_ref FROM benefit.order_hold o
-                      WHERE o.state = 'held' AND o.held_until < clock_timestamp()
-                      ORDER BY o.held_until
+        FOR v_ref IN SELECT p.order_ref FROM benefit.order_open p
+                      WHERE p.held_until < clock_timestamp()
+                      ORDER BY p.held_until
                       LIMIT 1000 LOOP
             BEGIN
-                PERFORM FROM benefit.order_hold o WHERE o.order_ref = v_ref FOR UPDATE SKIP LOCKED;
+                PERFORM FROM benefit.order_hold o
+                  WHERE o.order_ref = v_ref AND o.state = 'held' AND o.held_until < clock_timestamp()
+                    FOR UPDATE SKIP LOCKED;
                 IF FOUND THEN
                     v_orders := v_orders || v_ref;
                 END IF;
@@ -493,6 +831,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit.expire_holds() IS
-    'Gives back the units, codes and promo uses of holds past their deadline (at most 1,000 a call; run it every minute, e.g. with pg_cron); safe to run concurrently: a hold being confirmed or released right now (SKIP LOCKED), or closed since the snapshot of a REPEATABLE READ or SERIALIZABLE caller, is skipped; returns how many holds expired';
+    'Gives back the units, codes and promo uses of holds past their deadline (at most 1,000 a call, found by deadline in benefit.order_open; run it every minute, e.g. with pg_cron); safe to run concurrently: a hold being confirmed or released right now (SKIP LOCKED), or closed since the snapshot of a REPEATABLE READ or SERIALIZABLE caller, is skipped; returns how many holds expired';
 REVOKE ALL ON FUNCTION benefit.expire_holds() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.expire_holds() TO benefit_sales, benefit_admin;

@@ -19,7 +19,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(181);
+SELECT plan(190);
 \i test/fixtures/logins.sql
 \i test/fixtures/season.sql
 
@@ -126,7 +126,11 @@ SELECT is(pg_temp.try(q), expected, 'sales: ' || what)
                          JOIN benefit.catalogue_seat_category s ON s.code = 'balcony'
                          JOIN benefit.catalogue_audience a ON a.code = 'adult'),
                      NULL, c.channel, c.point_of_sale)).total_cents::text
-              FROM benefit.catalogue_channel c WHERE c.point_of_sale = 'shop'$q$, '2700')
+              FROM benefit.catalogue_channel c WHERE c.point_of_sale = 'shop'$q$, '2700'),
+    (36, 'hold a tote bag', $q$SELECT (benefit.hold('m-order-5', ARRAY[pg_temp.line('tote', NULL, NULL, NULL, 1)], NULL, 'box-office',
+                                                      now() + interval '15 minutes')).reason::text$q$, 'ok'),
+    (37, 'confirm it', $q$SELECT benefit.confirm('m-order-5')::text$q$, 'ok'),
+    (38, 'refund it', $q$SELECT benefit.refund('m-order-5', 'm-refund-1', ARRAY[ROW(1, 1)::benefit.refund_line])::text$q$, 'ok')
   ) v(n, what, q, expected)
  ORDER BY n;
 
@@ -150,7 +154,8 @@ SELECT throws_ok(q, '42501', NULL, 'sales may not ' || what)
     (16, 'invalidate a code', $q$SELECT benefit.invalidate_code(pg_temp.code(5)::benefit.code, 'lost')$q$),
     (17, 'change the lifecycle', $q$SELECT benefit.suspend(pg_temp.id('famille'))$q$),
     (18, 'list a benefit''s problems', $q$SELECT * FROM benefit.list_problems(pg_temp.id('famille'))$q$),
-    (19, 'change a price', $q$UPDATE benefit.base_price SET price_cents = 1$q$)
+    (19, 'change a price', $q$UPDATE benefit.base_price SET price_cents = 1$q$),
+    (20, 'read the refunds', $q$SELECT * FROM benefit.order_refund$q$)
   ) v(n, what, q)
  ORDER BY n;
 RESET ROLE;
@@ -166,7 +171,7 @@ PREPARE r_track(text) AS
 SELECT is(pg_temp.try(q), expected, 'report: ' || what)
   FROM (VALUES
     (1, 'code_dashboard, every column', $q$SELECT string_agg(v::text, ' ') FROM benefit.code_dashboard v$q$,
-        '(' || pg_temp.fx('alpina') || ',Alpina,' || pg_temp.fx('ce-alpina') || ',ce-alpina,"Alpina works council",1,5,2,0,0,3,1,1)'),
+        '(' || pg_temp.fx('alpina') || ',Alpina,' || pg_temp.fx('ce-alpina') || ',ce-alpina,"Alpina works council",1,5,2,0,0,3,1,1,0,0)'),
     (2, 'code_tracking, every column', $q$SELECT count(v::text)::text FROM benefit.code_tracking v$q$, '5'),
     (3, 'code_tracking filtered with OPERATOR(benefit.=) on a text parameter', $q$EXECUTE r_track(lower(pg_temp.code(2)))$q$,
         'used m-order-3 1 1'),
@@ -179,7 +184,7 @@ SELECT is(pg_temp.try(q), expected, 'report: ' || what)
     (7, 'benefit_overview, every column', $q$SELECT count(v::text) || ' ' || sum(problems) FROM benefit.benefit_overview v$q$, '5 0'),
     (8, 'benefit_usage, every column', $q$SELECT string_agg(v.code || ':' || v.held || '/' || v.used, ',' ORDER BY v.code) || ' ' || count(v::text)
                                            FROM benefit.benefit_usage v$q$,
-        'ce-alpina:0/2,famille:0/0,fidelite:0/0,hotel:0/0,mailing:0/0 5'),
+        'ce-alpina:0/4,famille:0/0,fidelite:0/0,hotel:0/0,mailing:0/0 5'),
     (9, 'promo_usage, every column', $q$SELECT string_agg(concat_ws(' ', v.code, v.name, v.is_active, v.max_uses_total, v.held, v.used, v."left",
                                                                 v.discount_cents, v.problems), ',') || ' ' || count(v::text)
                                          FROM benefit.promo_usage v$q$, 'BIENVENUE10 Welcome t 1000 0 1 999 400 0 1'),
@@ -207,7 +212,9 @@ SELECT throws_ok(q, '42501', NULL, 'report may not ' || what)
     (13, 'call expire_holds', $q$SELECT benefit.expire_holds()$q$),
     (14, 'list a benefit''s problems (only count them)', $q$SELECT * FROM benefit.list_problems(pg_temp.id('hotel'))$q$),
     (15, 'list a batch''s codes', $q$SELECT * FROM benefit.batch_codes(pg_temp.id('batch'))$q$),
-    (16, 'read the outbox', $q$SELECT * FROM benefit.mail_outbox$q$)
+    (16, 'read the outbox', $q$SELECT * FROM benefit.mail_outbox$q$),
+    (17, 'call refund', $q$SELECT benefit.refund('m-order-5', 'm-refund-2')$q$),
+    (18, 'read the refunds', $q$SELECT * FROM benefit.order_refund$q$)
   ) v(n, what, q)
  ORDER BY n;
 RESET ROLE;
@@ -221,7 +228,7 @@ SELECT is(pg_temp.try(format('SELECT (count(t) >= 0)::text FROM benefit.%I t', t
                     'audience', 'base_price', 'contact', 'indicator', 'indicator_level', 'contact_indicator', 'campaign',
                     'campaign_target', 'benefit', 'benefit_channel', 'benefit_tariff', 'promo_code', 'promo_code_channel',
                     'benefit_status_history', 'code_batch', 'single_use_code', 'code_history', 'mail_outbox', 'ticket',
-                    'order_hold', 'order_line']) WITH ORDINALITY u(t, n)
+                    'order_hold', 'order_line', 'order_refund', 'order_refund_line']) WITH ORDINALITY u(t, n)
  ORDER BY n;
 
 SELECT is(pg_temp.try(q), expected, 'admin: ' || what)
@@ -297,7 +304,8 @@ SELECT is(pg_temp.try(q), expected, 'admin: ' || what)
                                    JOIN benefit.benefit b USING (benefit_id) WHERE b.code = 'figaro-pub'$q$, 'draft,validated,live,suspended,closed'),
     (38, 'marks an outbox mail sent', $q$UPDATE benefit.mail_outbox SET sent_at = now() WHERE batch_id = pg_temp.id('batch') RETURNING email$q$,
          'ce@alpina.example'),
-    (39, 'library_version', $q$SELECT (benefit.library_version() = extversion)::text FROM pg_extension WHERE extname = 'benefit'$q$, 'true')
+    (39, 'library_version', $q$SELECT (benefit.library_version() = extversion)::text FROM pg_extension WHERE extname = 'benefit'$q$, 'true'),
+    (40, 'refund (the same refund again)', $q$SELECT benefit.refund('m-order-5', 'm-refund-1', ARRAY[ROW(1, 1)::benefit.refund_line])::text$q$, 'ok')
   ) v(n, what, q, expected)
  ORDER BY n;
 

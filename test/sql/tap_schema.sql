@@ -23,7 +23,7 @@ SELECT tables_are('benefit', ARRAY[
     'contact_indicator', 'campaign', 'campaign_target', 'benefit', 'benefit_channel',
     'benefit_tariff', 'benefit_status_history', 'promo_code', 'promo_code_channel', 'code_batch',
     'single_use_code', 'mail_outbox', 'code_history', 'ticket', 'counter', 'order_hold', 'order_hold_counter',
-    'order_line', 'order_code']);
+    'order_line', 'order_code', 'order_refund', 'order_refund_line', 'order_refund_counter', 'order_open']);
 SELECT views_are('benefit', ARRAY['benefit_overview', 'code_tracking', 'code_dashboard', 'benefit_usage', 'promo_usage',
     'catalogue_product', 'catalogue_performance', 'catalogue_seat_category', 'catalogue_audience', 'catalogue_price',
     'catalogue_channel']);
@@ -39,7 +39,7 @@ SELECT functions_are('benefit', ARRAY[
     'available', 'contacts_with_benefits', 'money_unit_price',
     'money_basket_discount', 'money_allocate', 'price_basket',
     'hold', 'list_code_attempts', 'forget_code_attempts', 'season_day_start',
-    'confirm', 'release', 'expire_holds']);
+    'confirm', 'release', 'expire_holds', 'refund', 'purge_orders']);
 
 -- the helpers and trigger functions behind them: a schema of their own
 SELECT has_schema('benefit_internal');
@@ -47,8 +47,8 @@ SELECT functions_are('benefit_internal', ARRAY[
     'check_code_use', 'check_benefit_update', 'record_status_change', 'check_benefit_child',
     'check_live_complete', 'check_still_complete', 'check_live_references', 'list_validity_problems',
     'check_order_ref', 'resolve_sale', 'read_codes', 'units_left', 'parse_call', 'eligibility', 'price', 'price_guarded',
-    'spread_slots', 'maintain_slots', 'take_slots', 'take_limited', 'take_promo', 'lock_codes', 'settle', 'release_codes',
-    'is_throttled', 'record_code_failures', 'require_writable']);
+    'spread_slots', 'maintain_slots', 'take_slots', 'take_limited', 'take_promo', 'spread_promo_budget', 'use_reason', 'settle_order', 'take_code_units', 'give_back_code', 'code_order', 'expire_hold_of', 'lock_codes', 'settle', 'release_codes',
+    'is_throttled', 'record_code_failures', 'require_writable', 'track_open_order']);
 SELECT types_are('benefit_internal', ARRAY['call_args']);
 SELECT is_empty($$
     SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'benefit_internal'::regnamespace AND c.relkind <> 'c'$$,

@@ -2,8 +2,8 @@
  *
  * test_promo_rule.c
  *		Standalone unit tests of src/promo_rule.c: each condition of a
- *		promo code refuses with its reason, in the order of the rule, and
- *		the discount of an applied code.
+ *		promo code refuses with its reason, in the order of the rule, the
+ *		budget on the discount, and the discount of an applied code.
  *
  * Prints one TAP-like line per test and a summary, and exits non-zero if
  * any test failed.  Build: see test/unit/run.
@@ -130,6 +130,51 @@ test_order(void)
 	check(refused(&f, 0, "promo_contact_limit_reached"), "then promo_contact_limit_reached");
 	f.per_contact = 1;
 	check(refused(&f, 0, "min_amount_not_reached"), "then min_amount_not_reached");
+	f.budget_set = true;
+	f.budget = 100;
+	f.budget_taken = 100;
+	f.amount_off_set = true;
+	f.amount_off = 500;
+	check(refused(&f, 1000000, "promo_budget_reached"), "then promo_budget_reached, last");
+	f.min_basket = 2000000;
+	check(refused(&f, 1000000, "min_amount_not_reached"), "a basket below the minimum: not the budget");
+	f.total = 0;
+	check(refused(&f, 1000000, "promo_limit_reached"), "uses taken and budget spent: promo_limit_reached");
+}
+
+/* The budget: the whole discount must fit in what is left, never a part of it. */
+static void
+test_budget(void)
+{
+	PromoFacts	f = promo();
+
+	f.budget_set = true;
+	f.budget = 1000;
+	check(promo_refusal(&f, AT, 10000) == NULL, "a discount of exactly the budget applies");
+	check(refused(&f, 10010, "promo_budget_reached"), "a cent more than the budget: promo_budget_reached");
+	f.budget_taken = 999;
+	check(promo_refusal(&f, AT, 10) == NULL, "the last cent of the budget: a discount of 1 applies");
+	check(refused(&f, 15, "promo_budget_reached"), "a discount of 2 with 1 left: refused, not capped");
+	f.budget_taken = 1000;
+	check(promo_refusal(&f, AT, 4) == NULL, "the budget spent: a basket with no discount (0) applies");
+	check(refused(&f, 5, "promo_budget_reached"), "the budget spent: a discount of 1 is refused");
+	f.budget_taken = 0;
+	f.amount_off_set = true;
+	f.amount_off = 1000;
+	check(promo_refusal(&f, AT, 50000) == NULL, "an amount off equal to the budget applies");
+	f.budget = 999;
+	check(refused(&f, 50000, "promo_budget_reached"), "an amount off a cent above the budget is refused");
+	check(promo_refusal(&f, AT, 999) == NULL, "the amount off capped by a smaller basket fits the budget");
+	f.budget_set = false;
+	f.budget_taken = INT64_C(5000000000);
+	check(promo_refusal(&f, AT, 50000) == NULL, "no budget: the discount taken does not matter");
+	f.budget_set = true;
+	f.budget = INT64_C(2147483647);
+	f.budget_taken = INT64_C(2147483646);
+	f.amount_off = INT64_C(100000000000);
+	check(refused(&f, INT64_C(100000000000), "promo_budget_reached"), "a discount of 10^11 cents against the largest budget");
+	f.amount_off = -1;
+	check(promo_refusal(&f, AT, 1000) == NULL, "an amount out of range: left to promo_discount, not refused");
 }
 
 /* The discount of an applied code. */
@@ -155,6 +200,7 @@ main(void)
 {
 	test_conditions();
 	test_order();
+	test_budget();
 	test_discount();
 	return check_summary("test_promo_rule");
 }

@@ -34,6 +34,9 @@ benefit(int64_t id, const char *code, const char *reason)
 	b.perf_quota = -1;
 	b.left = -1;
 	b.cleft = -1;
+	b.code_units = -1;
+	b.first = -1;
+	b.cover = -1;
 	return b;
 }
 
@@ -270,9 +273,51 @@ test_untried_and_amounts(void)
 	check(!price_line_amounts(l, 2, c, amounts, &total), "amounts: out of range is false");
 }
 
+/* Several single-use codes of one benefit: each covers its units; a code not needed is refused. */
+static void
+test_code_units(void)
+{
+	PriceBenefit b[3];
+	int			ok[3];
+	PriceRefusal refusals[8];
+	int			nrefusals = 0;
+	int			nok;
+
+	for (int k = 0; k < 3; k++)
+	{
+		b[k] = benefit(7, "su", "ok");
+		b[k].code_units = 1;
+	}
+	b[0].su_code = "A";
+	b[1].su_code = "B";
+	b[2].su_code = "C";
+	nok = price_usable(b, 3, ok);
+	check(nok == 1 && b[0].ncodes == 3 && b[0].cover == 3, "three codes of one unit: one benefit covering 3 units");
+	b[0].cover -= 2;
+	b[0].taken = 2;
+	b[0].tried = true;
+	price_code_units(b, 3, refusals, &nrefusals);
+	check(b[0].covered == 1 && b[1].covered == 1 && b[2].covered == 0, "2 units taken: the first two codes cover one each");
+	check(nrefusals == 1 && strcmp(refusals[0].reason, "code_not_needed") == 0 && refusals[0].line == 0,
+		  "the third code is refused: code_not_needed");
+
+	nrefusals = 0;
+	b[0] = benefit(7, "su", "ok");
+	b[1] = benefit(7, "su", "ok");
+	b[0].su_code = "A";
+	b[1].su_code = "B";
+	nok = price_usable(b, 2, ok);
+	check(nok == 1 && b[0].cover == -1, "codes covering any number: no cover limit");
+	b[0].taken = 5;
+	b[0].tried = true;
+	price_code_units(b, 2, refusals, &nrefusals);
+	check(b[0].covered == 5 && b[1].covered == 0 && nrefusals == 1, "the first code covers all 5 units, the second is not needed");
+}
+
 int
 main(void)
 {
+	test_code_units();
 	test_usable();
 	test_form();
 	test_candidates();
