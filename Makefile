@@ -62,7 +62,7 @@ DATA_built = $(FULL_SCRIPT) $(UPGRADE_0_3_0)
 DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
 # pg_regress: plain SQL files and pgTAP files (tap_*.sql) run through pg_regress.
-REGRESS = config_errors code_type tap_schema tap_roles tap_role_matrix tap_lifecycle tap_references tap_time_zones tap_promo_codes tap_promo_budget tap_code_generation tap_code_use tap_throttle tap_tickets tap_eligibility tap_pricing tap_orders tap_refunds tap_order_maintenance tap_search_path tap_strict_input tap_json strict_input
+REGRESS = config_errors code_type tap_schema tap_roles tap_role_matrix tap_lifecycle tap_references tap_time_zones tap_promo_codes tap_promo_budget tap_code_generation tap_code_use tap_code_paths tap_throttle tap_tickets tap_eligibility tap_pricing tap_orders tap_refunds tap_order_maintenance tap_search_path tap_strict_input tap_json strict_input
 REGRESS_OPTS = --inputdir=test --load-extension=pgtap
 
 # isolationtester specs, one per race.
