@@ -84,7 +84,8 @@ make_plans(BenefitPlans *set, Oid made_for)
 	 * who may use what, with the quota figures of each usable benefit: the
 	 * units left of its total quota and per-order limit, of the contact's
 	 * limit, and, when it has a per-performance quota, the units used on
-	 * each performance $7 of the basket as {performance_id, units} pairs
+	 * each performance $7 of the basket as {performance_id, units} pairs;
+	 * by benefit, then code: the codes of a benefit are applied in code order
 	 */
 	plan_eligible = benefit_plans_keep(set, psprintf(
 		"SELECT e.benefit_id, e.entered_code, e.single_use_code::pg_catalog.text, e.reason::pg_catalog.text, "
@@ -102,7 +103,8 @@ make_plans(BenefitPlans *set, Oid made_for)
 		"                          AND ct.key = ANY ($7)) END, "
 		"       %s "
 		"  FROM %s." BENEFIT_FN_ELIGIBILITY "($1, $2, $3, $4, $5) e "
-		"  LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id",
+		"  LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id "
+		" ORDER BY e.benefit_id, e.single_use_code::pg_catalog.text, e.entered_code",
 		/* units_per_code is 0.3.0's: a database not yet updated reads "any" */
 		strcmp(get_namespace_name(made_for), "benefit_internal") == 0 ? "b.units_per_code" : "NULL::pg_catalog.int4",
 		get_namespace_name(made_for)),
@@ -428,7 +430,7 @@ benefit_price(PG_FUNCTION_ARGS)
 	call.cxt = CurrentMemoryContext;
 	sale.contact_null = PG_ARGISNULL(1);
 	sale.contact_id = sale.contact_null ? 0 : PG_GETARG_INT64(1);
-	sale.at = PG_ARGISNULL(4) ? GetCurrentTransactionStartTimestamp() : PG_GETARG_TIMESTAMPTZ(4);
+	sale.at = PG_ARGISNULL(4) ? GetCurrentTimestamp() : PG_GETARG_TIMESTAMPTZ(4);	/* the call's instant */
 	basket_types(fcinfo, &types);
 
 	if (SPI_connect() != SPI_OK_CONNECT)

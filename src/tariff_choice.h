@@ -15,7 +15,8 @@
  *		  any number when not set), and a line gets the benefit only if the
  *		  units its codes still cover take its whole quantity
  *		  (code_units_exhausted otherwise); a code the chosen lines do not
- *		  need is refused with code_not_needed;
+ *		  need is refused with code_not_needed (codes are applied in code
+ *		  order);
  *		- a line's candidate of a usable benefit is the benefit's most
  *		  specific tariff row for the line's product that fits the line
  *		  (bm_match_tariff), priced on the line's base price;

@@ -262,7 +262,7 @@ BEGIN
         RETURN 'invalidated';
     END IF;
     UPDATE benefit.single_use_code c
-       SET state = 'invalidated', invalidated_at = now(), invalidated_by = session_user,
+       SET state = 'invalidated', invalidated_at = clock_timestamp(), invalidated_by = session_user,
            invalidated_reason = invalidate_code.reason, hold_order = NULL, hold_until = NULL
      WHERE c.code OPERATOR(benefit.=) invalidate_code.code;
     INSERT INTO benefit.code_history (code, from_state, to_state, reason)

@@ -183,7 +183,7 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_channel_id bigint := (benefit_internal.resolve_sale(contacts_with_benefits.channel, NULL, NULL)).channel_id;
-    v_at timestamptz := coalesce(contacts_with_benefits.at, now());
+    v_at timestamptz := coalesce(contacts_with_benefits.at, clock_timestamp());
 BEGIN
     IF cardinality(contacts_with_benefits.contact_ids) > 10000 THEN
         RAISE EXCEPTION 'at most 10000 contacts at once, not %', cardinality(contacts_with_benefits.contact_ids)

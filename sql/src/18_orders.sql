@@ -773,6 +773,7 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
+    v_now timestamptz := clock_timestamp();
     v_orders text[];
     v_ref text;
 BEGIN
@@ -784,13 +785,13 @@ BEGIN
         WITH due AS (
             SELECT o.order_ref FROM benefit.order_open p
               JOIN benefit.order_hold o ON o.order_ref = p.order_ref
-             WHERE p.held_until < clock_timestamp()
-               AND o.state = 'held' AND o.held_until < clock_timestamp()
+             WHERE p.held_until < v_now
+               AND o.state = 'held' AND o.held_until < v_now
              ORDER BY p.held_until
              LIMIT 1000
                FOR UPDATE OF o SKIP LOCKED
         ), expired AS (
-            UPDATE benefit.order_hold o SET state = 'expired', closed_at = now(), closed_by = SESSION_USER
+            UPDATE benefit.order_hold o SET state = 'expired', closed_at = v_now, closed_by = SESSION_USER
               FROM due WHERE o.order_ref = due.order_ref
             RETURNING o.order_ref
         )
@@ -802,12 +803,12 @@ BEGIN
         -- locked one by one, each in a subtransaction (at these isolation levels only); a hold
         -- being closed right now is skipped as above.
         FOR v_ref IN SELECT p.order_ref FROM benefit.order_open p
-                      WHERE p.held_until < clock_timestamp()
+                      WHERE p.held_until < v_now
                       ORDER BY p.held_until
                       LIMIT 1000 LOOP
             BEGIN
                 PERFORM FROM benefit.order_hold o
-                  WHERE o.order_ref = v_ref AND o.state = 'held' AND o.held_until < clock_timestamp()
+                  WHERE o.order_ref = v_ref AND o.state = 'held' AND o.held_until < v_now
                     FOR UPDATE SKIP LOCKED;
                 IF FOUND THEN
                     v_orders := v_orders || v_ref;
@@ -816,7 +817,7 @@ BEGIN
                 NULL;
             END;
         END LOOP;
-        UPDATE benefit.order_hold o SET state = 'expired', closed_at = now(), closed_by = SESSION_USER
+        UPDATE benefit.order_hold o SET state = 'expired', closed_at = v_now, closed_by = SESSION_USER
          WHERE o.order_ref = ANY (v_orders);
     END IF;
     IF v_orders IS NULL THEN
