@@ -34,7 +34,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
 SET LOCAL search_path = public, benefit;
-SELECT plan(106);
+SELECT plan(107);
 \i test/fixtures/logins.sql
 \i test/fixtures/catalogue.sql
 
@@ -357,12 +357,14 @@ SELECT results_eq($$SELECT pg_temp.benefits(b),
                       FROM pg_temp.p(ARRAY[pg_temp.line(3)], ARRAY[pg_temp.c('duo', 3), pg_temp.c('duo', 4)]) b$$,
                   $$VALUES ('-', true, 2)$$,
                   'a line of 3 units with 2 codes: not priced with them, code_units_exhausted for the line, each code in the refusals');
--- which code is beyond what the line needs is the implementation's choice: the one refused
+-- the codes of a benefit are applied in code order: the last one is not needed
 SELECT h.reason AS m2_reason, pg_temp.benefits(h) AS m2_benefits, pg_temp.refused(h) AS m2_refusals,
        coalesce((SELECT min(r.entered_code) FROM unnest(h.refusals) r), '-') AS m2_refused
   FROM pg_temp.h('M2', ARRAY[pg_temp.line(2)], ARRAY[pg_temp.c('duo', 3), pg_temp.c('duo', 4), pg_temp.c('duo', 5)]) h \gset
 SELECT is(format('%s %s %s', :'m2_reason', :'m2_benefits', :'m2_refusals'), format('ok duo %s: code_not_needed', :'m2_refused'),
           'three codes for 2 units: held with two, one refused code_not_needed');
+SELECT is(:'m2_refused', (SELECT max(k::text) FROM unnest(ARRAY[pg_temp.c('duo', 3), pg_temp.c('duo', 4), pg_temp.c('duo', 5)]) k),
+          'the codes are applied in code order: the last one is the one not needed');
 SET ROLE tap_admin;
 SELECT results_eq(format($$SELECT k = %L, pg_temp.st(k) FROM unnest(ARRAY[pg_temp.c('duo', 3), pg_temp.c('duo', 4), pg_temp.c('duo', 5)]) k
                            ORDER BY 1, 2$$, :'m2_refused'),
