@@ -482,9 +482,6 @@ SELECT code, state, hold_order FROM benefit.single_use_code WHERE code::text = :
 \echo '--- paid: confirm makes the uses final'
 SELECT benefit.confirm('WEB-2026-0100') AS confirm;
 SELECT code, state, used_order FROM benefit.single_use_code WHERE code::text = :'third_code';
-\echo '--- Giulia Rossi returns one of her two seats (line 1): a partial refund, idempotent by its reference'
-SELECT benefit.refund('WEB-2026-0100', 'RF-2026-0001', ARRAY[ROW(1, 1)::benefit.refund_line]) AS refund;
-SELECT benefit.refund('WEB-2026-0100', 'RF-2026-0001', ARRAY[ROW(1, 1)::benefit.refund_line]) AS refund_again;
 \echo '--- BIENVENUE10 again for Giulia Rossi (once per contact), and the same code again: both refused'
 SELECT coalesce(benefit_code, entered_code) AS what, reason
   FROM unnest((benefit.price_basket(ARRAY[pg_temp.line('flute', 'stalls', 'adult', 1)], pg_temp.cid('Giulia Rossi'), 'web', 'shop',
@@ -496,6 +493,9 @@ SELECT held, used FROM benefit.benefit_usage WHERE code = 'famille-casse-noisett
 SELECT pg_sleep(1.2) \g /dev/null
 SELECT benefit.expire_holds() AS expired;
 SELECT benefit.confirm('BOX-2026-0200') AS confirm_too_late;
+\echo '--- later, Giulia Rossi returns one of her two seats (line 1): a partial refund, idempotent by its reference'
+SELECT benefit.refund('WEB-2026-0100', 'RF-2026-0001', ARRAY[ROW(1, 1)::benefit.refund_line]) AS refund;
+SELECT benefit.refund('WEB-2026-0100', 'RF-2026-0001', ARRAY[ROW(1, 1)::benefit.refund_line]) AS refund_again;
 \echo '--- a web basket still on hold when the demo ends: open until it is confirmed, released or expires'
 SELECT reason, order_ref FROM benefit.hold('WEB-2026-0101', ARRAY[pg_temp.line('tote-bag', NULL, NULL, 1)],
                                            NULL, 'web', now() + interval '1 hour');

@@ -21,7 +21,9 @@
 #      its own: a fresh install would then run the very same scripts);
 #   5. a new row goes into every table, a benefit goes live, a basket is held
 #      and confirmed (test/new_rows.sql);
-#   6. pg_dump/pg_restore of the upgraded database keeps every row.
+#   6. pg_dump/pg_restore of the upgraded database keeps every row;
+#   7. the codes redeemed before 0.3.0 are in the order ledger, and every
+#      counter equals the units of its orders.
 # Prints TAP lines; exit status 1 when a check failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -101,7 +103,7 @@ SELECT line FROM (
 SQL
 }
 
-echo "1..$(( $(echo "$versions" | wc -l) * 8 ))"
+echo "1..$(( $(echo "$versions" | wc -l) * 9 ))"
 # the catalog of a fresh install, when the default version has an install
 # script of its own (otherwise a fresh install runs the very same scripts)
 own_script=false
@@ -154,8 +156,25 @@ SQL
         "$([ "$(echo "$priced" | wc -l)" = 2 ] && [ "$(echo "$priced" | sort -u | grep -c '^[0-9][0-9]*$')" = 1 ]; echo $?)"
     [ "$(echo "$priced" | wc -l)" = 2 ] || echo "$priced" | sed 's/^/#   /'
 
-    # the rows of the old tables, on the columns the old version had
-    after=$(fingerprint "$db" "$old_columns")
+    # the rows of the old tables, on the columns the old version had; the
+    # update to 0.3.0 adds the orders of the codes redeemed before it (closed
+    # by 'benefit 0.3.0 update') and their units to the counters: left out
+    migrated="SELECT order_ref FROM benefit.order_hold WHERE closed_by = 'benefit 0.3.0 update'"
+    migrated_units="SELECT o.kind, o.owner_id, o.key, sum(o.units) AS units FROM benefit.order_hold_counter o
+                     WHERE o.order_ref IN ($migrated) GROUP BY 1, 2, 3"
+    kept_columns=$old_columns
+    if [ "$(q -c "SELECT count(*) FROM pg_attribute WHERE attrelid = 'benefit.order_hold'::regclass AND attname = 'kind'")" = 1 ]; then
+        kept_columns=${kept_columns//"FROM benefit.order_hold) x"/"FROM benefit.order_hold WHERE order_ref NOT IN ($migrated)) x"}
+        kept_columns=${kept_columns//"FROM benefit.order_code) x"/"FROM benefit.order_code WHERE order_ref NOT IN ($migrated)) x"}
+        kept_columns=${kept_columns//"FROM benefit.order_hold_counter) x"/"FROM benefit.order_hold_counter WHERE order_ref NOT IN ($migrated)) x"}
+        kept_columns=${kept_columns//"FROM benefit.counter) x"/"FROM (SELECT c.kind, c.owner_id, c.key, c.cap, c.held, c.used - coalesce(m.units, 0) AS used
+                                              FROM benefit.counter c LEFT JOIN ($migrated_units) m USING (kind, owner_id, key)
+                                             WHERE NOT (c.kind = 'benefit_contact' AND c.held = 0 AND c.used = m.units
+                                                        AND NOT EXISTS (SELECT 1 FROM benefit.order_hold_counter o
+                                                                         WHERE (o.kind, o.owner_id, o.key) = (c.kind, c.owner_id, c.key)
+                                                                           AND o.order_ref NOT IN ($migrated)))) counter) x"}
+    fi
+    after=$(fingerprint "$db" "$kept_columns")
     moved_after=""
     if [ -n "$moved_before" ]; then
         moved_after=$(q -c "SELECT key, window_start, failures FROM benefit.list_code_attempts() ORDER BY 1")
@@ -167,6 +186,14 @@ SQL
         diff <(echo "$before") <(echo "$after") | sed 's/^/#   /' || true
         diff <(echo "$moved_before") <(echo "$moved_after") | sed 's/^/#   /' || true
     fi
+
+    # the codes redeemed before the update are in the ledger: each used code
+    # belongs to an order, and every counter equals the units its orders hold
+    # and used
+    check "$old: the update moves the codes used before it into the ledger ($(q -c "SELECT count(*) FROM benefit.order_hold WHERE closed_by = 'benefit 0.3.0 update'") codes orders), and every counter equals its orders" \
+        "$(q -c "SELECT (SELECT count(*) FROM benefit.single_use_code c WHERE c.state = 'used'
+                           AND NOT EXISTS (SELECT 1 FROM benefit.order_code o WHERE o.code OPERATOR(benefit.=) c.code))
+                  + ($COUNTERS_VS_HOLDS)")"
 
     if ! $own_script; then
         echo "ok $((n + 1)) - $old: the updated extension equals a fresh install of $current # SKIP $current is installed through the upgrade scripts, equal by construction"
