@@ -619,10 +619,14 @@ BEGIN
     -- a new use of the code by this order, all or nothing
     BEGIN
         IF NOT v_found THEN
-            INSERT INTO benefit.order_hold (order_ref, kind, contact_id, channel, point_of_sale, held_until,
-                                            base_cents, lines_cents, promo_discount_cents, total_cents, created_at)
-            VALUES (p_order, 'codes', p_contact, p_channel, p_pos, coalesce(p_until, p_now), 0, 0, 0, 0, p_now);
-            o.state := 'held';
+            -- a redemption's order is confirmed at once: never an open hold
+            INSERT INTO benefit.order_hold (order_ref, kind, state, contact_id, channel, point_of_sale, held_until,
+                                            base_cents, lines_cents, promo_discount_cents, total_cents, created_at,
+                                            closed_at, closed_by)
+            VALUES (p_order, 'codes', CASE WHEN p_confirm THEN 'confirmed' ELSE 'held' END::benefit.hold_state,
+                    p_contact, p_channel, p_pos, coalesce(p_until, p_now), 0, 0, 0, 0, p_now,
+                    CASE WHEN p_confirm THEN p_now END, CASE WHEN p_confirm THEN SESSION_USER END);
+            o.state := CASE WHEN p_confirm THEN 'confirmed' ELSE 'held' END;
         ELSIF o.state IN ('released', 'expired') THEN
             -- a closed codes order used again starts afresh: what it reserved was given back
             DELETE FROM benefit.order_hold_counter oc WHERE oc.order_ref = p_order;
