@@ -20,12 +20,19 @@ SELECT count(*) <> :codes AS need_codes FROM benefit.single_use_code \gset
 
 CREATE TABLE bench.code_copy (LIKE benefit.single_use_code INCLUDING ALL) WITH (fillfactor = 80);
 INSERT INTO bench.code_copy SELECT * FROM benefit.single_use_code;
--- the history a redeem_code appends, for the reference run p1_history.pgbench
+-- the history and the ledger rows a redeem_code writes, for the floor p1_ledger.pgbench: copies of
+-- the tables with their indexes and storage (the order's deadline index of 0.2.0 is gone in 0.3.0)
 CREATE TABLE bench.history_copy (LIKE benefit.code_history INCLUDING ALL);
+CREATE TABLE bench.order_copy (LIKE benefit.order_hold INCLUDING ALL);
+CREATE TABLE bench.order_code_copy (LIKE benefit.order_code INCLUDING ALL);
+CREATE TABLE bench.counter_copy (LIKE benefit.counter INCLUDING ALL);
+CREATE TABLE bench.order_counter_copy (LIKE benefit.order_hold_counter INCLUDING ALL);
+INSERT INTO bench.counter_copy SELECT * FROM benefit.counter;
 CREATE TABLE bench.pool (i integer PRIMARY KEY, code benefit.code NOT NULL);
 INSERT INTO bench.pool SELECT row_number() OVER (), code FROM benefit.single_use_code;
 TRUNCATE benefit.code_history CASCADE;
-VACUUM ANALYZE benefit.single_use_code, bench.code_copy, bench.pool, benefit.code_history, bench.history_copy, benefit.contact;
+VACUUM ANALYZE benefit.single_use_code, bench.code_copy, bench.pool, benefit.code_history, bench.history_copy, benefit.contact,
+    bench.order_copy, bench.order_code_copy, bench.counter_copy, bench.order_counter_copy;
 
 -- load every page of the three tables, of the contacts redeem_code checks (its buyer must exist),
 -- and of their indexes into shared buffers

@@ -11,5 +11,12 @@ UPDATE bench.code_copy
  WHERE state = 'used';
 TRUNCATE benefit.code_history CASCADE;
 TRUNCATE bench.history_copy;
-VACUUM benefit.single_use_code, bench.code_copy, benefit.code_history, bench.history_copy;
+-- the ledger: redeem_code's orders and units, and the floor's copies
+TRUNCATE benefit.order_hold, benefit.order_open, benefit.order_code, benefit.order_hold_counter,
+         benefit.order_line, benefit.order_refund, benefit.order_refund_line, benefit.order_refund_counter;
+UPDATE benefit.counter SET held = 0, used = 0 WHERE held <> 0 OR used <> 0;
+TRUNCATE bench.order_copy, bench.order_code_copy, bench.order_counter_copy;
+UPDATE bench.counter_copy SET held = 0, used = 0 WHERE held <> 0 OR used <> 0;
+VACUUM benefit.single_use_code, bench.code_copy, benefit.code_history, bench.history_copy, benefit.counter,
+       bench.counter_copy, benefit.order_hold, benefit.order_code, benefit.order_hold_counter;
 CHECKPOINT;
