@@ -1,16 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * redeem.c
- *		benefit.redeem_code of the databases not yet updated to 0.3.0: check
- *		and use a single-use code in one call, as 0.1.0 and 0.2.0 did.
+ *		benefit.redeem_code: use a single-use code in one call.
  *
- * Since 0.3.0 benefit.redeem_code is an order of the ledger, written in
- * PL/pgSQL (sql/src/13_code_use.sql) on the one rule of src/use_rule.c; no
- * 0.3.0 function calls this file.  The library keeps it for the scripts of
- * the releases before 0.3.0, whose redeem_code names this C function: a
- * database installed at 0.1.0 or 0.2.0 keeps redeeming until ALTER EXTENSION
- * benefit UPDATE replaces it.  Remove it when those releases are no longer
- * installable.
+ * Since 0.3.0 (benefit_redeem_order, at the end of this file) a redemption
+ * is a one-call order of the ledger, on the one rule of src/use_rule.c.
+ * The first part of the file, benefit_redeem_code, is the redeem_code of
+ * the databases not yet updated to 0.3.0, whose scripts name it: a database
+ * installed at 0.1.0 or 0.2.0 keeps redeeming as it did until ALTER
+ * EXTENSION benefit UPDATE replaces it.  Remove that part when those
+ * releases are no longer installable.  What follows describes it.
  *
  * The common case (an issued code of a live benefit, in its window and on
  * its channel) is one statement: a conditional UPDATE ... WHERE state =
@@ -44,6 +43,7 @@
 #include "search_path.h"
 #include "spi_util.h"
 #include "throttle.h"
+#include "use_rule.h"
 
 static BenefitPlans plans;
 static SPIPlanPtr plan_fast;
@@ -489,6 +489,254 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 	/* values built from SPI results must outlive SPI_finish */
 	if (!nulls[3])
 		values[3] = SPI_datumTransfer(values[3], false, -1);
+	benefit_pop_search_path();
+	SPI_finish();
+	PG_RETURN_DATUM(redemption_datum(rowtype, values, nulls));
+}
+
+/*
+ * ----------------------------------------------------------------------
+ * benefit.redeem_code since 0.3.0: a one-call order of the ledger.
+ *
+ * The common case, in C: the sale's references checked (sale.c), the code
+ * read and locked with the facts of the one use rule (statement 1), the
+ * rule applied (use_rule.c), then every write of the order in one statement
+ * (statement 2): one unit per code unit on a quota slot with room that no
+ * other buyer holds (FOR UPDATE SKIP LOCKED, from a random slot), the
+ * order confirmed at once with its record of the units and its code, the
+ * code used and its history row.  Each write takes its rows from the one
+ * before, so when no slot has room nothing is written.  Whatever is not
+ * that simple (a throttled caller, an unknown or unusable code, an existing
+ * order, a per-contact limit, no free slot with room) goes to
+ * benefit_internal.code_order, the PL/pgSQL of every code call, which
+ * decides the reason (the same rule) or takes the units the slow way.
+ * Business refusals are results, only bad input raises.
+ * ----------------------------------------------------------------------
+ */
+
+static BenefitPlans order_plans;
+static SPIPlanPtr plan_facts;
+static SPIPlanPtr plan_use_order;
+static SPIPlanPtr plan_code_order;
+
+/* Prepares the statements of the order path for type code_type (the plan rule of spi_util.h). */
+static void
+make_order_plans(BenefitPlans *set, Oid code_type)
+{
+	Oid			t_facts[4] = {code_type, INT8OID, INT8OID, TEXTOID};
+	Oid			t_use[9] = {code_type, INT8OID, INT4OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+	INT4OID};
+	Oid			t_slow[7] = {code_type, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TIMESTAMPTZOID};
+
+	/*
+	 * statement 1: the code, locked, with the facts of the use rule ($2 the
+	 * sale's channel id, $3 its point of sale id, NULL when not given) and
+	 * what decides the fast path (units per code, a per-contact limit, an
+	 * order of that reference already)
+	 */
+	plan_facts = benefit_plans_keep(set,
+		"SELECT c.state::pg_catalog.text, c.hold_order, c.hold_until, c.benefit_id, b.code, "
+		"       b.status = 'live', b.valid_from, b.valid_until, "
+		"       b.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc "
+		"                                  WHERE bc.benefit_id = b.benefit_id AND bc.channel_id = $2), "
+		"       COALESCE((SELECT sc.kind = 'web' FROM benefit.sales_channel sc WHERE sc.channel_id = $2), false), "
+		"       b.point_of_sale_id IS NOT NULL, b.point_of_sale_id IS NOT DISTINCT FROM $3, "
+		"       COALESCE(b.units_per_code, 1), b.quota_per_contact IS NOT NULL, "
+		"       EXISTS (SELECT 1 FROM benefit.order_hold h WHERE h.order_ref = $4) "
+		"  FROM benefit.single_use_code c JOIN benefit.benefit b ON b.benefit_id = c.benefit_id "
+		" WHERE c.code OPERATOR(benefit.=) $1 "
+		"   FOR UPDATE OF c",
+		4, t_facts);
+
+	/* statement 2: every write of the order, each from the one before */
+	plan_use_order = benefit_plans_keep(set,
+		"WITH s AS ("
+		"    UPDATE benefit.counter k SET used = k.used + $3 "
+		"     WHERE k.kind = 'benefit_slot' AND k.owner_id = $2 "
+		"       AND k.key = (SELECT f.key FROM benefit.counter f "
+		"                     WHERE f.kind = 'benefit_slot' AND f.owner_id = $2 "
+		"                       AND (f.cap IS NULL OR f.held + f.used + $3 <= f.cap) "
+		"                     ORDER BY (f.key + $9) % 16 LIMIT 1 FOR UPDATE SKIP LOCKED) "
+		"    RETURNING k.key"
+		"), o AS ("
+		"    INSERT INTO benefit.order_hold (order_ref, kind, state, contact_id, channel, point_of_sale, held_until, "
+		"                                    base_cents, lines_cents, promo_discount_cents, total_cents, "
+		"                                    created_at, closed_at, closed_by) "
+		"    SELECT $4, 'codes', 'confirmed', $5, $6, $7, $8, 0, 0, 0, 0, $8, $8, SESSION_USER FROM s "
+		"    RETURNING order_ref"
+		"), r AS ("
+		"    INSERT INTO benefit.order_hold_counter (order_ref, kind, owner_id, key, units) "
+		"    SELECT o.order_ref, 'benefit_slot', $2, s.key, $3 FROM o, s"
+		"), oc AS ("
+		"    INSERT INTO benefit.order_code (order_ref, code, units) SELECT o.order_ref, $1, $3 FROM o"
+		"), u AS ("
+		"    UPDATE benefit.single_use_code c "
+		"       SET state = 'used', used_at = $8, used_by_contact = $5, used_order = $4, "
+		"           hold_order = NULL, hold_until = NULL "
+		"      FROM o WHERE c.code OPERATOR(benefit.=) $1 "
+		"    RETURNING c.code"
+		") "
+		"INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
+		"SELECT u.code, 'issued', 'used', $8, $4, $5, $6 FROM u "
+		"RETURNING 1",
+		9, t_use);
+
+	/* everything else: the code call of the ledger, in PL/pgSQL */
+	plan_code_order = benefit_plans_keep(set,
+		"SELECT r.reason::pg_catalog.text, r.benefit_id, r.benefit_code, r.used_at "
+		"  FROM benefit_internal.code_order($1, $2, NULL, $3, $4, $5, $6, true, $7) r",
+		7, t_slow);
+}
+
+/* The use rule's facts from row 0 of statement 1; false when the code is not issued. */
+static bool
+read_use_facts(UseFacts *f, const char *order_ref, bool channel_given)
+{
+	bool		isnull;
+	char	   *state = col_text(0, 1, CurrentMemoryContext);
+	char	   *hold_order = col_text(0, 2, CurrentMemoryContext);
+
+	memset(f, 0, sizeof(UseFacts));
+	if (!use_code_state(state, &f->code_state))
+		elog(ERROR, "unknown code state \"%s\"", state);
+	f->held_by_this_order = hold_order != NULL && strcmp(hold_order, order_ref) == 0;
+	f->hold_until = col_timestamptz(0, 3, &isnull);
+	f->benefit_live = col_bool(0, 6);
+	f->valid_from = col_timestamptz(0, 7, &isnull);
+	f->valid_from_set = !isnull;
+	f->valid_until = col_timestamptz(0, 8, &isnull);
+	f->valid_until_set = !isnull;
+	f->channel_given = channel_given;
+	f->on_channel = col_bool(0, 9);
+	f->web_channel = col_bool(0, 10);
+	f->benefit_pos_set = col_bool(0, 11);
+	f->pos_matches = col_bool(0, 12);
+	/* the quotas are decided by the take: a slot with room, or the slow path's reason */
+	return f->code_state == USE_ISSUED;
+}
+
+PG_FUNCTION_INFO_V1(benefit_redeem_order);
+
+/* benefit.redeem_code(code, contact_id, order_ref, channel, point_of_sale, client_key), 0.3.0. */
+Datum
+benefit_redeem_order(PG_FUNCTION_ARGS)
+{
+	Oid			rowtype = redemption_type(fcinfo);
+	Datum		values[5];
+	bool		nulls[5] = {false, false, true, true, true};
+	bool		contact_null = PG_ARGISNULL(1);
+	int64		contact_id = contact_null ? 0 : PG_GETARG_INT64(1);
+	text	   *client_key = PG_ARGISNULL(5) ? NULL : PG_GETARG_TEXT_PP(5);
+	TimestampTz now = GetCurrentTimestamp();	/* the call's instant */
+	char	   *order_str;
+	BenefitSale sale;
+	Datum		args[9];
+	char		argnulls[9];
+	bool		isnull;
+	int			ret;
+	const char *reason = NULL;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("code must not be NULL"));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("order_ref must not be NULL"));
+	benefit_require_writable("benefit.redeem_code()");
+	benefit_check_order_ref(PG_GETARG_TEXT_PP(2));
+	order_str = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	values[1] = PG_GETARG_DATUM(0);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* an error unwinds the pushed path with the (sub)transaction */
+	benefit_push_search_path();
+	benefit_plans_get(&order_plans, benefit_code_type_oid(), make_order_plans);
+
+	/* the references the application passes: 22023 / P0002 whatever the code */
+	benefit_check_sale(PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+					   PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4),
+					   PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), contact_null, false, false, &sale);
+
+	if (!benefit_throttle_check(!contact_null, contact_id, client_key))
+	{
+		args[0] = PG_GETARG_DATUM(0);
+		args[1] = Int64GetDatum(sale.channel_id);
+		args[2] = Int64GetDatum(sale.point_of_sale_id);
+		args[3] = PG_GETARG_DATUM(2);
+		memset(argnulls, ' ', sizeof(argnulls));
+		argnulls[1] = sale.channel_null ? 'n' : ' ';
+		argnulls[2] = sale.point_of_sale_null ? 'n' : ' ';
+		ret = SPI_execute_plan(plan_facts, args, argnulls, false, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "reading the code failed: %s", SPI_result_code_string(ret));
+		if (SPI_processed == 1)
+		{
+			UseFacts	f;
+			int64		benefit_id = col_int8(0, 4, &isnull);
+			int32		units = col_int4(0, 13, &isnull);
+			bool		contact_limit = col_bool(0, 14);
+			bool		order_exists = col_bool(0, 15);
+
+			if (read_use_facts(&f, order_str, !PG_ARGISNULL(3))
+				&& use_refusal(&f, now) == NULL
+				&& !order_exists && (contact_null || !contact_limit))
+			{
+				values[2] = Int64GetDatum(benefit_id);
+				values[3] = col_datum_copy(0, 5, &isnull);
+				SPI_freetuptable(SPI_tuptable);
+				args[1] = Int64GetDatum(benefit_id);
+				args[2] = Int32GetDatum(units);
+				args[3] = PG_GETARG_DATUM(2);
+				args[4] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+				args[5] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+				args[6] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+				args[7] = TimestampTzGetDatum(now);
+				args[8] = Int32GetDatum((int32) (now & 15));
+				memset(argnulls, ' ', sizeof(argnulls));
+				argnulls[4] = contact_null ? 'n' : ' ';
+				argnulls[5] = PG_ARGISNULL(3) ? 'n' : ' ';
+				argnulls[6] = PG_ARGISNULL(4) ? 'n' : ' ';
+				ret = SPI_execute_plan(plan_use_order, args, argnulls, false, 0);
+				if (ret != SPI_OK_INSERT_RETURNING)
+					elog(ERROR, "using the code failed: %s", SPI_result_code_string(ret));
+				if (SPI_processed == 1)
+				{
+					reason = "ok";
+					nulls[2] = nulls[3] = false;
+					values[4] = TimestampTzGetDatum(now);
+					nulls[4] = false;
+				}
+			}
+		}
+	}
+
+	if (reason == NULL)
+	{
+		/* not that simple: the code call of the ledger decides */
+		args[0] = PG_GETARG_DATUM(0);
+		args[1] = PG_GETARG_DATUM(2);
+		args[2] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+		args[3] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+		args[4] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+		args[5] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+		args[6] = TimestampTzGetDatum(now);
+		memset(argnulls, ' ', sizeof(argnulls));
+		argnulls[2] = PG_ARGISNULL(3) ? 'n' : ' ';
+		argnulls[3] = PG_ARGISNULL(4) ? 'n' : ' ';
+		argnulls[4] = contact_null ? 'n' : ' ';
+		argnulls[5] = PG_ARGISNULL(5) ? 'n' : ' ';
+		ret = SPI_execute_plan(plan_code_order, args, argnulls, false, 0);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "the code call failed: %s", SPI_result_code_string(ret));
+		reason = col_text(0, 1, CurrentMemoryContext);
+		values[2] = Int64GetDatum(col_int8(0, 2, &nulls[2]));
+		values[3] = col_datum_copy(0, 3, &nulls[3]);
+		values[4] = TimestampTzGetDatum(col_timestamptz(0, 4, &nulls[4]));
+	}
+	values[0] = benefit_reason_datum(reason_type, reason);
 	benefit_pop_search_path();
 	SPI_finish();
 	PG_RETURN_DATUM(redemption_datum(rowtype, values, nulls));

@@ -114,25 +114,10 @@ CREATE FUNCTION benefit.redeem_code(code benefit.code, contact_id bigint, order_
                                     channel text DEFAULT NULL, point_of_sale text DEFAULT NULL,
                                     client_key text DEFAULT NULL)
 RETURNS benefit.redemption
-LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM benefit_internal.require_writable('benefit.redeem_code()');
-    IF redeem_code.code IS NULL THEN
-        RAISE EXCEPTION 'code must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    ELSIF redeem_code.order_ref IS NULL THEN
-        RAISE EXCEPTION 'order_ref must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    PERFORM benefit_internal.check_order_ref(redeem_code.order_ref);
-    PERFORM benefit_internal.resolve_sale(redeem_code.channel, redeem_code.point_of_sale, redeem_code.contact_id, false);
-    RETURN benefit_internal.code_order(redeem_code.code, redeem_code.order_ref, NULL, redeem_code.channel,
-                                       redeem_code.point_of_sale, redeem_code.contact_id, redeem_code.client_key, true,
-                                       clock_timestamp());
-END
-$$;
+AS 'MODULE_PATHNAME', 'benefit_redeem_order'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER;
 COMMENT ON FUNCTION benefit.redeem_code(benefit.code, bigint, text, text, text, text) IS
-    'Uses a single-use code for an order in one call, a hold and confirm of a codes order (benefit_internal.code_order): takes the code''s units (units_per_code, 1 when NULL) on its benefit''s total quota and the contact''s limit; returns reason ok exactly once per code, whatever the concurrency, or why not (unknown_code, already_used, invalidated, held_by_other_order, benefit_not_live, not_yet_valid, expired, wrong_channel, wrong_point_of_sale, quota_exhausted, contact_quota_exhausted, order_already_held when order_ref is a basket, throttled); contact_id NULL for an anonymous buyer; channel and point_of_sale are sales-channel and point-of-sale codes (NULL: not checked)';
+    '(C, src/redeem.c) Uses a single-use code for an order in one call, a hold and confirm of a codes order (the common case in C, everything else through benefit_internal.code_order): takes the code''s units (units_per_code, 1 when NULL) on its benefit''s total quota and the contact''s limit; returns reason ok exactly once per code, whatever the concurrency, or why not (unknown_code, already_used, invalidated, held_by_other_order, benefit_not_live, not_yet_valid, expired, wrong_channel, wrong_point_of_sale, quota_exhausted, contact_quota_exhausted, order_already_held when order_ref is a basket, throttled); contact_id NULL for an anonymous buyer; channel and point_of_sale are sales-channel and point-of-sale codes (NULL: not checked)';
 REVOKE ALL ON FUNCTION benefit.redeem_code(benefit.code, bigint, text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.redeem_code(benefit.code, bigint, text, text, text, text) TO benefit_admin, benefit_sales;
 
