@@ -11,12 +11,16 @@ UPDATE bench.code_copy
  WHERE state = 'used';
 TRUNCATE benefit.code_history CASCADE;
 TRUNCATE bench.history_copy;
--- the ledger: redeem_code's orders and units, and the floor's copies
-TRUNCATE benefit.order_hold, benefit.order_open, benefit.order_code, benefit.order_hold_counter,
-         benefit.order_line, benefit.order_refund, benefit.order_refund_line, benefit.order_refund_counter;
+-- the ledger: the orders of the last run (not the 200,000 past ones), and the floor's copies
+DELETE FROM benefit.order_hold_counter WHERE order_ref LIKE 'bench-%';
+DELETE FROM benefit.order_code WHERE order_ref LIKE 'bench-%';
+DELETE FROM benefit.order_hold WHERE order_ref LIKE 'bench-%';
 UPDATE benefit.counter SET held = 0, used = 0 WHERE held <> 0 OR used <> 0;
-TRUNCATE bench.order_copy, bench.order_code_copy, bench.order_counter_copy;
+DELETE FROM bench.order_counter_copy;
+DELETE FROM bench.order_code_copy;
+DELETE FROM bench.order_copy WHERE order_ref LIKE 'bench-%';
 UPDATE bench.counter_copy SET held = 0, used = 0 WHERE held <> 0 OR used <> 0;
-VACUUM benefit.single_use_code, bench.code_copy, benefit.code_history, bench.history_copy, benefit.counter,
-       bench.counter_copy, benefit.order_hold, benefit.order_code, benefit.order_hold_counter;
+VACUUM ANALYZE benefit.single_use_code, bench.code_copy, benefit.code_history, bench.history_copy, benefit.counter,
+       bench.counter_copy, benefit.order_hold, benefit.order_code, benefit.order_hold_counter, bench.order_copy,
+       bench.order_code_copy, bench.order_counter_copy;
 CHECKPOINT;

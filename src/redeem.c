@@ -505,7 +505,11 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
  * other buyer holds (FOR UPDATE SKIP LOCKED, from a random slot), the
  * order confirmed at once with its record of the units and its code, the
  * code used and its history row.  Each write takes its rows from the one
- * before, so when no slot has room nothing is written.  Whatever is not
+ * before, so when no slot has room nothing is written; the statement runs
+ * in a subtransaction, so that the slot rows a lock try may keep (a row
+ * locked, then found changed and full) are let go before the slow path
+ * walks the slots in key order, waiting: a kept lock out of that order
+ * made two walkers deadlock.  Whatever is not
  * that simple (a throttled caller, an unknown or unusable code, an existing
  * order, a per-contact limit, no free slot with room) goes to
  * benefit_internal.code_order, the PL/pgSQL of every code call, which
@@ -523,7 +527,7 @@ static SPIPlanPtr plan_code_order;
 static void
 make_order_plans(BenefitPlans *set, Oid code_type)
 {
-	Oid			t_facts[4] = {code_type, INT8OID, INT8OID, TEXTOID};
+	Oid			t_facts[3] = {code_type, INT8OID, INT8OID};
 	Oid			t_use[9] = {code_type, INT8OID, INT4OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
 	INT4OID};
 	Oid			t_slow[7] = {code_type, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TIMESTAMPTZOID};
@@ -531,8 +535,9 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 	/*
 	 * statement 1: the code, locked, with the facts of the use rule ($2 the
 	 * sale's channel id, $3 its point of sale id, NULL when not given) and
-	 * what decides the fast path (units per code, a per-contact limit, an
-	 * order of that reference already)
+	 * what decides the fast path (units per code, a per-contact limit); an
+	 * order of that reference already is found by statement 2, whose insert
+	 * of the order then fails (unique_violation, rolled back)
 	 */
 	plan_facts = benefit_plans_keep(set,
 		"SELECT c.state::pg_catalog.text, c.hold_order, c.hold_until, c.benefit_id, b.code, "
@@ -541,12 +546,11 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		"                                  WHERE bc.benefit_id = b.benefit_id AND bc.channel_id = $2), "
 		"       COALESCE((SELECT sc.kind = 'web' FROM benefit.sales_channel sc WHERE sc.channel_id = $2), false), "
 		"       b.point_of_sale_id IS NOT NULL, b.point_of_sale_id IS NOT DISTINCT FROM $3, "
-		"       COALESCE(b.units_per_code, 1), b.quota_per_contact IS NOT NULL, "
-		"       EXISTS (SELECT 1 FROM benefit.order_hold h WHERE h.order_ref = $4) "
+		"       COALESCE(b.units_per_code, 1), b.quota_per_contact IS NOT NULL "
 		"  FROM benefit.single_use_code c JOIN benefit.benefit b ON b.benefit_id = c.benefit_id "
 		" WHERE c.code OPERATOR(benefit.=) $1 "
 		"   FOR UPDATE OF c",
-		4, t_facts);
+		3, t_facts);
 
 	/* statement 2: every write of the order, each from the one before */
 	plan_use_order = benefit_plans_keep(set,
@@ -586,6 +590,25 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		"SELECT r.reason::pg_catalog.text, r.benefit_id, r.benefit_code, r.used_at "
 		"  FROM benefit_internal.code_order($1, $2, NULL, $3, $4, $5, $6, true, $7) r",
 		7, t_slow);
+}
+
+/* Statement 2 with its arguments, run in a subtransaction. */
+typedef struct OrderWrites
+{
+	Datum	   *args;
+	char	   *nulls;
+} OrderWrites;
+
+/* Runs statement 2; true when it wrote the order (kept), false when it wrote nothing. */
+static bool
+write_order(void *arg)
+{
+	OrderWrites *w = arg;
+	int			ret = SPI_execute_plan(plan_use_order, w->args, w->nulls, false, 0);
+
+	if (ret != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "using the code failed: %s", SPI_result_code_string(ret));
+	return SPI_processed == 1;
 }
 
 /* The use rule's facts from row 0 of statement 1; false when the code is not issued. */
@@ -665,7 +688,6 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 		args[0] = PG_GETARG_DATUM(0);
 		args[1] = Int64GetDatum(sale.channel_id);
 		args[2] = Int64GetDatum(sale.point_of_sale_id);
-		args[3] = PG_GETARG_DATUM(2);
 		memset(argnulls, ' ', sizeof(argnulls));
 		argnulls[1] = sale.channel_null ? 'n' : ' ';
 		argnulls[2] = sale.point_of_sale_null ? 'n' : ' ';
@@ -675,14 +697,14 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 		if (SPI_processed == 1)
 		{
 			UseFacts	f;
+			OrderWrites w;
 			int64		benefit_id = col_int8(0, 4, &isnull);
 			int32		units = col_int4(0, 13, &isnull);
 			bool		contact_limit = col_bool(0, 14);
-			bool		order_exists = col_bool(0, 15);
 
 			if (read_use_facts(&f, order_str, !PG_ARGISNULL(3))
 				&& use_refusal(&f, now) == NULL
-				&& !order_exists && (contact_null || !contact_limit))
+				&& (contact_null || !contact_limit))
 			{
 				values[2] = Int64GetDatum(benefit_id);
 				values[3] = col_datum_copy(0, 5, &isnull);
@@ -699,10 +721,15 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 				argnulls[4] = contact_null ? 'n' : ' ';
 				argnulls[5] = PG_ARGISNULL(3) ? 'n' : ' ';
 				argnulls[6] = PG_ARGISNULL(4) ? 'n' : ' ';
-				ret = SPI_execute_plan(plan_use_order, args, argnulls, false, 0);
-				if (ret != SPI_OK_INSERT_RETURNING)
-					elog(ERROR, "using the code failed: %s", SPI_result_code_string(ret));
-				if (SPI_processed == 1)
+				/*
+				 * In a subtransaction: when it writes nothing (no free slot
+				 * with room, or a concurrent call made the same order), the
+				 * slot rows it may have locked on the way are let go before
+				 * the slow path walks the slots in key order, waiting.
+				 */
+				w.args = args;
+				w.nulls = argnulls;
+				if (benefit_in_subxact(write_order, &w, ERRCODE_UNIQUE_VIOLATION))
 				{
 					reason = "ok";
 					nulls[2] = nulls[3] = false;

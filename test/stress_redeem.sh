@@ -143,7 +143,7 @@ failed=$(total 'failed transactions')
 
 # 3. the invariants
 
-echo "1..7"
+echo "1..8"
 
 check "pgbench processed transactions and none failed (exit $bench_rc, ${processed:-?} processed, ${failed:-?} failed)" \
     "$([ "$bench_rc" = 0 ] && [ "${processed:-0}" -gt 0 ] && [ "${failed:-x}" = 0 ] && echo 0 || echo 1)"
@@ -204,6 +204,19 @@ check "the history matches the states of the codes" \
                         WHERE c.state IS DISTINCT FROM coalesce((SELECT h.to_state FROM benefit.code_history h WHERE h.code = c.code ORDER BY h.history_id DESC LIMIT 1), 'issued')
                            OR EXISTS (SELECT FROM benefit.code_history h WHERE h.code = c.code AND h.to_state = 'used' AND h.order_ref IS DISTINCT FROM c.used_order))
       ORDER BY h.history_id LIMIT 20"
+
+# the ledger: every used code is in a confirmed codes order with its unit on
+# the benefit's slots, so benefit_usage (units) and code_dashboard (codes) agree
+check "benefit_usage, code_dashboard and the ledger agree: units used = codes used = codes of confirmed orders" \
+    "$(q -c "SELECT count(*) FROM benefit.benefit_usage u
+               JOIN (SELECT d.benefit_id, sum(d.codes_used) AS codes_used FROM benefit.code_dashboard d GROUP BY 1) d
+                 ON d.benefit_id = u.benefit_id
+              WHERE u.used <> d.codes_used
+                 OR d.codes_used <> (SELECT count(*) FROM benefit.order_code oc
+                                       JOIN benefit.order_hold h ON h.order_ref = oc.order_ref AND h.state = 'confirmed'
+                                       JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) oc.code
+                                      WHERE c.benefit_id = u.benefit_id)")" \
+    "SELECT u.code, u.used, (SELECT sum(codes_used) FROM benefit.code_dashboard d WHERE d.benefit_id = u.benefit_id) FROM benefit.benefit_usage u"
 
 # each committed pgbench transaction wrote exactly one outcome row; a client
 # cut off by the end of -T may have committed one more that pgbench did not count
