@@ -37,6 +37,7 @@ static SPIPlanPtr plan_try;
 static SPIPlanPtr plan_take;
 static SPIPlanPtr plan_record;
 static SPIPlanPtr plan_walk;
+static SPIPlanPtr plan_walk_one;
 static SPIPlanPtr plan_limited;
 
 /*
@@ -67,10 +68,12 @@ make_plans(BenefitPlans *set, Oid kind_type)
 		"ON CONFLICT (order_ref, kind, owner_id, key) DO UPDATE SET units = o.units + EXCLUDED.units",
 		5, t_record);
 	plan_walk = benefit_plans_keep(set,
-		"SELECT c.key, c.cap, c.held, c.used FROM benefit.counter c "
-		" WHERE c.kind = $1 AND c.owner_id = $2 "
-		" ORDER BY c.key FOR UPDATE",
+		"SELECT c.key FROM benefit.counter c WHERE c.kind = $1 AND c.owner_id = $2 ORDER BY c.key",
 		2, t_walk);
+	plan_walk_one = benefit_plans_keep(set,
+		"SELECT c.cap, c.held, c.used FROM benefit.counter c "
+		" WHERE c.kind = $1 AND c.owner_id = $2 AND c.key = $3 FOR UPDATE",
+		3, t_try);
 	plan_limited = benefit_plans_keep(set,
 		"INSERT INTO benefit.counter AS c (kind, owner_id, key, held) VALUES ($1, $2, $3, $4) "
 		"ON CONFLICT (kind, owner_id, key) DO UPDATE SET held = c.held + EXCLUDED.held "
@@ -165,27 +168,39 @@ benefit_take_slots(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(true);
 	}
 
-	/* every slot in key order, waiting for each lock */
+	/*
+	 * The slots in key order, waiting for each lock, taking their room as
+	 * they come, and no further once the units are taken: a walk that locked
+	 * every slot first held all 16 until its transaction ended, and every
+	 * other buyer of the benefit queued behind it.
+	 */
 	args[0] = kind;
 	args[1] = owner;
 	if (SPI_execute_plan(plan_walk, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "walking the quota slots failed");
 	nslots = (int) Min(SPI_processed, QUOTA_SLOTS);
 	for (int i = 0; i < nslots; i++)
-	{
-		bool		capnull;
-		int64		cap = col_int4(i, 2, &capnull);
-		int64		held = col_int4(i, 3, &isnull);
-		int64		used = col_int4(i, 4, &isnull);
-
 		keys[i] = col_int8(i, 1, &isnull);
-		room[i] = capnull ? -1 : Max(cap - held - used, 0);
-	}
 	SPI_freetuptable(SPI_tuptable);
 	for (int i = 0; i < nslots && need > 0; i++)
 	{
-		int32		take = room[i] < 0 ? need : (int32) Min((int64) need, room[i]);
+		int32		take;
+		bool		capnull;
 
+		args[0] = kind;
+		args[1] = owner;
+		args[2] = Int64GetDatum(keys[i]);
+		if (SPI_execute_plan(plan_walk_one, args, NULL, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "locking a quota slot failed");
+		{
+			int64		cap = col_int4(0, 1, &capnull);
+			int64		held = col_int4(0, 2, &isnull);
+			int64		used = col_int4(0, 3, &isnull);
+
+			room[i] = capnull ? -1 : Max(cap - held - used, 0);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		take = room[i] < 0 ? need : (int32) Min((int64) need, room[i]);
 		if (take <= 0)
 			continue;
 		args[0] = kind;

@@ -501,15 +501,16 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
  * The common case, in C: the sale's references checked (sale.c), the code
  * read and locked with the facts of the one use rule (statement 1), the
  * rule applied (use_rule.c), then every write of the order in one statement
- * (statement 2): one unit per code unit on a quota slot with room that no
- * other buyer holds (FOR UPDATE SKIP LOCKED, from a random slot), the
+ * (statement 2): one unit per code unit on a quota slot that has room (from
+ * a random one; its lock waited for, while this call holds only the code's
+ * lock, so that it cannot close a cycle), the
  * order confirmed at once with its record of the units and its code, the
  * code used and its history row.  Each write takes its rows from the one
- * before, so when no slot has room nothing is written; the statement runs
- * in a subtransaction, so that the slot rows a lock try may keep (a row
- * locked, then found changed and full) are let go before the slow path
- * walks the slots in key order, waiting: a kept lock out of that order
- * made two walkers deadlock.  Whatever is not
+ * before, so when the slot has no room once locked nothing is written; the
+ * statement runs in a subtransaction, so that the slot row a failed update
+ * keeps locked (locked, then found changed and full) is let go before the
+ * slow path walks the slots in key order, waiting: a kept lock out of that
+ * order made two walkers deadlock.  Whatever is not
  * that simple (a throttled caller, an unknown or unusable code, an existing
  * order, a per-contact limit, no free slot with room) goes to
  * benefit_internal.code_order, the PL/pgSQL of every code call, which
@@ -557,10 +558,11 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		"WITH s AS ("
 		"    UPDATE benefit.counter k SET used = k.used + $3 "
 		"     WHERE k.kind = 'benefit_slot' AND k.owner_id = $2 "
+		"       AND (k.cap IS NULL OR k.held + k.used + $3 <= k.cap) "
 		"       AND k.key = (SELECT f.key FROM benefit.counter f "
 		"                     WHERE f.kind = 'benefit_slot' AND f.owner_id = $2 "
 		"                       AND (f.cap IS NULL OR f.held + f.used + $3 <= f.cap) "
-		"                     ORDER BY (f.key + $9) % 16 LIMIT 1 FOR UPDATE SKIP LOCKED) "
+		"                     ORDER BY (f.key + $9) % 16 LIMIT 1) "
 		"    RETURNING k.key"
 		"), o AS ("
 		"    INSERT INTO benefit.order_hold (order_ref, kind, state, contact_id, channel, point_of_sale, held_until, "

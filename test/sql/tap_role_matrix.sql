@@ -19,7 +19,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(190);
+SELECT plan(193);
 \i test/fixtures/logins.sql
 \i test/fixtures/season.sql
 
@@ -155,7 +155,8 @@ SELECT throws_ok(q, '42501', NULL, 'sales may not ' || what)
     (17, 'change the lifecycle', $q$SELECT benefit.suspend(pg_temp.id('famille'))$q$),
     (18, 'list a benefit''s problems', $q$SELECT * FROM benefit.list_problems(pg_temp.id('famille'))$q$),
     (19, 'change a price', $q$UPDATE benefit.base_price SET price_cents = 1$q$),
-    (20, 'read the refunds', $q$SELECT * FROM benefit.order_refund$q$)
+    (20, 'read the refunds', $q$SELECT * FROM benefit.order_refund$q$),
+    (21, 'purge old orders', $q$SELECT benefit.purge_orders()$q$)
   ) v(n, what, q)
  ORDER BY n;
 RESET ROLE;
@@ -228,7 +229,7 @@ SELECT is(pg_temp.try(format('SELECT (count(t) >= 0)::text FROM benefit.%I t', t
                     'audience', 'base_price', 'contact', 'indicator', 'indicator_level', 'contact_indicator', 'campaign',
                     'campaign_target', 'benefit', 'benefit_channel', 'benefit_tariff', 'promo_code', 'promo_code_channel',
                     'benefit_status_history', 'code_batch', 'single_use_code', 'code_history', 'mail_outbox', 'ticket',
-                    'order_hold', 'order_line', 'order_refund', 'order_refund_line']) WITH ORDINALITY u(t, n)
+                    'order_hold', 'order_line', 'order_refund', 'order_refund_line', 'order_open']) WITH ORDINALITY u(t, n)
  ORDER BY n;
 
 SELECT is(pg_temp.try(q), expected, 'admin: ' || what)
@@ -305,7 +306,8 @@ SELECT is(pg_temp.try(q), expected, 'admin: ' || what)
     (38, 'marks an outbox mail sent', $q$UPDATE benefit.mail_outbox SET sent_at = now() WHERE batch_id = pg_temp.id('batch') RETURNING email$q$,
          'ce@alpina.example'),
     (39, 'library_version', $q$SELECT (benefit.library_version() = extversion)::text FROM pg_extension WHERE extname = 'benefit'$q$, 'true'),
-    (40, 'refund (the same refund again)', $q$SELECT benefit.refund('m-order-5', 'm-refund-1', ARRAY[ROW(1, 1)::benefit.refund_line])::text$q$, 'ok')
+    (40, 'refund (the same refund again)', $q$SELECT benefit.refund('m-order-5', 'm-refund-1', ARRAY[ROW(1, 1)::benefit.refund_line])::text$q$, 'ok'),
+    (41, 'purge_orders (nothing closed 90 days ago)', $q$SELECT benefit.purge_orders()::text$q$, '0')
   ) v(n, what, q, expected)
  ORDER BY n;
 
