@@ -36,6 +36,9 @@ SELECT 'past-' || i, 'codes', 'confirmed', now() - interval '1 day', 0, 0, 0, 0,
        now() - interval '1 day', 'bench'
   FROM generate_series(1, 200000) i;
 INSERT INTO bench.order_copy SELECT * FROM benefit.order_hold;
+-- the foreign keys of the ledger, which the writes check (LIKE copies no foreign key)
+ALTER TABLE bench.order_code_copy ADD FOREIGN KEY (order_ref) REFERENCES bench.order_copy (order_ref);
+ALTER TABLE bench.order_counter_copy ADD FOREIGN KEY (order_ref) REFERENCES bench.order_copy (order_ref);
 CREATE TABLE bench.pool (i integer PRIMARY KEY, code benefit.code NOT NULL);
 INSERT INTO bench.pool SELECT row_number() OVER (), code FROM benefit.single_use_code;
 TRUNCATE benefit.code_history CASCADE;

@@ -499,14 +499,16 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
  * benefit.redeem_code since 0.3.0: a one-call order of the ledger.
  *
  * The common case, in C: the sale's references checked (sale.c), the code
- * read and locked with the facts of the one use rule (statement 1), the
- * rule applied (use_rule.c), then every write of the order in one statement
- * (statement 2): one unit per code unit on a quota slot that has room (from
- * a random one; its lock waited for, while this call holds only the code's
- * lock, so that it cannot close a cycle), the
- * order confirmed at once with its record of the units and its code, the
- * code used and its history row.  Each write takes its rows from the one
- * before, so when the slot has no room once locked nothing is written; the
+ * read with the facts of the one use rule (statement 1), the rule applied
+ * (use_rule.c), then every write of the order in one statement (statement
+ * 2), in the common lock order: the code used (if still issued), then one
+ * unit per code unit on a quota slot that has room (from a random one; its
+ * lock waited for, while this call holds only the code's lock, so that it
+ * cannot close a cycle), the
+ * order confirmed at once with its record of the units and its code, and
+ * the code's history row.  Each write takes its rows from the one
+ * before, so when the code was taken meanwhile or the slot has no room once
+ * locked nothing is kept; the
  * statement runs in a subtransaction, so that the slot row a failed update
  * keeps locked (locked, then found changed and full) is let go before the
  * slow path walks the slots in key order, waiting: a kept lock out of that
@@ -549,14 +551,25 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		"       b.point_of_sale_id IS NOT NULL, b.point_of_sale_id IS NOT DISTINCT FROM $3, "
 		"       COALESCE(b.units_per_code, 1), b.quota_per_contact IS NOT NULL "
 		"  FROM benefit.single_use_code c JOIN benefit.benefit b ON b.benefit_id = c.benefit_id "
-		" WHERE c.code OPERATOR(benefit.=) $1 "
-		"   FOR UPDATE OF c",
+		" WHERE c.code OPERATOR(benefit.=) $1",
 		3, t_facts);
 
-	/* statement 2: every write of the order, each from the one before */
+	/*
+	 * statement 2: every write of the order, each from the one before, in
+	 * the common lock order: the code first (still issued: else a
+	 * concurrent call used, held or invalidated it since statement 1, and
+	 * nothing is written), then the slot
+	 */
 	plan_use_order = benefit_plans_keep(set,
-		"WITH s AS ("
+		"WITH u AS ("
+		"    UPDATE benefit.single_use_code c "
+		"       SET state = 'used', used_at = $8, used_by_contact = $5, used_order = $4, "
+		"           hold_order = NULL, hold_until = NULL "
+		"     WHERE c.code OPERATOR(benefit.=) $1 AND c.state = 'issued' "
+		"    RETURNING c.code"
+		"), s AS ("
 		"    UPDATE benefit.counter k SET used = k.used + $3 "
+		"      FROM u "
 		"     WHERE k.kind = 'benefit_slot' AND k.owner_id = $2 "
 		"       AND (k.cap IS NULL OR k.held + k.used + $3 <= k.cap) "
 		"       AND k.key = (SELECT f.key FROM benefit.counter f "
@@ -575,15 +588,9 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		"    SELECT o.order_ref, 'benefit_slot', $2, s.key, $3 FROM o, s"
 		"), oc AS ("
 		"    INSERT INTO benefit.order_code (order_ref, code, units) SELECT o.order_ref, $1, $3 FROM o"
-		"), u AS ("
-		"    UPDATE benefit.single_use_code c "
-		"       SET state = 'used', used_at = $8, used_by_contact = $5, used_order = $4, "
-		"           hold_order = NULL, hold_until = NULL "
-		"      FROM o WHERE c.code OPERATOR(benefit.=) $1 "
-		"    RETURNING c.code"
 		") "
 		"INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
-		"SELECT u.code, 'issued', 'used', $8, $4, $5, $6 FROM u "
+		"SELECT u.code, 'issued', 'used', $8, $4, $5, $6 FROM u, o "
 		"RETURNING 1",
 		9, t_use);
 

@@ -80,6 +80,14 @@ UNION ALL SELECT 'lines', v FROM unnest(ARRAY['NULL', '''{}''::benefit.basket_li
     'array_fill(ROW(2, NULL, 1, 1, 1, 100)::benefit.basket_line, ARRAY[200])',
     'array_fill(ROW(2, NULL, 1, 1, 1000, 100000000000)::benefit.basket_line, ARRAY[200])',
     'array_fill(ROW(2, NULL, 1, 1, 1, 100)::benefit.basket_line, ARRAY[201])']) v
+UNION ALL SELECT 'refund_lines', v FROM unnest(ARRAY['NULL', '''{}''::benefit.refund_line[]', 'ARRAY[NULL]::benefit.refund_line[]',
+    'ARRAY[ROW(1, 1)]::benefit.refund_line[]', 'ARRAY[ROW(1, 1), ROW(1, 1)]::benefit.refund_line[]',
+    'ARRAY[ROW(NULL, 1)]::benefit.refund_line[]', 'ARRAY[ROW(1, 0)]::benefit.refund_line[]',
+    'ARRAY[ROW(2, 1000)]::benefit.refund_line[]', 'ARRAY[ROW(-1, -1)]::benefit.refund_line[]',
+    'ARRAY[ROW(2147483647, 2147483647)]::benefit.refund_line[]']) v
+UNION ALL SELECT 'interval', v FROM unnest(ARRAY['NULL', '''0''::interval', '''90 days''::interval', '''-1 day''::interval',
+    '''1000 years''::interval', '''infinity''::text::interval']) v
+UNION ALL SELECT 'bool', v FROM unnest(ARRAY['NULL', 'true', 'false']) v
 UNION ALL SELECT 'jsonb', v FROM unnest(ARRAY['NULL', '''{}''::jsonb', '''[]''::jsonb', '''null''::jsonb', '''"x"''::jsonb',
     '''{"lines": 5}''::jsonb', '''{"lines": [{}]}''::jsonb', '''{"lines": [{"product_id": "x"}]}''::jsonb',
     '''{"lines": [{"product_id": 2, "quantity": 1e30}], "channel": "web"}''::jsonb',
@@ -107,6 +115,8 @@ INSERT INTO fn VALUES
     ('benefit.confirm', ARRAY['text']),
     ('benefit.release', ARRAY['text']),
     ('benefit.expire_holds', ARRAY[]::text[]),
+    ('benefit.refund', ARRAY['text', 'text', 'refund_lines']),
+    ('benefit.purge_orders', ARRAY['interval', 'int4', 'bool']),
     ('benefit.purge_code_attempts', ARRAY[]::text[]),
     ('benefit.list_code_attempts', ARRAY[]::text[]),
     ('benefit.forget_code_attempts', ARRAY['int8', 'text']),
