@@ -4,3 +4,5 @@
 COMMENT ON TYPE benefit_internal.call_args IS
     'The arguments of a runtime call read from JSON by benefit_internal.parse_call, named as the typed calls name them (internal)';
 
+-- the refund reference of benefit.refund(jsonb)
+ALTER TYPE benefit_internal.call_args ADD ATTRIBUTE refund_ref text;

@@ -238,7 +238,7 @@ BEGIN
     END IF;
     -- the row lock orders this call with any redemption of the same code
     SELECT c.state INTO st FROM benefit.single_use_code c
-     WHERE c.code OPERATOR(benefit.=) invalidate_code.code FOR UPDATE;
+     WHERE c.code OPERATOR(benefit.=) invalidate_code.code FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RETURN 'unknown_code';
     ELSIF st = 'used' THEN

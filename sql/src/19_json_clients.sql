@@ -21,7 +21,8 @@ CREATE TYPE benefit_internal.call_args AS (
     codes       text[],
     promo_code  text,
     client_key  text,
-    code        text
+    code        text,
+    refund_ref  text
 );
 COMMENT ON TYPE benefit_internal.call_args IS
     'The arguments of a runtime call read from JSON by benefit_internal.parse_call, named as the typed calls name them (internal)';
@@ -40,8 +41,9 @@ DECLARE
     v_fn text := format('benefit.%s(jsonb)', fn);
     v_keys jsonb;               -- key -> type, from the typed call's arguments
     v_names text[];             -- the keys in argument order, for messages
-    v_line_keys jsonb;          -- key -> type, from benefit.basket_line
+    v_line_keys jsonb;          -- key -> type, from the line type of the call (basket or refund line)
     v_line_names text[];
+    v_line_kind text;           -- 'basket line' or 'refund line', for messages
     p record;
     v_ts text;
 BEGIN
@@ -63,11 +65,14 @@ BEGIN
     IF v_keys IS NULL THEN
         RAISE EXCEPTION 'no typed form of %', v_fn USING ERRCODE = 'internal_error';
     END IF;
-    IF jsonb_typeof(args -> 'lines') = 'array' THEN
-        SELECT jsonb_object_agg(a.attname, format_type(a.atttypid, a.atttypmod)), array_agg(a.attname::text ORDER BY a.attnum)
-          INTO v_line_keys, v_line_names
-          FROM pg_attribute a
-         WHERE a.attrelid = 'benefit.basket_line'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+    IF jsonb_typeof(args -> 'lines') = 'array' AND v_keys ? 'lines' THEN
+        -- the line type is the element type of the typed call's lines argument
+        SELECT jsonb_object_agg(a.attname, format_type(a.atttypid, a.atttypmod)), array_agg(a.attname::text ORDER BY a.attnum),
+               replace(min(t.typname), '_', ' ')
+          INTO v_line_keys, v_line_names, v_line_kind
+          FROM pg_type t
+          JOIN pg_attribute a ON a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+         WHERE t.oid = (SELECT e.typelem FROM pg_type e WHERE e.oid = (v_keys ->> 'lines')::regtype);
     END IF;
 
     -- the first key, at the top or in a basket line, that is unknown or has the wrong JSON type
@@ -76,14 +81,14 @@ BEGIN
               FROM jsonb_each(args) e
             UNION ALL
             SELECT l.n, le.key, coalesce(le.value, l.line),
-                   CASE WHEN jsonb_typeof(l.line) = 'object' THEN v_line_keys ->> le.key ELSE 'basket line' END
+                   CASE WHEN jsonb_typeof(l.line) = 'object' THEN v_line_keys ->> le.key ELSE 'line object' END
               FROM jsonb_array_elements(CASE WHEN jsonb_typeof(args -> 'lines') = 'array' THEN args -> 'lines' END)
                        WITH ORDINALITY l(line, n)
               LEFT JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(l.line) = 'object' THEN l.line END) le ON true
              WHERE jsonb_typeof(l.line) <> 'object' OR le.key IS NOT NULL) i
      CROSS JOIN LATERAL (SELECT CASE
                 WHEN i.type IS NULL THEN 'unknown'
-                WHEN i.type = 'basket line' THEN 'a JSON object'
+                WHEN i.type = 'line object' THEN 'a JSON object'
                 WHEN jsonb_typeof(i.value) = 'null' THEN NULL
                 WHEN i.type IN ('text', 'benefit.code', 'timestamp with time zone') THEN
                     CASE WHEN jsonb_typeof(i.value) <> 'string' THEN 'a JSON string' END
@@ -97,7 +102,7 @@ BEGIN
                     CASE WHEN jsonb_typeof(i.value) <> 'array'
                               OR EXISTS (SELECT 1 FROM jsonb_array_elements(i.value) v WHERE jsonb_typeof(v) <> 'string')
                          THEN 'an array of strings' END
-                WHEN i.type = 'benefit.basket_line[]' THEN
+                WHEN i.type IN ('benefit.basket_line[]', 'benefit.refund_line[]') THEN
                     CASE WHEN jsonb_typeof(i.value) <> 'array' THEN 'an array of line objects' END
                 ELSE 'of type ' || i.type
            END AS problem) x
@@ -110,7 +115,7 @@ BEGIN
                   DETAIL = format('%s takes the keys %s.', v_fn, array_to_string(v_names, ', '));
         END IF;
         RAISE EXCEPTION 'unknown key "%" in line %', p.key, p.line USING ERRCODE = 'invalid_parameter_value',
-              DETAIL = format('A basket line takes the keys %s.', array_to_string(v_line_names, ', '));
+              DETAIL = format('A %s takes the keys %s.', v_line_kind, array_to_string(v_line_names, ', '));
     ELSIF FOUND AND p.key IS NULL THEN
         RAISE EXCEPTION 'line % must be %, not %', p.line, p.problem, left(p.value::text, 60)
               USING ERRCODE = 'invalid_parameter_value';
@@ -137,7 +142,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit_internal.parse_call(jsonb, text) IS
-    'The one JSON reader of the jsonb forms of the runtime calls: the keys of benefit.<fn>(jsonb) are the input argument names of the typed benefit.<fn>, with their types (a JSON string for text, a code or a timestamp, an integer for an id, an array of strings for codes, an array of objects with the keys of benefit.basket_line for lines; null for NULL); an unknown key, also inside a basket line, or a wrong JSON type is an error (22023) naming the key';
+    'The one JSON reader of the jsonb forms of the runtime calls: the keys of benefit.<fn>(jsonb) are the input argument names of the typed benefit.<fn>, with their types (a JSON string for text, a code or a timestamp, an integer for an id, an array of strings for codes, an array of objects with the keys of the call''s line type, benefit.basket_line or benefit.refund_line, for lines; null for NULL); an unknown key, also inside a basket line, or a wrong JSON type is an error (22023) naming the key';
 REVOKE ALL ON FUNCTION benefit_internal.parse_call(jsonb, text) FROM PUBLIC;
 
 CREATE FUNCTION benefit.price_basket(basket jsonb)
@@ -292,3 +297,24 @@ COMMENT ON FUNCTION benefit.release_code(jsonb) IS
     'release_code for JSON clients: {"code", "order_ref", "contact_id", "client_key"} in (code and order_ref required: 22004), {"reason"} out';
 REVOKE ALL ON FUNCTION benefit.release_code(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.release_code(jsonb) TO benefit_sales, benefit_admin;
+
+CREATE FUNCTION benefit.refund(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a benefit_internal.call_args := benefit_internal.parse_call(refund.args, 'refund');
+BEGIN
+    -- the lines are refund lines: read here with their own type (parse_call checked their keys)
+    RETURN jsonb_build_object('reason', benefit.refund(
+        a.order_ref, a.refund_ref,
+        CASE WHEN jsonb_typeof(refund.args -> 'lines') = 'array'
+             THEN ARRAY(SELECT r FROM jsonb_populate_recordset(NULL::benefit.refund_line, refund.args -> 'lines') r)
+        END));
+END
+$$;
+COMMENT ON FUNCTION benefit.refund(jsonb) IS
+    'refund for JSON clients: {"order_ref", "refund_ref", "lines": [{"line_no", "quantity"}, ...]} in (no lines or null: the whole order; an unknown key, also in a line, or a wrong JSON type is 22023), {"reason"} out';
+REVOKE ALL ON FUNCTION benefit.refund(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION benefit.refund(jsonb) TO benefit_sales, benefit_admin;

@@ -16,7 +16,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
 \i test/fixtures/logins.sql
 \i test/fixtures/sale.sql
-SELECT plan(39);
+SELECT plan(44);
 
 -- every key of a jsonb form is an argument of its typed form, and the parser can carry it
 SELECT is((SELECT string_agg(DISTINCT a.argname || ' of ' || p.proname, ', ')
@@ -30,7 +30,7 @@ SELECT is((SELECT string_agg(DISTINCT a.argname || ' of ' || p.proname, ', ')
           NULL, 'every argument of a typed call with a jsonb form is a field of benefit_internal.call_args');
 SELECT is((SELECT string_agg(j.proname, ', ' ORDER BY j.proname) FROM pg_proc j
             WHERE j.pronamespace = 'benefit'::regnamespace AND j.pronargs = 1 AND j.proargtypes[0] = 'jsonb'::regtype),
-          'available, confirm, enter_code, hold, hold_code, price_basket, redeem_code, release, release_code',
+          'available, confirm, enter_code, hold, hold_code, price_basket, redeem_code, refund, release, release_code',
           'the jsonb forms');
 
 SET ROLE tap_sales;
@@ -96,6 +96,16 @@ SELECT results_eq($$SELECT v #>> '{lines,0,benefit_code}', v #>> '{lines,0,total
                   $$VALUES ('su', '800')$$, 'hold(jsonb): the line priced with the single-use code');
 SELECT is(benefit.confirm('{"order_ref": "j-1"}'::jsonb), '{"reason": "ok"}'::jsonb, 'confirm(jsonb)');
 SELECT is(benefit.release('{"order_ref": "j-1"}'::jsonb), '{"reason": "already_confirmed"}'::jsonb, 'release(jsonb) of a paid order');
+SELECT throws_ok($$SELECT benefit.refund('{"order_ref": "j-1", "refund_ref": "jr-1", "lines": [{"line": 1, "quantity": 1}]}'::jsonb)$$,
+                 '22023', 'unknown key "line" in line 1', 'refund(jsonb): a refund line takes line_no and quantity');
+SELECT throws_ok($$SELECT benefit.refund('{"order_ref": "j-1", "refund_ref": "jr-1", "lines": [{"line_no": "1", "quantity": 1}]}'::jsonb)$$,
+                 '22023', 'key "line_no" of line 1 must be an integer, not "1"', 'refund(jsonb): a line number is an integer');
+SELECT is(benefit.refund('{"order_ref": "j-1", "refund_ref": "jr-1", "lines": [{"line_no": 1, "quantity": 1}]}'::jsonb),
+          '{"reason": "ok"}'::jsonb, 'refund(jsonb): one unit of line 1');
+SELECT is(benefit.refund('{"order_ref": "j-1", "refund_ref": "jr-1", "lines": [{"line_no": 1, "quantity": 1}]}'::jsonb),
+          '{"reason": "ok"}'::jsonb, 'refund(jsonb): the same refund again changes nothing');
+SELECT is(benefit.refund('{"order_ref": "j-1", "refund_ref": "jr-2"}'::jsonb), '{"reason": "not_confirmed"}'::jsonb,
+          'refund(jsonb): no lines, and nothing left to refund (the order was one unit, wholly refunded)');
 INSERT INTO answer SELECT 2, benefit.hold(jsonb_build_object(
     'order_ref', 'j-2', 'lines', jsonb_build_array(jsonb_build_object('product_id', pg_temp.id('mouette'), 'quantity', 2)),
     'channel', 'box-office', 'held_until', now() + interval '10 minutes', 'codes', jsonb_build_array('OperaGrand264')));
