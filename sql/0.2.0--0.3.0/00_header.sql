@@ -5,8 +5,8 @@
  * Run by ALTER EXTENSION benefit UPDATE (from 0.1.0 after the frozen upgrade
  * to 0.2.0).  Built by make: the parts in sql/0.2.0--0.3.0/ joined in the
  * order of their names, each numbered as the concern file of sql/src/ whose
- * objects it changes, then every routine of sql/src/ restated by
- * sql/routines.awk (CREATE OR REPLACE FUNCTION with its comment and
+ * objects it changes, then every routine and view of sql/src/ restated by
+ * sql/routines.awk (CREATE OR REPLACE FUNCTION / VIEW with their comments and
  * privileges), then the parts in sql/0.2.0--0.3.0/after/ (what needs the
  * new routines); the release freezes the joined script.  A function is so
  * written once, in its concern source: a part only drops what cannot be
