@@ -549,7 +549,8 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		"                                  WHERE bc.benefit_id = b.benefit_id AND bc.channel_id = $2), "
 		"       COALESCE((SELECT sc.kind = 'web' FROM benefit.sales_channel sc WHERE sc.channel_id = $2), false), "
 		"       b.point_of_sale_id IS NOT NULL, b.point_of_sale_id IS NOT DISTINCT FROM $3, "
-		"       COALESCE(b.units_per_code, 1), b.quota_per_contact IS NOT NULL "
+		"       COALESCE(b.units_per_code, 1), b.quota_per_contact IS NOT NULL, "
+		"       COALESCE(b.units_per_code, 1) <= COALESCE(b.quota_per_order, 2147483647) "
 		"  FROM benefit.single_use_code c JOIN benefit.benefit b ON b.benefit_id = c.benefit_id "
 		" WHERE c.code OPERATOR(benefit.=) $1",
 		3, t_facts);
@@ -710,10 +711,11 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 			int64		benefit_id = col_int8(0, 4, &isnull);
 			int32		units = col_int4(0, 13, &isnull);
 			bool		contact_limit = col_bool(0, 14);
+			bool		within_order_limit = col_bool(0, 15);
 
 			if (read_use_facts(&f, order_str, !PG_ARGISNULL(3))
 				&& use_refusal(&f, now) == NULL
-				&& (contact_null || !contact_limit))
+				&& (contact_null || !contact_limit) && within_order_limit)
 			{
 				values[2] = Int64GetDatum(benefit_id);
 				values[3] = col_datum_copy(0, 5, &isnull);

@@ -6,3 +6,4 @@ ALTER TYPE benefit.reason ADD VALUE 'promo_budget_reached';
 ALTER TYPE benefit.reason ADD VALUE 'not_confirmed';
 ALTER TYPE benefit.reason ADD VALUE 'ticket_refunded';
 ALTER TYPE benefit.reason ADD VALUE 'code_units_exhausted';
+ALTER TYPE benefit.reason ADD VALUE 'already_refunded';

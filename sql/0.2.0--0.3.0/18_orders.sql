@@ -14,3 +14,4 @@ COMMENT ON TYPE benefit.hold_state IS
     'State of an order: held (units reserved until held_until), confirmed (uses final), released (given back by the order), expired (given back at the deadline), refunded (confirmed, then wholly refunded)';
 ALTER TABLE benefit.order_hold ALTER COLUMN channel DROP NOT NULL;
 COMMENT ON COLUMN benefit.order_hold.channel IS 'Sales channel code of the hold (NULL: a code call that named no channel)';
+COMMENT ON COLUMN benefit.order_hold.state IS 'held, confirmed, released, expired or refunded';

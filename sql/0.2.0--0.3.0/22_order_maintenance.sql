@@ -9,7 +9,7 @@ ALTER TABLE benefit.order_code SET (fillfactor = 90);
 CREATE INDEX order_hold_created_at_idx ON benefit.order_hold (created_at);
 COMMENT ON INDEX benefit.order_hold_created_at_idx IS 'Orders by creation time (never updated), for purge_orders';
 COMMENT ON TABLE benefit.order_hold IS
-    'One row per order put on hold by benefit.hold: its state, deadline and priced totals; an order reference is held once (README), until purge_orders deletes the closed order; fillfactor 70 and no index on a changing column, so that updates stay HOT (open holds by deadline: benefit.order_open)';
+    'One row per order of the ledger: a basket held by benefit.hold, or a codes order of hold_code and redeem_code; its kind, state, deadline and priced totals; an order reference is held once (README), until purge_orders deletes the closed order; fillfactor 70 and no index on a changing column, so that updates stay HOT (open holds by deadline: benefit.order_open)';
 COMMENT ON TABLE benefit.order_code IS 'The single-use codes each hold claimed (fillfactor 90: room for an update to stay HOT)';
 
 CREATE TABLE benefit.order_open (

@@ -34,7 +34,7 @@ CREATE TYPE benefit.reason AS ENUM (
     -- repeated wrong code entries
     'throttled',
     -- 0.3.0: several codes in a basket, promo budgets, refunds
-    'code_not_needed', 'promo_budget_reached', 'not_confirmed', 'ticket_refunded', 'code_units_exhausted');
+    'code_not_needed', 'promo_budget_reached', 'not_confirmed', 'ticket_refunded', 'code_units_exhausted', 'already_refunded');
 COMMENT ON TYPE benefit.reason IS
     'Why a runtime call accepted or refused something: business refusals are results with a reason, not errors (README lists each)';
 REVOKE ALL ON TYPE benefit.reason FROM PUBLIC;

@@ -51,9 +51,9 @@ CREATE TABLE benefit.order_hold (
 -- HOT.  The open holds are found through benefit.order_open (22_order_maintenance.sql).
 CREATE INDEX order_hold_created_at_idx ON benefit.order_hold (created_at);
 COMMENT ON TABLE benefit.order_hold IS
-    'One row per order put on hold by benefit.hold: its state, deadline and priced totals; an order reference is held once (README), until purge_orders deletes the closed order; fillfactor 70 and no index on a changing column, so that updates stay HOT (open holds by deadline: benefit.order_open)';
+    'One row per order of the ledger: a basket held by benefit.hold, or a codes order of hold_code and redeem_code; its kind, state, deadline and priced totals; an order reference is held once (README), until purge_orders deletes the closed order; fillfactor 70 and no index on a changing column, so that updates stay HOT (open holds by deadline: benefit.order_open)';
 COMMENT ON COLUMN benefit.order_hold.order_ref IS 'The application''s order reference';
-COMMENT ON COLUMN benefit.order_hold.state IS 'held, confirmed, released or expired';
+COMMENT ON COLUMN benefit.order_hold.state IS 'held, confirmed, released, expired or refunded';
 COMMENT ON COLUMN benefit.order_hold.contact_id IS 'The buyer, NULL for an anonymous buyer';
 COMMENT ON COLUMN benefit.order_hold.channel IS 'Sales channel code of the hold (NULL: a code call that named no channel)';
 COMMENT ON COLUMN benefit.order_hold.point_of_sale IS 'Web point of sale code of the hold, if any';
@@ -450,6 +450,32 @@ COMMENT ON FUNCTION benefit_internal.expire_hold_of(benefit.code, timestamptz) I
     'Expires, at the call''s instant, the order whose hold of this code has passed its deadline (code locked by the caller; the order row tried without waiting), so that another order takes the code and its units are counted once';
 REVOKE ALL ON FUNCTION benefit_internal.expire_hold_of(benefit.code, timestamptz) FROM PUBLIC;
 
+-- Why an order may not be confirmed because of its codes: NULL, or the reason (an operator
+-- invalidated one); locks its codes in code order.
+CREATE FUNCTION benefit_internal.order_codes_reason(p_order text)
+RETURNS benefit.reason
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    k record;
+BEGIN
+    FOR k IN SELECT c.code, c.state, c.hold_order FROM benefit.order_code o
+               JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) o.code
+              WHERE o.order_ref = p_order ORDER BY c.code FOR UPDATE OF c LOOP
+        IF k.state <> 'held' OR k.hold_order IS DISTINCT FROM p_order THEN
+            RETURN CASE k.state WHEN 'invalidated' THEN 'invalidated' WHEN 'used' THEN 'already_used'
+                                ELSE 'held_by_other_order' END;
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION benefit_internal.order_codes_reason(text) IS
+    'Why a held order may not be confirmed because of its codes: NULL when every code is still held by it, else invalidated (an operator invalidated one), already_used or held_by_other_order; locks the codes in code order; confirm and redeem_code into a held codes order apply it';
+REVOKE ALL ON FUNCTION benefit_internal.order_codes_reason(text) FROM PUBLIC;
+
 -- Reserves the units of one single-use code for a codes order.
 CREATE FUNCTION benefit_internal.take_code_units(p_order text, p_benefit_id bigint, p_contact_id bigint, p_units integer)
 RETURNS benefit.reason
@@ -459,13 +485,22 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_limit integer;
+    v_per_order integer;
 BEGIN
+    SELECT b.quota_per_contact, b.quota_per_order INTO v_limit, v_per_order
+      FROM benefit.benefit b WHERE b.benefit_id = p_benefit_id;
+    -- the per-order limit counts the units the order already has of the benefit
+    IF v_per_order IS NOT NULL
+       AND p_units + coalesce((SELECT sum(oc.units) FROM benefit.order_hold_counter oc
+                                WHERE oc.order_ref = p_order AND oc.kind = 'benefit_slot'
+                                  AND oc.owner_id = p_benefit_id), 0) > v_per_order THEN
+        RETURN 'quota_exhausted';
+    END IF;
     -- counters in the common lock order: the benefit's slots, then its per-contact counter
     IF NOT benefit_internal.take_slots(p_order, 'benefit_slot', p_benefit_id, p_units) THEN
         RETURN 'quota_exhausted';
     END IF;
     IF p_contact_id IS NOT NULL THEN
-        SELECT b.quota_per_contact INTO v_limit FROM benefit.benefit b WHERE b.benefit_id = p_benefit_id;
         IF v_limit IS NOT NULL
            AND NOT benefit_internal.take_limited(p_order, 'benefit_contact', p_benefit_id, p_contact_id, p_units, v_limit) THEN
             RETURN 'contact_quota_exhausted';
@@ -475,7 +510,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit_internal.take_code_units(text, bigint, bigint, integer) IS
-    'Reserves the units of a single-use code for a codes order on its benefit''s total quota slots and the contact''s counter: NULL when reserved, else the reason (the caller rolls back what it reserved)';
+    'Reserves the units of a single-use code for a codes order within its benefit''s per-order limit (the units the order has already counted), on its total quota slots and the contact''s counter: NULL when reserved, else the reason (the caller rolls back what it reserved)';
 REVOKE ALL ON FUNCTION benefit_internal.take_code_units(text, bigint, bigint, integer) FROM PUBLIC;
 
 -- Gives back one code of a held codes order: its units, then the code.
@@ -579,6 +614,14 @@ BEGIN
     IF v_found AND (o.kind = 'basket' OR o.state = 'refunded') THEN
         r.reason := 'order_already_held';      -- a basket's codes are used by benefit.confirm
         RETURN r;
+    ELSIF v_found AND o.state IN ('held', 'confirmed') AND o.contact_id <> p_contact THEN
+        RAISE EXCEPTION 'order "%" is an order of another buyer', p_order USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = format('The order was made for contact %s; this call names contact %s.', o.contact_id, p_contact);
+    ELSIF v_found AND o.state IN ('held', 'confirmed') AND o.contact_id IS NOT NULL THEN
+        p_contact := o.contact_id;              -- a call naming no buyer acts for the order's buyer
+    ELSIF v_found AND o.state IN ('held', 'confirmed') AND p_contact IS NOT NULL THEN
+        -- an anonymous order gets the buyer a later call names: that call's units count for them
+        UPDATE benefit.order_hold h SET contact_id = p_contact WHERE h.order_ref = p_order;
     END IF;
     IF v_found AND o.state = 'held' AND o.held_until < p_now THEN
         -- past its deadline: expired now, as expire_holds would
@@ -603,6 +646,11 @@ BEGIN
     IF c.state = 'held' AND c.hold_order = p_order THEN
         -- this order holds the code: redeem_code confirms the order, hold_code moves its deadline
         IF p_confirm THEN
+            v_reason := benefit_internal.order_codes_reason(p_order);
+            IF v_reason IS NOT NULL THEN
+                r.reason := v_reason;               -- as confirm answers: nothing changes
+                RETURN r;
+            END IF;
             PERFORM benefit_internal.settle_order(p_order, 'confirmed', NULL, p_now);
             r.used_at := p_now;
         ELSE
@@ -614,6 +662,16 @@ BEGIN
         END IF;
         r.reason := 'ok';
         RETURN r;
+    END IF;
+
+    -- redeem_code into a held codes order confirms it, as confirm would: not with a code an
+    -- operator invalidated since (nothing changes)
+    IF p_confirm AND v_found AND o.state = 'held' THEN
+        v_reason := benefit_internal.order_codes_reason(p_order);
+        IF v_reason IS NOT NULL THEN
+            r.reason := v_reason;
+            RETURN r;
+        END IF;
     END IF;
 
     -- a new use of the code by this order, all or nothing
@@ -694,7 +752,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit_internal.code_order(benefit.code, text, timestamptz, text, text, bigint, text, boolean, timestamptz) IS
-    'hold_code (p_confirm false) and redeem_code (p_confirm true) as orders of kind codes: the code checked by the one rule (check_code_use), its units (units_per_code, 1 when NULL) reserved on its benefit''s total quota and the contact''s limit, the code held by the order until p_until, or used with the whole order confirmed (a confirmed codes order takes the code used at once); a basket order refuses with order_already_held; all or nothing; 40001 when a concurrent call created the same new order';
+    'hold_code (p_confirm false) and redeem_code (p_confirm true) as orders of kind codes: the code checked by the one rule (check_code_use), its units (units_per_code, 1 when NULL) reserved on its benefit''s total quota and the contact''s limit, the code held by the order until p_until, or used with the whole order confirmed (a confirmed codes order takes the code used at once); a basket order refuses with order_already_held; all or nothing; 40001 when a concurrent call created the same new order; an existing order of another contact is 22023, a call naming no contact acts for the order''s contact, an anonymous order gets the contact a later call names';
 REVOKE ALL ON FUNCTION benefit_internal.code_order(benefit.code, text, timestamptz, text, text, bigint, text, boolean, timestamptz) FROM PUBLIC;
 
 CREATE FUNCTION benefit.confirm(order_ref text)
@@ -706,14 +764,16 @@ AS $$
 DECLARE
     v_now timestamptz := clock_timestamp();
     h record;
-    k record;
+    v_reason benefit.reason;
 BEGIN
     PERFORM benefit_internal.require_writable('benefit.confirm()');
     SELECT * INTO h FROM benefit.order_hold o WHERE o.order_ref = confirm.order_ref FOR UPDATE;
     IF NOT FOUND THEN
         RETURN 'unknown_order';
-    ELSIF h.state IN ('confirmed', 'refunded') THEN
+    ELSIF h.state = 'confirmed' THEN
         RETURN 'ok';                                -- confirming twice is harmless
+    ELSIF h.state = 'refunded' THEN
+        RETURN 'already_refunded';
     ELSIF h.state = 'released' THEN
         RETURN 'already_released';
     ELSIF h.state = 'expired' THEN
@@ -726,14 +786,10 @@ BEGIN
     -- A hold is a promise until its deadline: a benefit suspended or closed, a contact who lost
     -- the indicator level, a promo code switched off since do not undo it.  Only a code an
     -- operator invalidated refuses (nothing changes; the hold stays until released or expired).
-    FOR k IN SELECT c.code, c.state, c.hold_order FROM benefit.order_code o
-               JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) o.code
-              WHERE o.order_ref = h.order_ref ORDER BY c.code FOR UPDATE OF c LOOP
-        IF k.state <> 'held' OR k.hold_order IS DISTINCT FROM h.order_ref THEN
-            RETURN CASE k.state WHEN 'invalidated' THEN 'invalidated' WHEN 'used' THEN 'already_used'
-                                ELSE 'held_by_other_order' END;
-        END IF;
-    END LOOP;
+    v_reason := benefit_internal.order_codes_reason(h.order_ref);
+    IF v_reason IS NOT NULL THEN
+        RETURN v_reason;
+    END IF;
     PERFORM benefit_internal.settle_order(h.order_ref, 'confirmed', NULL, v_now);
     RETURN 'ok';
 END
@@ -756,8 +812,10 @@ BEGIN
     SELECT * INTO h FROM benefit.order_hold o WHERE o.order_ref = release.order_ref FOR UPDATE;
     IF NOT FOUND THEN
         RETURN 'unknown_order';
-    ELSIF h.state IN ('confirmed', 'refunded') THEN
+    ELSIF h.state = 'confirmed' THEN
         RETURN 'already_confirmed';
+    ELSIF h.state = 'refunded' THEN
+        RETURN 'already_refunded';
     ELSIF h.state <> 'held' THEN
         RETURN 'ok';                                -- already given back
     END IF;

@@ -164,7 +164,16 @@ SELECT b.benefit_id,
                    JOIN benefit.order_hold h ON h.order_ref = l.order_ref
                   CROSS JOIN LATERAL (SELECT coalesce(sum(f.quantity), 0) AS quantity FROM benefit.order_refund_line f
                                        WHERE f.order_ref = l.order_ref AND f.line_no = l.line_no) rf
-                  WHERE l.benefit_id = b.benefit_id AND h.state = 'confirmed'), 0)::bigint AS units_sold,
+                  WHERE l.benefit_id = b.benefit_id AND h.state = 'confirmed'), 0)::bigint
+       -- the codes orders of hold_code and redeem_code: their units on the slots, less refunds
+       + coalesce((SELECT sum(oc.units) FROM benefit.order_hold_counter oc
+                     JOIN benefit.order_hold h ON h.order_ref = oc.order_ref
+                    WHERE oc.kind = 'benefit_slot' AND oc.owner_id = b.benefit_id
+                      AND h.kind = 'codes' AND h.state = 'confirmed'), 0)::bigint
+       - coalesce((SELECT sum(rc.units) FROM benefit.order_refund_counter rc
+                     JOIN benefit.order_hold h ON h.order_ref = rc.order_ref
+                    WHERE rc.kind = 'benefit_slot' AND rc.owner_id = b.benefit_id
+                      AND h.kind = 'codes' AND h.state = 'confirmed'), 0)::bigint AS units_sold,
        coalesce((SELECT sum((l.base_price_cents - l.unit_price_cents) * (l.quantity - rf.quantity)) FROM benefit.order_line l
                    JOIN benefit.order_hold h ON h.order_ref = l.order_ref
                   CROSS JOIN LATERAL (SELECT coalesce(sum(f.quantity), 0) AS quantity FROM benefit.order_refund_line f
@@ -172,7 +181,11 @@ SELECT b.benefit_id,
                   WHERE l.benefit_id = b.benefit_id AND h.state = 'confirmed'), 0)::bigint AS discount_cents,
        coalesce((SELECT sum(f.quantity) FROM benefit.order_refund_line f
                    JOIN benefit.order_line l ON l.order_ref = f.order_ref AND l.line_no = f.line_no
-                  WHERE l.benefit_id = b.benefit_id), 0)::bigint AS units_refunded,
+                  WHERE l.benefit_id = b.benefit_id), 0)::bigint
+       + coalesce((SELECT sum(rc.units) FROM benefit.order_refund_counter rc
+                     JOIN benefit.order_hold h ON h.order_ref = rc.order_ref
+                    WHERE rc.kind = 'benefit_slot' AND rc.owner_id = b.benefit_id AND h.kind = 'codes'), 0)::bigint
+         AS units_refunded,
        coalesce((SELECT sum((l.base_price_cents - l.unit_price_cents) * f.quantity) FROM benefit.order_refund_line f
                    JOIN benefit.order_line l ON l.order_ref = f.order_ref AND l.line_no = f.line_no
                   WHERE l.benefit_id = b.benefit_id), 0)::bigint AS discount_refunded_cents
@@ -189,9 +202,9 @@ COMMENT ON COLUMN benefit.benefit_usage.quota_total IS 'Total quota in units, or
 COMMENT ON COLUMN benefit.benefit_usage.held IS 'Units held by open holds';
 COMMENT ON COLUMN benefit.benefit_usage.used IS 'Units used by confirmed orders';
 COMMENT ON COLUMN benefit.benefit_usage."left" IS 'Units left under the total quota (quota_total - held - used), or NULL for no limit';
-COMMENT ON COLUMN benefit.benefit_usage.units_sold IS 'Units sold with it by confirmed orders, less the units refunded';
+COMMENT ON COLUMN benefit.benefit_usage.units_sold IS 'Units sold with it by confirmed orders (the lines of baskets, the codes of codes orders), less the units refunded';
 COMMENT ON COLUMN benefit.benefit_usage.discount_cents IS 'Discount it gave (base price minus its price, times units) on confirmed orders, less the units refunded, in cents';
-COMMENT ON COLUMN benefit.benefit_usage.units_refunded IS 'Units sold with it that refunds gave back';
+COMMENT ON COLUMN benefit.benefit_usage.units_refunded IS 'Units sold with it (baskets and codes orders) that refunds gave back';
 COMMENT ON COLUMN benefit.benefit_usage.discount_refunded_cents IS 'Discount of those units (base price minus its price, times units), given back by refunds, in cents';
 REVOKE ALL ON TABLE benefit.benefit_usage FROM PUBLIC;
 GRANT SELECT ON benefit.benefit_usage TO benefit_report, benefit_admin;

@@ -97,12 +97,13 @@ BEGIN
     END IF;
     v_cutoff := clock_timestamp() - purge_orders.older_than;
     -- closed before the cutoff (created before it too: the index); a confirmed or refunded order
-    -- only when asked, and not before every performance of its lines has begun and its last
-    -- refund was made before the cutoff
+    -- only when asked, only a basket (a codes order has no performance to wait for: it stays, the
+    -- record of its codes' use), and not before every performance of its lines has begun and its
+    -- last refund was made before the cutoff
     FOR v_ref IN SELECT o.order_ref FROM benefit.order_hold o
                   WHERE o.created_at < v_cutoff AND o.state <> 'held' AND o.closed_at < v_cutoff
                     AND (o.state IN ('released', 'expired')
-                         OR (purge_orders.include_confirmed
+                         OR (purge_orders.include_confirmed AND o.kind = 'basket'
                              AND NOT EXISTS (SELECT FROM benefit.order_line l
                                                JOIN benefit.performance f ON f.performance_id = l.performance_id
                                               WHERE l.order_ref = o.order_ref AND f.starts_at >= v_cutoff)
@@ -150,7 +151,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION benefit.purge_orders(interval, integer, boolean) IS
-    'Deletes at most batch closed orders (with their lines, codes, reserved units and refunds) closed more than older_than ago (by the clock): released and expired orders, and with include_confirmed also confirmed and refunded ones whose performances all began, and whose last refund was made, before that; never an open hold; the counters, codes, code history and tickets stay; safe to run concurrently with buyers and with itself (an order in use, or changed since the snapshot of a REPEATABLE READ or SERIALIZABLE caller, is skipped); returns how many orders it deleted: call it again until 0';
+    'Deletes at most batch closed orders (with their lines, codes, reserved units and refunds) closed more than older_than ago (by the clock): released and expired orders, and with include_confirmed also confirmed and refunded baskets (never a codes order of hold_code or redeem_code) whose performances all began, and whose last refund was made, before that; never an open hold; the counters, codes, code history and tickets stay; safe to run concurrently with buyers and with itself (an order in use, or changed since the snapshot of a REPEATABLE READ or SERIALIZABLE caller, is skipped); returns how many orders it deleted: call it again until 0';
 REVOKE ALL ON FUNCTION benefit.purge_orders(interval, integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.purge_orders(interval, integer, boolean) TO benefit_admin;
 

@@ -34,7 +34,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
 SET LOCAL search_path = public, benefit;
-SELECT plan(107);
+SELECT plan(124);
 \i test/fixtures/logins.sql
 \i test/fixtures/catalogue.sql
 
@@ -46,7 +46,8 @@ INSERT INTO benefit.benefit (code, name, season_id, target_type, quota_total, qu
                    ('susp', 1000, NULL, 1), ('sold', 1, NULL, 1), ('lim', 1000, 1, 1), ('full', 2, 1, 1),
                    ('five', 5, NULL, 1), ('bsk', 10, NULL, 1), ('tko', 10, NULL, 1), ('duo', 10, NULL, 1),
                    ('clk', 10, NULL, 1), ('chgs', 10, NULL, 1), ('chgc', 10, NULL, 1), ('inv', 10, NULL, 1),
-                   ('anyn', 100, NULL, NULL)) v(c, q, qc, u);
+                   ('anyn', 100, NULL, NULL), ('ord', 100, NULL, 1)) v(c, q, qc, u);
+UPDATE benefit.benefit SET quota_per_order = 2 WHERE code = 'ord';
 INSERT INTO benefit.benefit_channel (benefit_id, channel_id)
     SELECT b.benefit_id, c.channel_id FROM benefit.benefit b, benefit.sales_channel c WHERE c.code IN ('box-office', 'web');
 INSERT INTO benefit.benefit_tariff (benefit_id, product_id, price_cents)
@@ -62,7 +63,7 @@ BEGIN
     PERFORM benefit.go_live(benefit_id) FROM benefit.benefit WHERE code <> 'draft' ORDER BY benefit_id;
     PERFORM benefit.suspend(benefit_id) FROM benefit.benefit WHERE code = 'susp';
     PERFORM benefit.generate_codes(benefit_id, (SELECT contact_id FROM benefit.contact WHERE name = 'Alpina'),
-                                   CASE code WHEN 'live' THEN 12 WHEN 'five' THEN 8 WHEN 'duo' THEN 8 ELSE 5 END, 'letter', 'fr')
+                                   CASE code WHEN 'live' THEN 12 WHEN 'five' THEN 8 WHEN 'duo' THEN 8 WHEN 'bsk' THEN 8 ELSE 5 END, 'letter', 'fr')
        FROM benefit.benefit WHERE target_type = 'single_use' ORDER BY benefit_id;
 END $$;
 UPDATE benefit.benefit SET valid_from = '2999-01-01' WHERE code = 'soon';
@@ -471,6 +472,43 @@ SELECT is_empty($$
        AND NOT EXISTS (SELECT 1 FROM benefit.order_code o JOIN benefit.order_hold h USING (order_ref)
                         WHERE o.code = c.code AND h.order_ref = c.used_order AND h.state = 'confirmed')$$,
     'every used code is in a confirmed order');
+
+-- found trying the ledger from a driver (review): every entry point answers like confirm
+SET ROLE tap_sales;
+SELECT is(pg_temp.hc(pg_temp.c('bsk', 6), 'rv-1'), 'ok', 'review: a codes order holds a code');
+SELECT is(pg_temp.hc(pg_temp.c('bsk', 7), 'rv-1'), 'ok', 'review: and a second one');
+SET ROLE tap_admin;
+SELECT is(benefit.invalidate_code(pg_temp.c('bsk', 6)::benefit.code, 'lost')::text, 'ok', 'review: an operator invalidates the first');
+SET ROLE tap_sales;
+SELECT is(pg_temp.r(pg_temp.c('bsk', 8), 'rv-1'), 'invalidated',
+          'review: redeem_code into that held order refuses as confirm does (invalidated), nothing changes');
+SET ROLE tap_admin;
+SELECT results_eq($$SELECT pg_temp.st(k) FROM unnest(ARRAY[pg_temp.c('bsk', 7), pg_temp.c('bsk', 8)]) k$$,
+                  $$VALUES ('held rv-1'), ('issued')$$, 'review: the held code stays held, the new one issued');
+SET ROLE tap_sales;
+SELECT is(benefit.release('rv-1')::text, 'ok', 'review: the order is released');
+-- the per-order limit counts the units a codes order already has
+SELECT is(pg_temp.r(pg_temp.c('ord', 1), 'rv-2'), 'ok', 'review: a first code into a codes order (benefit ord: per-order limit 2)');
+SELECT is(pg_temp.r(pg_temp.c('ord', 2), 'rv-2'), 'ok', 'review: a second one');
+SELECT is(pg_temp.r(pg_temp.c('ord', 3), 'rv-2'), 'quota_exhausted', 'review: a third one is over the per-order limit');
+SELECT is(pg_temp.r(pg_temp.c('ord', 3), 'rv-3'), 'ok', 'review: in another order it is fine');
+-- an existing order belongs to its buyer
+SELECT is(pg_temp.r(pg_temp.c('ord', 4), 'rv-4', pg_temp.id('alice')), 'ok', 'review: an order of Alice');
+SELECT throws_ok(format('SELECT benefit.redeem_code(%L::benefit.code, %s, %L)', pg_temp.c('ord', 5),
+                        pg_temp.id('bob'), 'rv-4'),
+                 '22023', 'order "rv-4" is an order of another buyer', 'review: Bob cannot add a code to Alice''s order');
+-- units sold count the codes orders; a refunded order is not confirmed again
+SET ROLE tap_report;
+SELECT is((SELECT units_sold FROM benefit.benefit_usage WHERE code = 'ord'), 4::bigint,
+          'review: benefit_usage.units_sold counts the codes orders (4 codes of one unit)');
+SET ROLE tap_sales;
+SELECT is(benefit.refund('rv-3', 'rv-3-refund')::text, 'ok', 'review: a codes order refunded whole');
+SELECT is(benefit.confirm('rv-3')::text, 'already_refunded', 'review: confirm of a refunded order says so');
+SELECT is(benefit.release('rv-3')::text, 'already_refunded', 'review: and so does release');
+SET ROLE tap_report;
+SELECT results_eq($$SELECT units_sold, units_refunded FROM benefit.benefit_usage WHERE code = 'ord'$$,
+                  $$VALUES (3::bigint, 1::bigint)$$, 'review: the refunded unit leaves units_sold for units_refunded');
+RESET ROLE;
 SELECT is((SELECT count(*) FROM benefit.code_history WHERE order_ref = 'probe-order')::int, 0, 'the probes left nothing behind');
 
 SELECT * FROM finish();
