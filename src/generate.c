@@ -13,11 +13,13 @@
  * executor state of one INSERT into benefit.single_use_code (privileges
  * checked as for an INSERT).  A batch's memory is reset after it is
  * written, so backend memory stays bounded whatever the count.  A drawn
- * code is kept only if it is new: the batch is sorted, a code drawn twice
- * in it is kept once, and each code is looked up in the primary key (with
- * a dirty snapshot, so a code another transaction is writing counts as
- * taken); the codes lost to collisions (rare: 2^60 values) are drawn again
- * in the next round, so a collision is never the caller's error.
+ * code is kept only if it is new: the batch is sorted and a code drawn
+ * twice in it is kept once; a code already in the table (or being written
+ * by another transaction) is reported, not raised, by the primary key's
+ * uniqueness check as the entry goes in, and that row is deleted again
+ * (see writer_round).  The codes lost to collisions (rare: 2^60 values)
+ * are drawn again in the next round, so a collision is never the caller's
+ * error.
  *
  * Should the table ever carry what this path cannot honour (insert
  * triggers, row security, a volatile default, a deferred unique index, a
@@ -266,8 +268,7 @@ contact_email(int64 contact_id)
 
 /*
  * The multi-insert writer of one call: the executor state of an INSERT
- * into benefit.single_use_code, GEN_BATCH slots, and an index scan of the
- * primary key to look drawn codes up.
+ * into benefit.single_use_code and GEN_BATCH slots.
  */
 typedef struct CodeWriter
 {
@@ -275,10 +276,7 @@ typedef struct CodeWriter
 	EState	   *estate;
 	ResultRelInfo *rri;
 	TupleTableSlot **slots;
-	TupleTableSlot *probe_slot;
-	IndexScanDesc probe;
-	ScanKeyData probe_key;
-	SnapshotData dirty;
+	List	   *arbiters;		/* the primary key, whose conflicts are reported, not raised */
 	BulkInsertState bistate;
 	CommandId	cid;
 	int			natts;
@@ -323,7 +321,6 @@ writer_open(CodeWriter *w, int64 batch_id, int64 benefit_id)
 	TupleDesc	desc;
 	Oid			pk_oid;
 	Relation	pk = NULL;
-	Oid			eq_op;
 	MemoryContext oldcxt;
 
 	if (!OidIsValid(relid))
@@ -419,21 +416,14 @@ writer_open(CodeWriter *w, int64 batch_id, int64 benefit_id)
 		}
 	}
 
-	/* the primary key, on the code, to look drawn codes up */
+	/* the primary key, on the code: a code already there is a conflict it reports */
 	pk_oid = RelationGetPrimaryKeyIndex(w->rel);
 	for (int i = 0; i < w->rri->ri_NumIndices; i++)
 		if (RelationGetRelid(w->rri->ri_IndexRelationDescs[i]) == pk_oid)
 			pk = w->rri->ri_IndexRelationDescs[i];
 	if (pk == NULL || pk->rd_index->indnkeyatts != 1 || pk->rd_index->indkey.values[0] != w->att_code)
 		elog(ERROR, "benefit.single_use_code has no primary key on its code");
-	eq_op = get_opfamily_member(pk->rd_opfamily[0], pk->rd_opcintype[0], pk->rd_opcintype[0],
-								BTEqualStrategyNumber);
-	if (!OidIsValid(eq_op))
-		elog(ERROR, "no equality operator for the primary key of benefit.single_use_code");
-	ScanKeyInit(&w->probe_key, 1, BTEqualStrategyNumber, get_opcode(eq_op), (Datum) 0);
-	InitDirtySnapshot(w->dirty);
-	w->probe = index_beginscan(w->rel, pk, &w->dirty, 1, 0);
-	w->probe_slot = table_slot_create(w->rel, NULL);
+	w->arbiters = list_make1_oid(pk_oid);
 
 	w->slots = palloc(sizeof(TupleTableSlot *) * GEN_BATCH);
 	for (int i = 0; i < GEN_BATCH; i++)
@@ -441,19 +431,6 @@ writer_open(CodeWriter *w, int64 batch_id, int64 benefit_id)
 	w->bistate = GetBulkInsertState();
 	MemoryContextSwitchTo(oldcxt);
 	return true;
-}
-
-/* Is the code in the table already, or being written by another transaction? */
-static bool
-code_taken(CodeWriter *w, uint64 code)
-{
-	bool		found;
-
-	w->probe_key.sk_argument = Int64GetDatum((int64) code);
-	index_rescan(w->probe, &w->probe_key, 1, NULL, 0);
-	found = index_getnext_slot(w->probe, ForwardScanDirection, w->probe_slot);
-	ExecClearTuple(w->probe_slot);
-	return found;
 }
 
 static int
@@ -469,12 +446,22 @@ cmp_uint64(const void *a, const void *b)
  * Draws n (at most GEN_BATCH) codes and writes those that are new, in code
  * order; returns how many it wrote.  Allocates in the current context,
  * which the caller resets.
+ *
+ * A code drawn twice in the batch is kept once.  A code already in the
+ * table (or being written by another transaction) is found by the primary
+ * key's own uniqueness check as its entry goes in, asked to report the
+ * conflict instead of raising it (UNIQUE_CHECK_PARTIAL, as for ON CONFLICT
+ * or a deferred key): that row is then deleted again in this command's
+ * successor, so the check costs no second descent of the index and leaves
+ * no window between a look-up and the insert.
  */
 static int
 writer_round(CodeWriter *w, int n)
 {
 	uint64	   *codes = palloc(sizeof(uint64) * n);
+	ItemPointerData *taken = palloc(sizeof(ItemPointerData) * n);
 	int			kept = 0;
+	int			ntaken = 0;
 
 	Assert(n <= GEN_BATCH);
 	draw_codes(codes, n);
@@ -483,8 +470,8 @@ writer_round(CodeWriter *w, int n)
 	{
 		TupleTableSlot *slot;
 
-		/* drawn twice in this batch, or already there: drawn again next round */
-		if ((i > 0 && codes[i] == codes[i - 1]) || code_taken(w, codes[i]))
+		/* drawn twice in this batch: drawn again next round */
+		if (i > 0 && codes[i] == codes[i - 1])
 			continue;
 		slot = w->slots[kept++];
 		ExecClearTuple(slot);
@@ -502,19 +489,27 @@ writer_round(CodeWriter *w, int n)
 	table_multi_insert(w->rel, w->slots, kept, w->cid, 0, w->bistate);
 	for (int i = 0; i < kept; i++)
 	{
-		if (w->rri->ri_NumIndices > 0)
-			(void) ExecInsertIndexTuples(w->rri, w->slots[i], w->estate, false, false, NULL, NIL);
+		if (ExecInsertIndexTuples(w->rri, w->slots[i], w->estate, false, true, NULL, w->arbiters) != NIL)
+			taken[ntaken++] = w->slots[i]->tts_tid;
 		ExecClearTuple(w->slots[i]);
 	}
 	ResetPerTupleExprContext(w->estate);
-	return kept;
+
+	/* codes already there (2^60 values: practically never): delete ours, drawn again next round */
+	if (ntaken > 0)
+	{
+		CommandCounterIncrement();
+		for (int i = 0; i < ntaken; i++)
+			simple_table_tuple_delete(w->rel, &taken[i], GetActiveSnapshot());
+		w->cid = GetCurrentCommandId(true);
+		w->estate->es_output_cid = w->cid;
+	}
+	return kept - ntaken;
 }
 
 static void
 writer_close(CodeWriter *w)
 {
-	index_endscan(w->probe);
-	ExecDropSingleTupleTableSlot(w->probe_slot);
 	for (int i = 0; i < GEN_BATCH; i++)
 		ExecDropSingleTupleTableSlot(w->slots[i]);
 	FreeBulkInsertState(w->bistate);
