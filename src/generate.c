@@ -6,18 +6,19 @@
  * Codes come from pg_strong_random(); 64 random bits are masked to 60
  * (bcode_from_random), so there is no modulo bias.
  *
- * They are written as COPY writes rows: through the table access method's
- * multi-insert (table_multi_insert) in batches of GEN_BATCH rows, each row's
+ * They are drawn GEN_DRAW at a time and sorted, then written as COPY writes
+ * rows: through the table access method's multi-insert
+ * (table_multi_insert) in batches of GEN_BATCH rows, each row's
  * check constraints tested first (ExecConstraints) and its index entries
  * made after the batch is in the heap (ExecInsertIndexTuples), with the
  * executor state of one INSERT into benefit.single_use_code (privileges
  * checked as for an INSERT).  A batch's memory is reset after it is
  * written, so backend memory stays bounded whatever the count.  A drawn
- * code is kept only if it is new: the batch is sorted and a code drawn
- * twice in it is kept once; a code already in the table (or being written
+ * code is kept only if it is new: a code drawn twice in a round is kept
+ * once; a code already in the table (or being written
  * by another transaction) is reported, not raised, by the primary key's
  * uniqueness check as the entry goes in, and that row is deleted again
- * (see writer_round).  The codes lost to collisions (rare: 2^60 values)
+ * (see writer_flush).  The codes lost to collisions (rare: 2^60 values)
  * are drawn again in the next round, so a collision is never the caller's
  * error.
  *
@@ -66,7 +67,10 @@
 /* Codes inserted per statement on the SPI path: 80 kB of values, one array. */
 #define GEN_CHUNK 10000
 
-/* Codes drawn, then written by one table_multi_insert, per round of the multi-insert path. */
+/* Codes drawn (and sorted) per round of the multi-insert path: 512 kB of values. */
+#define GEN_DRAW 65536
+
+/* Rows written by one table_multi_insert, as COPY does. */
 #define GEN_BATCH 1000
 
 static BenefitPlans plans;
@@ -278,6 +282,7 @@ typedef struct CodeWriter
 	TupleTableSlot **slots;
 	List	   *arbiters;		/* the primary key, whose conflicts are reported, not raised */
 	BulkInsertState bistate;
+	MemoryContext flushcxt;		/* reset after each GEN_BATCH rows */
 	CommandId	cid;
 	int			natts;
 	AttrNumber	att_code;
@@ -429,6 +434,8 @@ writer_open(CodeWriter *w, int64 batch_id, int64 benefit_id)
 	for (int i = 0; i < GEN_BATCH; i++)
 		w->slots[i] = table_slot_create(w->rel, NULL);
 	w->bistate = GetBulkInsertState();
+	w->flushcxt = AllocSetContextCreate(w->estate->es_query_cxt, "benefit code flush",
+										ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(oldcxt);
 	return true;
 }
@@ -443,51 +450,24 @@ cmp_uint64(const void *a, const void *b)
 }
 
 /*
- * Draws n (at most GEN_BATCH) codes and writes those that are new, in code
- * order; returns how many it wrote.  Allocates in the current context,
- * which the caller resets.
- *
- * A code drawn twice in the batch is kept once.  A code already in the
- * table (or being written by another transaction) is found by the primary
- * key's own uniqueness check as its entry goes in, asked to report the
- * conflict instead of raising it (UNIQUE_CHECK_PARTIAL, as for ON CONFLICT
- * or a deferred key): that row is then deleted again in this command's
- * successor, so the check costs no second descent of the index and leaves
- * no window between a look-up and the insert.
+ * Writes the nslots filled slots: one table_multi_insert, then each row's
+ * index entries; returns how many rows stay.  A code already in the table
+ * (or being written by another transaction) is found by the primary key's
+ * own uniqueness check as its entry goes in, asked to report the conflict
+ * instead of raising it (UNIQUE_CHECK_PARTIAL, as for ON CONFLICT or a
+ * deferred key): that row is then deleted again, in a next command.  So the
+ * check costs no second descent of the index and leaves no window between
+ * a look-up and the insert.
  */
 static int
-writer_round(CodeWriter *w, int n)
+writer_flush(CodeWriter *w, int nslots)
 {
-	uint64	   *codes = palloc(sizeof(uint64) * n);
-	ItemPointerData *taken = palloc(sizeof(ItemPointerData) * n);
-	int			kept = 0;
+	ItemPointerData taken[GEN_BATCH];
 	int			ntaken = 0;
+	MemoryContext oldcxt = MemoryContextSwitchTo(w->flushcxt);
 
-	Assert(n <= GEN_BATCH);
-	draw_codes(codes, n);
-	qsort(codes, n, sizeof(uint64), cmp_uint64);
-	for (int i = 0; i < n; i++)
-	{
-		TupleTableSlot *slot;
-
-		/* drawn twice in this batch: drawn again next round */
-		if (i > 0 && codes[i] == codes[i - 1])
-			continue;
-		slot = w->slots[kept++];
-		ExecClearTuple(slot);
-		memcpy(slot->tts_values, w->values, sizeof(Datum) * w->natts);
-		memcpy(slot->tts_isnull, w->isnull, sizeof(bool) * w->natts);
-		slot->tts_values[w->att_code - 1] = Int64GetDatum((int64) codes[i]);
-		slot->tts_isnull[w->att_code - 1] = false;
-		ExecStoreVirtualTuple(slot);
-		if (w->rel->rd_att->constr)
-			ExecConstraints(w->rri, slot, w->estate);
-	}
-	if (kept == 0)
-		return 0;
-
-	table_multi_insert(w->rel, w->slots, kept, w->cid, 0, w->bistate);
-	for (int i = 0; i < kept; i++)
+	table_multi_insert(w->rel, w->slots, nslots, w->cid, 0, w->bistate);
+	for (int i = 0; i < nslots; i++)
 	{
 		if (ExecInsertIndexTuples(w->rri, w->slots[i], w->estate, false, true, NULL, w->arbiters) != NIL)
 			taken[ntaken++] = w->slots[i]->tts_tid;
@@ -504,7 +484,54 @@ writer_round(CodeWriter *w, int n)
 		w->cid = GetCurrentCommandId(true);
 		w->estate->es_output_cid = w->cid;
 	}
-	return kept - ntaken;
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(w->flushcxt);
+	return nslots - ntaken;
+}
+
+/*
+ * Draws n (at most GEN_DRAW) codes and writes those that are new, in code
+ * order, GEN_BATCH rows at a time; returns how many it wrote.  A code drawn
+ * twice in the round is kept once.  Sorting a large draw makes the primary
+ * key's inserts sweep the index in key order, each near the one before,
+ * instead of jumping to a random leaf each time.  Allocates in the current
+ * context, which the caller resets.
+ */
+static int
+writer_round(CodeWriter *w, int n)
+{
+	uint64	   *codes = palloc(sizeof(uint64) * n);
+	int			nslots = 0;
+	int			added = 0;
+
+	Assert(n <= GEN_DRAW);
+	draw_codes(codes, n);
+	qsort(codes, n, sizeof(uint64), cmp_uint64);
+	for (int i = 0; i < n; i++)
+	{
+		TupleTableSlot *slot;
+
+		/* drawn twice in this round: drawn again next round */
+		if (i > 0 && codes[i] == codes[i - 1])
+			continue;
+		slot = w->slots[nslots++];
+		ExecClearTuple(slot);
+		memcpy(slot->tts_values, w->values, sizeof(Datum) * w->natts);
+		memcpy(slot->tts_isnull, w->isnull, sizeof(bool) * w->natts);
+		slot->tts_values[w->att_code - 1] = Int64GetDatum((int64) codes[i]);
+		slot->tts_isnull[w->att_code - 1] = false;
+		ExecStoreVirtualTuple(slot);
+		if (w->rel->rd_att->constr)
+			ExecConstraints(w->rri, slot, w->estate);
+		if (nslots == GEN_BATCH)
+		{
+			added += writer_flush(w, nslots);
+			nslots = 0;
+		}
+	}
+	if (nslots > 0)
+		added += writer_flush(w, nslots);
+	return added;
 }
 
 static void
@@ -539,7 +566,7 @@ insert_codes(Oid code_type, int32 count, int64 batch_id, int64 benefit_id)
 		MemoryContext oldcxt = MemoryContextSwitchTo(chunkcxt);
 
 		if (multi)
-			added = writer_round(&writer, (int) Min(remaining, GEN_BATCH));
+			added = writer_round(&writer, (int) Min(remaining, GEN_DRAW));
 		else
 			added = insert_chunk(code_type, (int) Min(remaining, GEN_CHUNK), batch_id, benefit_id);
 		MemoryContextSwitchTo(oldcxt);
