@@ -34,9 +34,7 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
 #include "access/heapam.h"
-#include "access/stratnum.h"
 #include "access/sysattr.h"
 #include "access/tableam.h"
 #include "access/xact.h"
