@@ -4,29 +4,57 @@
  *		benefit.generate_codes: bulk generation of single-use codes.
  *
  * Codes come from pg_strong_random(); 64 random bits are masked to 60
- * (bcode_from_random), so there is no modulo bias.  They are inserted in
- * chunks of GEN_CHUNK through one kept SPI plan, so backend memory stays
- * bounded whatever the count.  A chunk is first inserted plainly inside a
- * subtransaction; on the (rare: 2^60 values) unique violation it is
- * inserted again with ON CONFLICT DO NOTHING and the codes lost to
- * collisions are generated anew, so a collision is never the caller's
- * error.  The batch row, the mail outbox row and the NOTIFY are written in
- * the caller's transaction: all or nothing.
+ * (bcode_from_random), so there is no modulo bias.
+ *
+ * They are drawn GEN_DRAW at a time and sorted, then written as COPY writes
+ * rows: through the table access method's multi-insert
+ * (table_multi_insert) in batches of GEN_BATCH rows, each row's
+ * check constraints tested first (ExecConstraints) and its index entries
+ * made after the batch is in the heap (ExecInsertIndexTuples), with the
+ * executor state of one INSERT into benefit.single_use_code (privileges
+ * checked as for an INSERT).  A batch's memory is reset after it is
+ * written, so backend memory stays bounded whatever the count.  A drawn
+ * code is kept only if it is new: a code drawn twice in a round is kept
+ * once; a code already in the table (or being written
+ * by another transaction) is reported, not raised, by the primary key's
+ * uniqueness check as the entry goes in, and that row is deleted again
+ * (see writer_flush).  The codes lost to collisions (rare: 2^60 values)
+ * are drawn again in the next round, so a collision is never the caller's
+ * error.
+ *
+ * Should the table ever carry what this path cannot honour (insert
+ * triggers, row security, a volatile default, a deferred unique index, a
+ * stored generated column), the codes go through a kept SPI INSERT in
+ * chunks of GEN_CHUNK instead: a chunk is inserted plainly inside a
+ * subtransaction, and on a unique violation again with ON CONFLICT DO
+ * NOTHING.  The batch row, the mail outbox row and the NOTIFY are written
+ * in the caller's transaction: all or nothing.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/sysattr.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "rewrite/rewriteHandler.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "code_format.h"
@@ -34,8 +62,14 @@
 #include "read_only.h"
 #include "spi_util.h"
 
-/* Codes inserted per statement: 80 kB of values, one array. */
+/* Codes inserted per statement on the SPI path: 80 kB of values, one array. */
 #define GEN_CHUNK 10000
+
+/* Codes drawn (and sorted) per round of the multi-insert path: 512 kB of values. */
+#define GEN_DRAW 65536
+
+/* Rows written by one table_multi_insert, as COPY does. */
+#define GEN_BATCH 1000
 
 static BenefitPlans plans;
 static SPIPlanPtr plan_benefit;
@@ -93,6 +127,26 @@ make_plans(BenefitPlans *set, Oid code_type)
 		1, t_int8);
 }
 
+/* Draws n codes into values. */
+static void
+draw_codes(uint64 *values, int n)
+{
+	if (!pg_strong_random(values, sizeof(uint64) * n))
+		ereport(ERROR,
+				errcode(ERRCODE_INTERNAL_ERROR),
+				errmsg("could not generate random codes"),
+				errdetail("pg_strong_random() failed."));
+	for (int i = 0; i < n; i++)
+	{
+		uint64		value = bcode_from_random(values[i]);
+
+		/* benefit.test_code_bits narrows the code space for tests only */
+		if (benefit_test_code_bits < 60)
+			value &= (UINT64CONST(1) << benefit_test_code_bits) - 1;
+		values[i] = value;
+	}
+}
+
 /* A chunk of codes to insert (the statement's arguments) and how many went in. */
 typedef struct InsertChunk
 {
@@ -123,20 +177,9 @@ insert_chunk(Oid code_type, int n, int64 batch_id, int64 benefit_id)
 	InsertChunk chunk;
 	int			ret;
 
-	if (!pg_strong_random(random, sizeof(uint64) * n))
-		ereport(ERROR,
-				errcode(ERRCODE_INTERNAL_ERROR),
-				errmsg("could not generate random codes"),
-				errdetail("pg_strong_random() failed."));
+	draw_codes(random, n);
 	for (int i = 0; i < n; i++)
-	{
-		uint64		value = bcode_from_random(random[i]);
-
-		/* benefit.test_code_bits narrows the code space for tests only */
-		if (benefit_test_code_bits < 60)
-			value &= (UINT64CONST(1) << benefit_test_code_bits) - 1;
-		elems[i] = Int64GetDatum((int64) value);
-	}
+		elems[i] = Int64GetDatum((int64) random[i]);
 
 	args[0] = PointerGetDatum(construct_array(elems, n, code_type, sizeof(int64), true, TYPALIGN_DOUBLE));
 	args[1] = Int64GetDatum(batch_id);
@@ -226,24 +269,304 @@ contact_email(int64 contact_id)
 }
 
 /*
- * Generates and inserts count codes of the batch, chunk by chunk, in a
- * context reset after each chunk.
+ * The multi-insert writer of one call: the executor state of an INSERT
+ * into benefit.single_use_code and GEN_BATCH slots.
+ */
+typedef struct CodeWriter
+{
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot **slots;
+	List	   *arbiters;		/* the primary key, whose conflicts are reported, not raised */
+	BulkInsertState bistate;
+	MemoryContext flushcxt;		/* reset after each GEN_BATCH rows */
+	CommandId	cid;
+	int			natts;
+	AttrNumber	att_code;
+	AttrNumber	att_batch;
+	AttrNumber	att_benefit;
+	Datum	   *values;			/* a row's values, all but the code fixed */
+	bool	   *isnull;
+} CodeWriter;
+
+/* Does the relation carry something the multi-insert path cannot honour? */
+static bool
+needs_spi_path(Relation rel)
+{
+	TriggerDesc *trig = rel->trigdesc;
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relrowsecurity)
+		return true;
+	/* any insert trigger (foreign keys included), row or statement */
+	if (trig != NULL &&
+		(trig->trig_insert_before_row || trig->trig_insert_after_row ||
+		 trig->trig_insert_instead_row || trig->trig_insert_before_statement ||
+		 trig->trig_insert_after_statement || trig->trig_insert_new_table))
+		return true;
+	if (constr != NULL && constr->has_generated_stored)
+		return true;
+	return false;
+}
+
+/*
+ * Opens the writer, with the privileges of an INSERT of the three columns
+ * checked (as the function's owner); returns false, having opened nothing,
+ * when the codes must go through SPI instead.
+ */
+static bool
+writer_open(CodeWriter *w, int64 batch_id, int64 benefit_id)
+{
+	Oid			nsp = get_namespace_oid("benefit", false);
+	Oid			relid = get_relname_relid("single_use_code", nsp);
+	RangeTblEntry *rte;
+	TupleDesc	desc;
+	Oid			pk_oid;
+	Relation	pk = NULL;
+	MemoryContext oldcxt;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "table benefit.single_use_code does not exist");
+	memset(w, 0, sizeof(*w));
+	w->rel = table_open(relid, RowExclusiveLock);
+	desc = RelationGetDescr(w->rel);
+	w->natts = desc->natts;
+	w->att_code = get_attnum(relid, "code");
+	w->att_batch = get_attnum(relid, "batch_id");
+	w->att_benefit = get_attnum(relid, "benefit_id");
+	if (w->att_code == InvalidAttrNumber || w->att_batch == InvalidAttrNumber ||
+		w->att_benefit == InvalidAttrNumber)
+		elog(ERROR, "benefit.single_use_code lacks a column generate_codes writes");
+
+	if (needs_spi_path(w->rel))
+	{
+		table_close(w->rel, NoLock);
+		return false;
+	}
+
+	/* the executor state of an INSERT (code, batch_id, benefit_id) */
+	w->estate = CreateExecutorState();
+	oldcxt = MemoryContextSwitchTo(w->estate->es_query_cxt);
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = relid;
+	rte->relkind = w->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	rte->requiredPerms = ACL_INSERT;
+	rte->insertedCols = bms_make_singleton(w->att_code - FirstLowInvalidHeapAttributeNumber);
+	rte->insertedCols = bms_add_member(rte->insertedCols, w->att_batch - FirstLowInvalidHeapAttributeNumber);
+	rte->insertedCols = bms_add_member(rte->insertedCols, w->att_benefit - FirstLowInvalidHeapAttributeNumber);
+	ExecCheckRTPerms(list_make1(rte), true);
+	ExecInitRangeTable(w->estate, list_make1(rte));
+	w->rri = makeNode(ResultRelInfo);
+	ExecInitResultRelation(w->estate, w->rri, 1);
+	ExecOpenIndices(w->rri, false);
+	w->cid = GetCurrentCommandId(true);
+	w->estate->es_output_cid = w->cid;
+
+	/* the fixed values of a row: the batch, the benefit and the columns' defaults */
+	w->values = palloc0(sizeof(Datum) * w->natts);
+	w->isnull = palloc(sizeof(bool) * w->natts);
+	for (int i = 0; i < w->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		AttrNumber	attnum = i + 1;
+		Node	   *defexpr;
+
+		w->isnull[i] = true;
+		if (att->attisdropped || attnum == w->att_code)
+			continue;
+		if (attnum == w->att_batch || attnum == w->att_benefit)
+		{
+			w->values[i] = Int64GetDatum(attnum == w->att_batch ? batch_id : benefit_id);
+			w->isnull[i] = false;
+			continue;
+		}
+		defexpr = build_column_default(w->rel, attnum);
+		if (defexpr == NULL)
+			continue;
+		if (contain_volatile_functions(defexpr))
+		{
+			/* a default to evaluate row by row: not this path's job */
+			MemoryContextSwitchTo(oldcxt);
+			ExecCloseResultRelations(w->estate);
+			ExecCloseRangeTableRelations(w->estate);
+			FreeExecutorState(w->estate);
+			table_close(w->rel, NoLock);
+			return false;
+		}
+		w->values[i] = ExecEvalExprSwitchContext(ExecPrepareExpr((Expr *) defexpr, w->estate),
+												 GetPerTupleExprContext(w->estate), &w->isnull[i]);
+		if (!w->isnull[i])
+			w->values[i] = datumCopy(w->values[i], att->attbyval, att->attlen);
+	}
+	ResetPerTupleExprContext(w->estate);
+
+	/* a deferred unique index would need the after-trigger queue */
+	for (int i = 0; i < w->rri->ri_NumIndices; i++)
+	{
+		Relation	index = w->rri->ri_IndexRelationDescs[i];
+
+		if (index->rd_index->indisunique && !index->rd_index->indimmediate)
+		{
+			MemoryContextSwitchTo(oldcxt);
+			ExecCloseResultRelations(w->estate);
+			ExecCloseRangeTableRelations(w->estate);
+			FreeExecutorState(w->estate);
+			table_close(w->rel, NoLock);
+			return false;
+		}
+	}
+
+	/* the primary key, on the code: a code already there is a conflict it reports */
+	pk_oid = RelationGetPrimaryKeyIndex(w->rel);
+	for (int i = 0; i < w->rri->ri_NumIndices; i++)
+		if (RelationGetRelid(w->rri->ri_IndexRelationDescs[i]) == pk_oid)
+			pk = w->rri->ri_IndexRelationDescs[i];
+	if (pk == NULL || pk->rd_index->indnkeyatts != 1 || pk->rd_index->indkey.values[0] != w->att_code)
+		elog(ERROR, "benefit.single_use_code has no primary key on its code");
+	w->arbiters = list_make1_oid(pk_oid);
+
+	w->slots = palloc(sizeof(TupleTableSlot *) * GEN_BATCH);
+	for (int i = 0; i < GEN_BATCH; i++)
+		w->slots[i] = table_slot_create(w->rel, NULL);
+	w->bistate = GetBulkInsertState();
+	w->flushcxt = AllocSetContextCreate(w->estate->es_query_cxt, "benefit code flush",
+										ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(oldcxt);
+	return true;
+}
+
+static int
+cmp_uint64(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * Writes the nslots filled slots: one table_multi_insert, then each row's
+ * index entries; returns how many rows stay.  A code already in the table
+ * (or being written by another transaction) is found by the primary key's
+ * own uniqueness check as its entry goes in, asked to report the conflict
+ * instead of raising it (UNIQUE_CHECK_PARTIAL, as for ON CONFLICT or a
+ * deferred key): that row is then deleted again, in a next command.  So the
+ * check costs no second descent of the index and leaves no window between
+ * a look-up and the insert.
+ */
+static int
+writer_flush(CodeWriter *w, int nslots)
+{
+	ItemPointerData taken[GEN_BATCH];
+	int			ntaken = 0;
+	MemoryContext oldcxt = MemoryContextSwitchTo(w->flushcxt);
+
+	table_multi_insert(w->rel, w->slots, nslots, w->cid, 0, w->bistate);
+	for (int i = 0; i < nslots; i++)
+	{
+		if (ExecInsertIndexTuples(w->rri, w->slots[i], w->estate, false, true, NULL, w->arbiters) != NIL)
+			taken[ntaken++] = w->slots[i]->tts_tid;
+		ExecClearTuple(w->slots[i]);
+	}
+	ResetPerTupleExprContext(w->estate);
+
+	/* codes already there (2^60 values: practically never): delete ours, drawn again next round */
+	if (ntaken > 0)
+	{
+		CommandCounterIncrement();
+		for (int i = 0; i < ntaken; i++)
+			simple_table_tuple_delete(w->rel, &taken[i], GetActiveSnapshot());
+		w->cid = GetCurrentCommandId(true);
+		w->estate->es_output_cid = w->cid;
+	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(w->flushcxt);
+	return nslots - ntaken;
+}
+
+/*
+ * Draws n (at most GEN_DRAW) codes and writes those that are new, in code
+ * order, GEN_BATCH rows at a time; returns how many it wrote.  A code drawn
+ * twice in the round is kept once.  Sorting a large draw makes the primary
+ * key's inserts sweep the index in key order, each near the one before,
+ * instead of jumping to a random leaf each time.  Allocates in the current
+ * context, which the caller resets.
+ */
+static int
+writer_round(CodeWriter *w, int n)
+{
+	uint64	   *codes = palloc(sizeof(uint64) * n);
+	int			nslots = 0;
+	int			added = 0;
+
+	Assert(n <= GEN_DRAW);
+	draw_codes(codes, n);
+	qsort(codes, n, sizeof(uint64), cmp_uint64);
+	for (int i = 0; i < n; i++)
+	{
+		TupleTableSlot *slot;
+
+		/* drawn twice in this round: drawn again next round */
+		if (i > 0 && codes[i] == codes[i - 1])
+			continue;
+		slot = w->slots[nslots++];
+		ExecClearTuple(slot);
+		memcpy(slot->tts_values, w->values, sizeof(Datum) * w->natts);
+		memcpy(slot->tts_isnull, w->isnull, sizeof(bool) * w->natts);
+		slot->tts_values[w->att_code - 1] = Int64GetDatum((int64) codes[i]);
+		slot->tts_isnull[w->att_code - 1] = false;
+		ExecStoreVirtualTuple(slot);
+		if (w->rel->rd_att->constr)
+			ExecConstraints(w->rri, slot, w->estate);
+		if (nslots == GEN_BATCH)
+		{
+			added += writer_flush(w, nslots);
+			nslots = 0;
+		}
+	}
+	if (nslots > 0)
+		added += writer_flush(w, nslots);
+	return added;
+}
+
+static void
+writer_close(CodeWriter *w)
+{
+	for (int i = 0; i < GEN_BATCH; i++)
+		ExecDropSingleTupleTableSlot(w->slots[i]);
+	FreeBulkInsertState(w->bistate);
+	ExecCloseResultRelations(w->estate);
+	ExecCloseRangeTableRelations(w->estate);
+	FreeExecutorState(w->estate);
+	table_close(w->rel, NoLock);
+}
+
+/*
+ * Generates and inserts count codes of the batch, round by round, in a
+ * context reset after each round.
  */
 static void
 insert_codes(Oid code_type, int32 count, int64 batch_id, int64 benefit_id)
 {
 	MemoryContext chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "benefit code chunk",
 												   ALLOCSET_DEFAULT_SIZES);
+	CodeWriter	writer;
+	bool		multi = writer_open(&writer, batch_id, benefit_id);
 	int64		remaining = count;
 	int			fruitless = 0;
 
 	while (remaining > 0)
 	{
-		int			n = (int) Min(remaining, GEN_CHUNK);
 		uint64		added;
 		MemoryContext oldcxt = MemoryContextSwitchTo(chunkcxt);
 
-		added = insert_chunk(code_type, n, batch_id, benefit_id);
+		if (multi)
+			added = writer_round(&writer, (int) Min(remaining, GEN_DRAW));
+		else
+			added = insert_chunk(code_type, (int) Min(remaining, GEN_CHUNK), batch_id, benefit_id);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(chunkcxt);
 		remaining -= (int64) added;
@@ -264,6 +587,8 @@ insert_codes(Oid code_type, int32 count, int64 batch_id, int64 benefit_id)
 					errhint("benefit.test_code_bits is %d; it is meant for tests only.", benefit_test_code_bits) : 0);
 		CHECK_FOR_INTERRUPTS();
 	}
+	if (multi)
+		writer_close(&writer);
 	MemoryContextDelete(chunkcxt);
 }
 

@@ -16,7 +16,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(29);
+SELECT plan(35);
 \i test/fixtures/logins.sql
 \i test/fixtures/catalogue.sql
 
@@ -99,6 +99,49 @@ SELECT throws_ok($$SELECT benefit.generate_codes(pg_temp.id('benefit', 'vouchers
                  '54000', 'no free code left to generate', 'a full code space is an error, not an endless loop');
 RESET ROLE;
 RESET benefit.test_code_bits;
+
+-- the codes are written as COPY writes them (multi-insert, then the index entries): each is
+-- found through both indexes
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+SET LOCAL enable_hashjoin = off;
+SET LOCAL enable_mergejoin = off;
+SELECT is((SELECT count(*)::int FROM benefit.single_use_code
+            WHERE batch_id = (SELECT min(batch_id) FROM benefit.code_batch)), 25000,
+          'the batch index holds an entry for each code');
+SELECT is((SELECT count(*)::int FROM benefit.single_use_code c JOIN benefit.single_use_code d ON d.code OPERATOR(benefit.=) c.code), 25221,
+          'the primary key finds each code, once');
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+
+-- the table's check constraints hold for generated rows too (the DBA adds one that refuses them)
+SELECT format('ALTER TABLE benefit.single_use_code ADD CONSTRAINT tap_no_vouchers CHECK (benefit_id <> %s) NOT VALID',
+              pg_temp.id('benefit', 'vouchers')) \gexec
+SET ROLE tap_admin;
+SELECT throws_ok($$SELECT benefit.generate_codes(pg_temp.id('benefit', 'vouchers'), pg_temp.id('Alpina'), 10, 'letter', 'de')$$,
+                 '23514', 'new row for relation "single_use_code" violates check constraint "tap_no_vouchers"',
+                 'a check constraint of the table refuses generated codes');
+RESET ROLE;
+ALTER TABLE benefit.single_use_code DROP CONSTRAINT tap_no_vouchers;
+
+-- a table with an insert trigger (here one the DBA adds) gets its codes through plain INSERTs,
+-- which fire it for each code
+CREATE TABLE public.tap_code_seen (code benefit.code);
+CREATE FUNCTION public.tap_code_seen() RETURNS trigger LANGUAGE plpgsql AS
+    $$BEGIN INSERT INTO public.tap_code_seen VALUES (NEW.code); RETURN NULL; END$$;
+CREATE TRIGGER tap_code_seen AFTER INSERT ON benefit.single_use_code FOR EACH ROW EXECUTE FUNCTION public.tap_code_seen();
+SET ROLE tap_admin;
+SELECT isnt(benefit.generate_codes(pg_temp.id('benefit', 'vouchers'), pg_temp.id('Alpina'), 30, 'letter', 'de'), NULL,
+            'a batch is generated into a table with an insert trigger');
+RESET ROLE;
+SELECT results_eq($$SELECT count(*)::int, count(DISTINCT code)::int FROM public.tap_code_seen$$, $$VALUES (30, 30)$$,
+                  'the trigger fired once for each of its codes');
+SELECT is((SELECT count(*)::int FROM benefit.single_use_code c JOIN public.tap_code_seen s ON s.code OPERATOR(benefit.=) c.code
+            WHERE c.batch_id = (SELECT max(batch_id) FROM benefit.code_batch)), 30,
+          'they are the codes of the batch');
+DROP TRIGGER tap_code_seen ON benefit.single_use_code;
 
 -- only a superuser narrows the code space
 SET ROLE tap_sales;
