@@ -6,7 +6,7 @@
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 
-DROP TABLE IF EXISTS bench.copy_target, bench.text_code;   -- P3's tables: free their buffers
+DROP TABLE IF EXISTS bench.copy_target;   -- P3's table: free its buffers
 \ir contacts.sql
 
 SELECT count(*) <> :codes AS need_codes FROM benefit.single_use_code \gset
