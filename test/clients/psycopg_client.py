@@ -195,12 +195,13 @@ def report(conn):
           lambda: pick(one("SELECT * FROM benefit.code_tracking WHERE code OPERATOR(benefit.=) %s::benefit.code", (codes[5],)),
                        "state", "hold_order"),
           ("issued", None))
-    # the confirmed hold sold 2 units with the benefit; left is what the
-    # quota leaves after held and used units (whoever took them)
+    # the confirmed hold sold 2 units with the benefit and the three
+    # redemptions 2 each (an Alpina voucher is for two seats: units_per_code);
+    # left is what the quota leaves after held and used units
     check("benefit_usage: SELECT *",
           lambda: (lambda r: (r["quota_total"], r["held"], r["units_sold"], r["left"] == r["quota_total"] - r["held"] - r["used"]))(
               one("SELECT * FROM benefit.benefit_usage WHERE code = 'ce-alpina'")),
-          (500, 0, 2, True))
+          (500, 0, 8, True))
     check("promo_usage: SELECT *",
           lambda: pick(one("SELECT * FROM benefit.promo_usage WHERE code = 'BIENVENUE10'"), "held", "used", "discount_cents"),
           (0, 1, 500))
