@@ -572,6 +572,26 @@ COMMENT ON FUNCTION benefit_internal.give_back_code(text, benefit.code, text, ti
     'Gives back one code of a held codes order (order row and code locked by the caller): its units off the order''s counters, the code back to issued with a history row; the order is released when no code is left';
 REVOKE ALL ON FUNCTION benefit_internal.give_back_code(text, benefit.code, text, timestamptz) FROM PUBLIC;
 
+-- Moves the deadline of a held codes order and of the codes it holds.
+CREATE FUNCTION benefit_internal.move_deadline(p_order text, p_until timestamptz)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    UPDATE benefit.order_hold h SET held_until = p_until WHERE h.order_ref = p_order;
+    -- the order's codes found by code (no index on hold_order)
+    UPDATE benefit.single_use_code sc SET hold_until = p_until
+     WHERE sc.state = 'held' AND sc.hold_order = p_order
+       AND sc.code OPERATOR(benefit.=) ANY (ARRAY(SELECT oc.code FROM benefit.order_code oc
+                                                  WHERE oc.order_ref = p_order));
+END
+$$;
+COMMENT ON FUNCTION benefit_internal.move_deadline(text, timestamptz) IS
+    'Moves the deadline of a held codes order (its row locked by the caller) and of the codes it holds: hold_code again for the same order';
+REVOKE ALL ON FUNCTION benefit_internal.move_deadline(text, timestamptz) FROM PUBLIC;
+
 -- A code call as an order: hold_code (p_confirm false) and redeem_code (p_confirm true).
 CREATE FUNCTION benefit_internal.code_order(p_code benefit.code, p_order text, p_until timestamptz, p_channel text,
                                             p_pos text, p_contact bigint, p_key text, p_confirm boolean,
@@ -654,11 +674,7 @@ BEGIN
             PERFORM benefit_internal.settle_order(p_order, 'confirmed', NULL, p_now);
             r.used_at := p_now;
         ELSE
-            UPDATE benefit.order_hold h SET held_until = p_until WHERE h.order_ref = p_order;
-            UPDATE benefit.single_use_code sc SET hold_until = p_until
-             WHERE sc.state = 'held' AND sc.hold_order = p_order
-               AND sc.code OPERATOR(benefit.=) ANY (ARRAY(SELECT oc.code FROM benefit.order_code oc
-                                                          WHERE oc.order_ref = p_order));
+            PERFORM benefit_internal.move_deadline(p_order, p_until);
         END IF;
         r.reason := 'ok';
         RETURN r;
@@ -695,11 +711,7 @@ BEGIN
              WHERE h.order_ref = p_order;
             o.state := 'held';
         ELSIF o.state = 'held' AND NOT p_confirm THEN
-            UPDATE benefit.order_hold h SET held_until = p_until WHERE h.order_ref = p_order;
-            UPDATE benefit.single_use_code sc SET hold_until = p_until
-             WHERE sc.state = 'held' AND sc.hold_order = p_order
-               AND sc.code OPERATOR(benefit.=) ANY (ARRAY(SELECT oc.code FROM benefit.order_code oc
-                                                          WHERE oc.order_ref = p_order));
+            PERFORM benefit_internal.move_deadline(p_order, p_until);
         END IF;
         INSERT INTO benefit.order_code (order_ref, code, units) VALUES (p_order, p_code, v_units);
         IF o.state = 'confirmed' THEN
