@@ -19,6 +19,7 @@ OBJS = \
 	src/generate.o \
 	src/money.o \
 	src/money_sql.o \
+	src/order.o \
 	src/pricing.o \
 	src/promo_rule.o \
 	src/quota.o \

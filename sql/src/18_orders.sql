@@ -388,37 +388,10 @@ REVOKE ALL ON FUNCTION benefit_internal.release_codes(text[], text) FROM PUBLIC;
 -- expired), in the common lock order.  The order row is locked by the caller.
 CREATE FUNCTION benefit_internal.settle_order(p_order text, p_to benefit.hold_state, p_reason text, p_now timestamptz)
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan
-AS $$
-DECLARE
-    h record;
-    k record;
-BEGIN
-    SELECT o.contact_id, o.channel INTO h FROM benefit.order_hold o WHERE o.order_ref = p_order;
-    PERFORM benefit_internal.lock_codes(ARRAY[p_order]);
-    PERFORM benefit_internal.settle(ARRAY[p_order], p_to = 'confirmed');
-    IF p_to = 'confirmed' THEN
-        FOR k IN SELECT c.code FROM benefit.order_code o
-                   JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) o.code
-                  WHERE o.order_ref = p_order AND c.state = 'held' AND c.hold_order = p_order ORDER BY c.code LOOP
-            UPDATE benefit.single_use_code c
-               SET state = 'used', used_at = p_now, used_by_contact = h.contact_id, used_order = p_order,
-                   hold_order = NULL, hold_until = NULL
-             WHERE c.code OPERATOR(benefit.=) k.code;
-            INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel)
-            VALUES (k.code, 'held', 'used', p_now, p_order, h.contact_id, h.channel);
-        END LOOP;
-    ELSE
-        PERFORM benefit_internal.release_codes(ARRAY[p_order], p_reason);
-    END IF;
-    UPDATE benefit.order_hold o SET state = p_to, closed_at = p_now, closed_by = SESSION_USER
-     WHERE o.order_ref = p_order;
-END
-$$;
+AS 'MODULE_PATHNAME', 'benefit_settle_order_sql'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER;
 COMMENT ON FUNCTION benefit_internal.settle_order(text, benefit.hold_state, text, timestamptz) IS
-    'Closes a held order (its row locked by the caller), basket or codes order alike: confirmed (held units and codes used) or released / expired (given back, codes back to issued with the reason), in the common lock order; p_now is the call''s instant';
+    '(C, src/order.c) Closes a held order (its row locked by the caller), basket or codes order alike: confirmed (held units and codes used) or released / expired (given back, codes back to issued with the reason), in the common lock order; p_now is the call''s instant';
 REVOKE ALL ON FUNCTION benefit_internal.settle_order(text, benefit.hold_state, text, timestamptz) FROM PUBLIC;
 
 -- Expires the order whose hold of a code has passed its deadline, before another order takes
@@ -769,143 +742,27 @@ REVOKE ALL ON FUNCTION benefit_internal.code_order(benefit.code, text, timestamp
 
 CREATE FUNCTION benefit.confirm(order_ref text)
 RETURNS benefit.reason
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan
-AS $$
-DECLARE
-    v_now timestamptz := clock_timestamp();
-    h record;
-    v_reason benefit.reason;
-BEGIN
-    PERFORM benefit_internal.require_writable('benefit.confirm()');
-    SELECT * INTO h FROM benefit.order_hold o WHERE o.order_ref = confirm.order_ref FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN 'unknown_order';
-    ELSIF h.state = 'confirmed' THEN
-        RETURN 'ok';                                -- confirming twice is harmless
-    ELSIF h.state = 'refunded' THEN
-        RETURN 'already_refunded';
-    ELSIF h.state = 'released' THEN
-        RETURN 'already_released';
-    ELSIF h.state = 'expired' THEN
-        RETURN 'hold_expired';
-    ELSIF h.held_until < v_now THEN
-        -- past its deadline at the call's instant: never confirmed; given back now
-        PERFORM benefit_internal.settle_order(h.order_ref, 'expired', 'hold expired', v_now);
-        RETURN 'hold_expired';
-    END IF;
-    -- A hold is a promise until its deadline: a benefit suspended or closed, a contact who lost
-    -- the indicator level, a promo code switched off since do not undo it.  Only a code an
-    -- operator invalidated refuses (nothing changes; the hold stays until released or expired).
-    v_reason := benefit_internal.order_codes_reason(h.order_ref);
-    IF v_reason IS NOT NULL THEN
-        RETURN v_reason;
-    END IF;
-    PERFORM benefit_internal.settle_order(h.order_ref, 'confirmed', NULL, v_now);
-    RETURN 'ok';
-END
-$$;
+AS 'MODULE_PATHNAME', 'benefit_confirm'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER;
 COMMENT ON FUNCTION benefit.confirm(text) IS
-    'Makes a hold''s uses final (paid), basket or codes order: ok (also when already confirmed), or unknown_order, already_released, hold_expired (a hold past its deadline at the call''s instant is never confirmed: its units are given back), invalidated (an operator invalidated one of its codes; nothing changes); a hold is a promise until its deadline: a benefit suspended or closed, a lost indicator level or a promo code switched off since do not undo it';
+    '(C, src/order.c) Makes a hold''s uses final (paid), basket or codes order: ok (also when already confirmed), or unknown_order, already_released, hold_expired (a hold past its deadline at the call''s instant is never confirmed: its units are given back), invalidated (an operator invalidated one of its codes; nothing changes); a hold is a promise until its deadline: a benefit suspended or closed, a lost indicator level or a promo code switched off since do not undo it';
 REVOKE ALL ON FUNCTION benefit.confirm(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.confirm(text) TO benefit_sales, benefit_admin;
 
 CREATE FUNCTION benefit.release(order_ref text)
 RETURNS benefit.reason
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan
-AS $$
-DECLARE
-    h record;
-BEGIN
-    PERFORM benefit_internal.require_writable('benefit.release()');
-    SELECT * INTO h FROM benefit.order_hold o WHERE o.order_ref = release.order_ref FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN 'unknown_order';
-    ELSIF h.state = 'confirmed' THEN
-        RETURN 'already_confirmed';
-    ELSIF h.state = 'refunded' THEN
-        RETURN 'already_refunded';
-    ELSIF h.state <> 'held' THEN
-        RETURN 'ok';                                -- already given back
-    END IF;
-    PERFORM benefit_internal.settle_order(h.order_ref, 'released', 'order released', clock_timestamp());
-    RETURN 'ok';
-END
-$$;
+AS 'MODULE_PATHNAME', 'benefit_release'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER;
 COMMENT ON FUNCTION benefit.release(text) IS
-    'Gives back everything a hold reserved (the order was cancelled), basket or codes order: ok (also when already released or expired), unknown_order, or already_confirmed';
+    '(C, src/order.c) Gives back everything a hold reserved (the order was cancelled), basket or codes order: ok (also when already released or expired), unknown_order, or already_confirmed';
 REVOKE ALL ON FUNCTION benefit.release(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.release(text) TO benefit_sales, benefit_admin;
 
 CREATE FUNCTION benefit.expire_holds()
 RETURNS integer
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan
-AS $$
-DECLARE
-    v_now timestamptz := clock_timestamp();
-    v_orders text[];
-    v_ref text;
-BEGIN
-    PERFORM benefit_internal.require_writable('benefit.expire_holds()');
-    IF pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
-        -- holds being confirmed or released right now are skipped: that call decides
-        -- due holds found by deadline in benefit.order_open; a hold closed or given a later
-        -- deadline since the statement began is rechecked on its order row, and left
-        WITH due AS (
-            SELECT o.order_ref FROM benefit.order_open p
-              JOIN benefit.order_hold o ON o.order_ref = p.order_ref
-             WHERE p.held_until < v_now
-               AND o.state = 'held' AND o.held_until < v_now
-             ORDER BY p.held_until
-             LIMIT 1000
-               FOR UPDATE OF o SKIP LOCKED
-        ), expired AS (
-            UPDATE benefit.order_hold o SET state = 'expired', closed_at = v_now, closed_by = SESSION_USER
-              FROM due WHERE o.order_ref = due.order_ref
-            RETURNING o.order_ref
-        )
-        SELECT array_agg(e.order_ref ORDER BY e.order_ref) INTO v_orders FROM expired e;
-    ELSE
-        -- REPEATABLE READ, SERIALIZABLE: the snapshot may still show as held (the same holds
-        -- as above) a hold that another run, a confirm or a release has closed since; locking
-        -- it fails with 40001.  That call decided: the hold is skipped.  So the holds are
-        -- locked one by one, each in a subtransaction (at these isolation levels only); a hold
-        -- being closed right now is skipped as above.
-        FOR v_ref IN SELECT p.order_ref FROM benefit.order_open p
-                      WHERE p.held_until < v_now
-                      ORDER BY p.held_until
-                      LIMIT 1000 LOOP
-            BEGIN
-                PERFORM FROM benefit.order_hold o
-                  WHERE o.order_ref = v_ref AND o.state = 'held' AND o.held_until < v_now
-                    FOR UPDATE SKIP LOCKED;
-                IF FOUND THEN
-                    v_orders := v_orders || v_ref;
-                END IF;
-            EXCEPTION WHEN serialization_failure THEN
-                NULL;
-            END;
-        END LOOP;
-        UPDATE benefit.order_hold o SET state = 'expired', closed_at = v_now, closed_by = SESSION_USER
-         WHERE o.order_ref = ANY (v_orders);
-    END IF;
-    IF v_orders IS NULL THEN
-        RETURN 0;
-    END IF;
-    -- the common lock order: order rows (locked above), codes, counters; a code or counter
-    -- changed since the snapshot (REPEATABLE READ, SERIALIZABLE) fails the call with 40001
-    PERFORM benefit_internal.lock_codes(v_orders);
-    PERFORM benefit_internal.settle(v_orders, false);
-    PERFORM benefit_internal.release_codes(v_orders, 'hold expired');
-    RETURN cardinality(v_orders);
-END
-$$;
+AS 'MODULE_PATHNAME', 'benefit_expire_holds'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER;
 COMMENT ON FUNCTION benefit.expire_holds() IS
-    'Gives back the units, codes and promo uses of holds past their deadline (at most 1,000 a call, found by deadline in benefit.order_open; run it every minute, e.g. with pg_cron); safe to run concurrently: a hold being confirmed or released right now (SKIP LOCKED), or closed since the snapshot of a REPEATABLE READ or SERIALIZABLE caller, is skipped; returns how many holds expired';
+    '(C, src/order.c) Gives back the units, codes and promo uses of holds past their deadline (at most 1,000 a call, found by deadline in benefit.order_open; run it every minute, e.g. with pg_cron); safe to run concurrently: a hold being confirmed or released right now (SKIP LOCKED), or closed since the snapshot of a REPEATABLE READ or SERIALIZABLE caller, is skipped; returns how many holds expired';
 REVOKE ALL ON FUNCTION benefit.expire_holds() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.expire_holds() TO benefit_sales, benefit_admin;

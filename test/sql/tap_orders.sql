@@ -19,7 +19,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(40);
+SELECT plan(53);
 \i test/fixtures/logins.sql
 \i test/fixtures/offers.sql
 
@@ -116,6 +116,49 @@ SELECT throws_ok($$SELECT benefit.hold('o6', ARRAY[pg_temp.line('mouette', NULL,
 SELECT throws_ok($$SELECT benefit.hold(' ', ARRAY[pg_temp.line('mouette', NULL, 1)], NULL, 'box-office', now() + interval '1 minute')$$,
                  '22023', NULL, 'a blank order reference');
 
+
+-- an order on several counter rows, and an expiry of orders with and without codes together
+SELECT is((benefit.hold('o9', ARRAY[pg_temp.line('cyrano', 'cyrano-2', 2)], NULL, 'box-office', now() + interval '10 minutes')).reason::text,
+          'ok', 'a hold of 2 public tickets on another performance');
+RESET ROLE;
+SELECT cmp_ok((SELECT count(*) FROM benefit.order_hold_counter WHERE order_ref = 'o9'), '>=', 2::bigint,
+              'it reserved on several counter rows (slots and the performance)');
+SET ROLE tap_sales;
+SELECT is(benefit.confirm('o9')::text, 'ok', 'confirm an order of several counter rows');
+RESET ROLE;
+SELECT results_eq($$SELECT c.kind::text, sum(c.held)::int, sum(c.used)::int FROM benefit.counter c
+                     JOIN benefit.benefit b ON b.benefit_id = c.owner_id AND b.code = 'pub'
+                    WHERE c.kind IN ('benefit_slot', 'benefit_performance') GROUP BY 1 ORDER BY 1$$,
+                  $$VALUES ('benefit_performance', 0, 4), ('benefit_slot', 0, 4)$$,
+                  'each of its counter rows moved its units from held to used');
+SET ROLE tap_sales;
+SELECT is((benefit.hold('o10', ARRAY[pg_temp.line('cyrano', 'cyrano-2', 1)], NULL, 'box-office', now() + interval '10 minutes')).reason::text,
+          'ok', 'a hold without codes');
+SELECT is((benefit.hold('o11', ARRAY[pg_temp.line('cyrano', 'cyrano-1', 1)], NULL, 'web', now() + interval '10 minutes',
+                        ARRAY[pg_temp.code(1)], NULL, 'shop')).reason::text, 'ok', 'a hold with a code');
+RESET ROLE;
+UPDATE benefit.order_hold SET held_until = now() - interval '1 second' WHERE order_ref IN ('o10', 'o11');
+SET ROLE tap_sales;
+SELECT is(benefit.expire_holds(), 2, 'expire_holds gives back both holds in one run');
+RESET ROLE;
+SELECT results_eq($$SELECT order_ref, state::text FROM benefit.order_hold WHERE order_ref IN ('o10', 'o11') ORDER BY 1$$,
+                  $$VALUES ('o10', 'expired'), ('o11', 'expired')$$, 'both orders are expired');
+SELECT results_eq($$SELECT state::text, hold_order FROM benefit.single_use_code WHERE code::text = pg_temp.code(1)$$,
+                  $$VALUES ('issued', NULL::text)$$, 'the code of the expired hold is issued again');
+SELECT results_eq($$SELECT from_state::text, to_state::text, order_ref, reason FROM benefit.code_history
+                     WHERE code::text = pg_temp.code(1) ORDER BY history_id$$,
+                  $$VALUES ('issued', 'held', 'o11', NULL::text), ('held', 'issued', 'o11', 'hold expired')$$,
+                  'its history says why it came back');
+SELECT results_eq($$SELECT sum(c.held)::int, sum(c.used)::int FROM benefit.counter c
+                     JOIN benefit.benefit b ON b.benefit_id = c.owner_id AND b.code IN ('pub', 'su')
+                    WHERE c.kind = 'benefit_slot'$$, $$VALUES (1, 5)$$,
+                  'the units of both expired holds are back (the one held is the hold of the invalidated code)');
+SET ROLE tap_sales;
+SELECT is(benefit.release('o8')::text, 'ok', 'a hold whose code was invalidated is released');
+RESET ROLE;
+SELECT results_eq($$SELECT state::text FROM benefit.single_use_code WHERE code::text = pg_temp.code(3)$$,
+                  $$VALUES ('invalidated')$$, 'its code stays invalidated');
+SET ROLE tap_sales;
 -- what an order writes is not the sales role's to read
 SELECT throws_ok($$SELECT * FROM benefit.counter$$, '42501', NULL, 'the sales role cannot read the counters');
 SELECT throws_ok($$SELECT * FROM benefit.order_hold$$, '42501', NULL, 'the sales role cannot read the holds');
