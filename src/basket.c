@@ -72,17 +72,14 @@ make_plans(BenefitPlans *set, Oid made_for)
 		4, t_check);
 }
 
-/* Looks up the types of benefit.price's result from the function's own declaration. */
+/*
+ * Looks up the types of a benefit.priced_basket (basket_type) and of its
+ * lines and refusals; types->result stays NULL.
+ */
 void
-basket_types(FunctionCallInfo fcinfo, BasketTypes *types)
+basket_types_of(Oid basket_type, BasketTypes *types)
 {
-	TupleDesc	resdesc;
-	Oid			basket_type;
-
-	if (get_call_result_type(fcinfo, NULL, &resdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "benefit.price must return a composite type");
-	types->result = BlessTupleDesc(resdesc);
-	basket_type = TupleDescAttr(types->result, 0)->atttypid;
+	types->result = NULL;
 	types->basket = lookup_rowtype_tupdesc_copy(basket_type, -1);
 	types->reason_type = TupleDescAttr(types->basket, 0)->atttypid;
 	types->line_type = get_element_type(TupleDescAttr(types->basket, 1)->atttypid);
@@ -91,6 +88,18 @@ basket_types(FunctionCallInfo fcinfo, BasketTypes *types)
 		elog(ERROR, "benefit.priced_basket does not have the expected array columns");
 	types->line = lookup_rowtype_tupdesc_copy(types->line_type, -1);
 	types->refusal = lookup_rowtype_tupdesc_copy(types->refusal_type, -1);
+}
+
+/* Looks up the types of benefit.price's result from the function's own declaration. */
+void
+basket_types(FunctionCallInfo fcinfo, BasketTypes *types)
+{
+	TupleDesc	resdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &resdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "benefit.price must return a composite type");
+	basket_types_of(TupleDescAttr(resdesc, 0)->atttypid, types);
+	types->result = BlessTupleDesc(resdesc);
 }
 
 /* Reads one benefit.basket_line (elem, of tuple descriptor desc) into l; i is its 0-based index. */
@@ -408,24 +417,27 @@ composite_array(Datum *elems, int n, Oid typid)
 	return PointerGetDatum(construct_array(elems, n, typid, typlen, typbyval, typalign));
 }
 
-/* The result of benefit.price: (result priced_basket, uses jsonb, promo_id bigint). */
+/*
+ * The benefit.priced_basket of a pricing, with its reason and, for a hold
+ * (held), the order reference and deadline.
+ */
 Datum
-basket_result(const BasketTypes *types, const PriceCall *call)
+basket_priced(const BasketTypes *types, const PriceCall *call, const char *reason,
+			  Datum order_ref, bool held, TimestampTz held_until)
 {
-	Datum	   *line_datums = palloc(sizeof(Datum) * call->nlines);
+	Datum	   *line_datums = palloc(sizeof(Datum) * Max(call->nlines, 1));
 	Datum	   *refusal_datums = palloc(sizeof(Datum) * Max(call->nrefusals, 1));
 	Datum		basket_values[10];
 	bool		basket_nulls[10] = {false};
-	Datum		result_values[3];
-	bool		result_nulls[3] = {false};
-	char	   *uses = uses_text(call);
 
+	if (types->basket->natts != 10)
+		elog(ERROR, "benefit.priced_basket does not have the expected columns");
 	for (int i = 0; i < call->nlines; i++)
 		line_datums[i] = priced_line(types, call, i);
 	for (int k = 0; k < call->nrefusals; k++)
 		refusal_datums[k] = refusal_row(types, &call->refusals[k]);
 
-	basket_values[0] = benefit_reason_datum(types->reason_type, "ok");
+	basket_values[0] = benefit_reason_datum(types->reason_type, reason);
 	basket_values[1] = composite_array(line_datums, call->nlines, types->line_type);
 	basket_values[2] = composite_array(refusal_datums, call->nrefusals, types->refusal_type);
 	basket_values[3] = Int64GetDatum(call->base_total);
@@ -434,13 +446,22 @@ basket_result(const BasketTypes *types, const PriceCall *call)
 	basket_nulls[5] = call->promo_code == NULL;
 	basket_values[6] = Int64GetDatum(call->discount);
 	basket_values[7] = Int64GetDatum(call->lines_total - call->discount);
-	basket_nulls[8] = true;
-	basket_nulls[9] = true;
-	if (types->basket->natts != 10)
-		elog(ERROR, "benefit.priced_basket does not have the expected columns");
+	basket_values[8] = order_ref;
+	basket_nulls[8] = !held;
+	basket_values[9] = TimestampTzGetDatum(held_until);
+	basket_nulls[9] = !held;
+	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(types->basket), basket_values, basket_nulls));
+}
 
-	result_values[0] = HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(types->basket), basket_values, basket_nulls));
-	result_values[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(uses));
+/* The result of benefit.price: (result priced_basket, uses jsonb, promo_id bigint). */
+Datum
+basket_result(const BasketTypes *types, const PriceCall *call)
+{
+	Datum		result_values[3];
+	bool		result_nulls[3] = {false};
+
+	result_values[0] = basket_priced(types, call, "ok", (Datum) 0, false, 0);
+	result_values[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(uses_text(call)));
 	result_values[2] = Int64GetDatum(call->promo_id);
 	result_nulls[2] = !call->promo_applied;
 	return HeapTupleGetDatum(heap_form_tuple(types->result, result_values, result_nulls));

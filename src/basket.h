@@ -14,6 +14,7 @@
 /* after postgres.h */
 #include "access/tupdesc.h"
 #include "fmgr.h"
+#include "utils/timestamp.h"
 
 #include "tariff_choice.h"
 
@@ -56,9 +57,12 @@ typedef struct BasketTypes
 } BasketTypes;
 
 extern void basket_types(FunctionCallInfo fcinfo, BasketTypes *types);
+extern void basket_types_of(Oid basket_type, BasketTypes *types);
 extern void basket_read_lines(Datum lines, bool lines_null, PriceCall *call);
 extern void basket_check_lines(PriceCall *call);
 extern void basket_line_id_arrays(const PriceLine *lines, int n, Datum *args);
 extern Datum basket_result(const BasketTypes *types, const PriceCall *call);
+extern Datum basket_priced(const BasketTypes *types, const PriceCall *call, const char *reason,
+						   Datum order_ref, bool held, TimestampTz held_until);
 
 #endif							/* BENEFIT_BASKET_H */

@@ -25,23 +25,29 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/varlena.h"
 
 #include "basket.h"
 #include "internal_sql.h"
 #include "money.h"
 #include "money_sql.h"
+#include "pricing.h"
 #include "promo_rule.h"
 #include "sale.h"
+#include "search_path.h"
 #include "spi_util.h"
 #include "tariff_choice.h"
+#include "throttle.h"
 
 /* The sale a basket is priced for. */
 typedef struct PriceSale
@@ -231,7 +237,7 @@ read_benefit(PriceCall *call, int r, PriceBenefit *b)
  * makes room for every refusal and refuses the benefits eligibility refused.
  */
 static void
-find_usable(FunctionCallInfo fcinfo, PriceCall *call, const PriceSale *sale)
+find_usable(const PriceInput *in, PriceCall *call, const PriceSale *sale)
 {
 	Datum		args[7];
 	char		argnulls[7];
@@ -240,14 +246,14 @@ find_usable(FunctionCallInfo fcinfo, PriceCall *call, const PriceSale *sale)
 
 	args[0] = Int64GetDatum(sale->contact_id);
 	argnulls[0] = sale->contact_null ? 'n' : ' ';
-	args[1] = PG_GETARG_DATUM(2);
+	args[1] = in->channel;
 	argnulls[1] = ' ';
-	args[2] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	argnulls[2] = PG_ARGISNULL(3) ? 'n' : ' ';
+	args[2] = in->point_of_sale;
+	argnulls[2] = in->point_of_sale_null ? 'n' : ' ';
 	args[3] = TimestampTzGetDatum(sale->at);
 	argnulls[3] = ' ';
-	args[4] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
-	argnulls[4] = PG_ARGISNULL(5) ? 'n' : ' ';
+	args[4] = in->codes;
+	argnulls[4] = in->codes_null ? 'n' : ' ';
 	args[5] = Int64GetDatum(sale->contact_id);
 	argnulls[5] = sale->contact_null ? 'n' : ' ';
 	args[6] = performance_ids(call, &perf_null);
@@ -413,6 +419,187 @@ apply_promo(Datum promo, PriceCall *call, const PriceSale *sale)
 						  reason);
 }
 
+/*
+ * Prices a basket into call (the caller is connected to SPI, call->cxt
+ * set): the sale's references, the lines, the usable benefits, each line's
+ * choice, then the promo code on the whole basket, allocated to the cent.
+ */
+void
+benefit_price_run(const PriceInput *in, PriceCall *call)
+{
+	PriceSale	sale;
+	BenefitSale checked;
+
+	sale.contact_null = in->contact_null;
+	sale.contact_id = in->contact_null ? 0 : in->contact_id;
+	sale.at = in->at;
+	benefit_plans_get(&plans, internal_schema(), make_plans);
+
+	/*
+	 * The references first, as every runtime call checks them (sale.c): a
+	 * NULL channel is 22004, an unknown channel or point of sale, or a point
+	 * of sale of another channel, 22023, an unknown contact P0002.
+	 */
+	benefit_check_sale(in->channel, in->channel_null, in->point_of_sale, in->point_of_sale_null,
+					   Int64GetDatum(sale.contact_id), sale.contact_null, true, true, &checked);
+	sale.channel_id = checked.channel_id;
+
+	/* the lines, checked against the catalogue */
+	basket_read_lines(in->lines, in->lines_null, call);
+	basket_check_lines(call);
+
+	/* the usable benefits, each line's candidates, the choice */
+	find_usable(in, call, &sale);
+	if (call->nok > 0)
+		find_candidates(call);
+	price_choose(call->lines, call->benefits, call->cands, call->ncands, call->perf_used, call->nperf_used,
+				 MemoryContextAllocZero(call->cxt, sizeof(PricePerfLeft) * Max(call->ncands, 1)),
+				 call->refusals, &call->nrefusals);
+	price_refuse_untried(call->benefits, call->ok, call->nok, call->refusals, &call->nrefusals);
+	price_code_units(call->benefits, call->nbenefits, call->refusals, &call->nrefusals);
+
+	/* the lines after benefits, then the promo code on the whole basket, allocated to the cent */
+	call->amounts = MemoryContextAlloc(call->cxt, sizeof(int64) * Max(call->nlines, 1));
+	call->parts = MemoryContextAlloc(call->cxt, sizeof(int64) * Max(call->nlines, 1));
+	if (!price_line_amounts(call->lines, call->nlines, call->cands, call->amounts, &call->lines_total))
+		benefit_money_out_of_range("line amount");
+	if (!in->promo_code_null)
+		apply_promo(in->promo_code, call, &sale);
+	if (!bm_allocate(call->discount, call->amounts, (size_t) call->nlines, call->parts))
+		benefit_money_out_of_range("discount");
+}
+
+/* qsort comparator of C strings in the database's default collation (ORDER BY of text). */
+static int
+cmp_collated(const void *a, const void *b)
+{
+	const char *x = *(const char *const *) a;
+	const char *y = *(const char *const *) b;
+
+	return varstr_cmp(x, strlen(x), y, strlen(y), DEFAULT_COLLATION_OID);
+}
+
+/*
+ * The codes entered, as the rules read them: blanks around each ignored,
+ * NULL and blank ones dropped, each once, in text order; returns how many.
+ */
+static int
+entered_codes(Datum codes, bool codes_null, char ***out)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			k = 0;
+	char	  **v;
+
+	*out = NULL;
+	if (codes_null)
+		return 0;
+	deconstruct_array(DatumGetArrayTypeP(codes), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	v = palloc(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		char	   *e;
+		size_t		len;
+
+		if (nulls[i])
+			continue;
+		e = TextDatumGetCString(elems[i]);
+		e += strspn(e, " ");
+		len = strlen(e);
+		while (len > 0 && e[len - 1] == ' ')
+			e[--len] = '\0';
+		if (len > 0)
+			v[k++] = e;
+	}
+	qsort(v, k, sizeof(char *), cmp_collated);
+	n = 0;
+	for (int i = 0; i < k; i++)
+		if (n == 0 || strcmp(v[n - 1], v[i]) != 0)
+			v[n++] = v[i];
+	*out = v;
+	return n;
+}
+
+/*
+ * benefit_price_run with the throttling of wrong code entries (see
+ * pricing.h); a buyer is known by the contact or the client key.
+ */
+void
+benefit_price_guarded(const PriceInput *in, PriceCall *call)
+{
+	bool		keyed = !in->contact_null || in->client_key != NULL;
+	char	  **entered;
+	int			nentered = entered_codes(in->codes, in->codes_null, &entered);
+
+	if (keyed && nentered > 0 &&
+		benefit_throttle_check(!in->contact_null, in->contact_id, in->client_key))
+	{
+		PriceInput	blind = *in;
+
+		blind.codes_null = true;
+		blind.codes = (Datum) 0;
+		benefit_price_run(&blind, call);
+		call->refusals = repalloc(call->refusals, sizeof(PriceRefusal) * (call->nrefusals + nentered));
+		for (int i = 0; i < nentered; i++)
+			price_add_refusal(call->refusals, &call->nrefusals, 0, 0, NULL,
+							  MemoryContextStrdup(call->cxt, entered[i]), "throttled");
+	}
+	else
+	{
+		int			unknown = 0;
+
+		benefit_price_run(in, call);
+		for (int k = 0; k < call->nrefusals; k++)
+			if (strcmp(call->refusals[k].reason, "unknown_code") == 0)
+				unknown++;
+		if (keyed && unknown > 0)
+			benefit_throttle_count(!in->contact_null, in->contact_id, in->client_key, unknown);
+	}
+}
+
+/* The arguments (lines, contact_id, channel, point_of_sale, at, codes, promo_code[, client_key]). */
+static void
+read_input(FunctionCallInfo fcinfo, bool keyed, PriceInput *in)
+{
+	in->lines = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
+	in->lines_null = PG_ARGISNULL(0);
+	in->contact_null = PG_ARGISNULL(1);
+	in->contact_id = in->contact_null ? 0 : PG_GETARG_INT64(1);
+	in->channel = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	in->channel_null = PG_ARGISNULL(2);
+	in->point_of_sale = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	in->point_of_sale_null = PG_ARGISNULL(3);
+	in->at = PG_ARGISNULL(4) ? GetCurrentTimestamp() : PG_GETARG_TIMESTAMPTZ(4);	/* the call's instant */
+	in->codes = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+	in->codes_null = PG_ARGISNULL(5);
+	in->promo_code = PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6);
+	in->promo_code_null = PG_ARGISNULL(6);
+	in->client_key = keyed && !PG_ARGISNULL(7) ? PG_GETARG_TEXT_PP(7) : NULL;
+}
+
+/*
+ * The SQL forms below run with pg_catalog as the only schema searched,
+ * pushed here (no SET clause: a GUC change on every call).
+ */
+static void
+price_sql(FunctionCallInfo fcinfo, bool guarded, PriceCall *call)
+{
+	PriceInput	in;
+
+	call->cxt = CurrentMemoryContext;
+	read_input(fcinfo, guarded, &in);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	benefit_push_search_path();
+	if (guarded)
+		benefit_price_guarded(&in, call);
+	else
+		benefit_price_run(&in, call);
+	benefit_pop_search_path();
+	SPI_finish();
+}
+
 PG_FUNCTION_INFO_V1(benefit_price);
 
 /*
@@ -423,54 +610,48 @@ Datum
 benefit_price(PG_FUNCTION_ARGS)
 {
 	PriceCall	call = {0};
-	PriceSale	sale;
 	BasketTypes types;
-	BenefitSale checked;
 
-	call.cxt = CurrentMemoryContext;
-	sale.contact_null = PG_ARGISNULL(1);
-	sale.contact_id = sale.contact_null ? 0 : PG_GETARG_INT64(1);
-	sale.at = PG_ARGISNULL(4) ? GetCurrentTimestamp() : PG_GETARG_TIMESTAMPTZ(4);	/* the call's instant */
 	basket_types(fcinfo, &types);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	benefit_plans_get(&plans, internal_schema(), make_plans);
-
-	/*
-	 * The references first, as every runtime call checks them (sale.c): a
-	 * NULL channel is 22004, an unknown channel or point of sale, or a point
-	 * of sale of another channel, 22023, an unknown contact P0002.
-	 */
-	benefit_check_sale(PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2),
-					   PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
-					   Int64GetDatum(sale.contact_id), sale.contact_null, true, true, &checked);
-	sale.channel_id = checked.channel_id;
-
-	/* the lines, checked against the catalogue */
-	basket_read_lines(PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0), PG_ARGISNULL(0), &call);
-	basket_check_lines(&call);
-
-	/* the usable benefits, each line's candidates, the choice */
-	find_usable(fcinfo, &call, &sale);
-	if (call.nok > 0)
-		find_candidates(&call);
-	price_choose(call.lines, call.benefits, call.cands, call.ncands, call.perf_used, call.nperf_used,
-				 MemoryContextAllocZero(call.cxt, sizeof(PricePerfLeft) * Max(call.ncands, 1)),
-				 call.refusals, &call.nrefusals);
-	price_refuse_untried(call.benefits, call.ok, call.nok, call.refusals, &call.nrefusals);
-	price_code_units(call.benefits, call.nbenefits, call.refusals, &call.nrefusals);
-
-	/* the lines after benefits, then the promo code on the whole basket, allocated to the cent */
-	call.amounts = MemoryContextAlloc(call.cxt, sizeof(int64) * call.nlines);
-	call.parts = MemoryContextAlloc(call.cxt, sizeof(int64) * call.nlines);
-	if (!price_line_amounts(call.lines, call.nlines, call.cands, call.amounts, &call.lines_total))
-		benefit_money_out_of_range("line amount");
-	if (!PG_ARGISNULL(6))
-		apply_promo(PG_GETARG_DATUM(6), &call, &sale);
-	if (!bm_allocate(call.discount, call.amounts, (size_t) call.nlines, call.parts))
-		benefit_money_out_of_range("discount");
-
-	SPI_finish();
+	price_sql(fcinfo, false, &call);
 	PG_RETURN_DATUM(basket_result(&types, &call));
+}
+
+PG_FUNCTION_INFO_V1(benefit_price_guarded_sql);
+
+/*
+ * price_guarded(lines, contact_id, channel, point_of_sale, at, codes,
+ *               promo_code, client_key,
+ *               OUT result priced_basket, OUT uses jsonb, OUT promo_id bigint)
+ */
+Datum
+benefit_price_guarded_sql(PG_FUNCTION_ARGS)
+{
+	PriceCall	call = {0};
+	BasketTypes types;
+
+	basket_types(fcinfo, &types);
+	price_sql(fcinfo, true, &call);
+	PG_RETURN_DATUM(basket_result(&types, &call));
+}
+
+PG_FUNCTION_INFO_V1(benefit_price_basket);
+
+/*
+ * benefit.price_basket(lines, contact_id, channel, point_of_sale, at,
+ *                      codes, promo_code, client_key) RETURNS priced_basket:
+ * in C from the call to the result.
+ */
+Datum
+benefit_price_basket(PG_FUNCTION_ARGS)
+{
+	PriceCall	call = {0};
+	BasketTypes types;
+	TupleDesc	resdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &resdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "benefit.price_basket must return a composite type");
+	basket_types_of(resdesc->tdtypeid, &types);
+	price_sql(fcinfo, true, &call);
+	PG_RETURN_DATUM(basket_priced(&types, &call, "ok", (Datum) 0, false, 0));
 }

@@ -502,19 +502,22 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
  * read with the facts of the one use rule (statement 1), the rule applied
  * (use_rule.c), then every write of the order in one statement (statement
  * 2), in the common lock order: the code used (if still issued), then one
- * unit per code unit on a quota slot that has room (from a random one; its
- * lock waited for, while this call holds only the code's lock, so that it
- * cannot close a cycle), the
- * order confirmed at once with its record of the units and its code, and
- * the code's history row.  Each write takes its rows from the one
- * before, so when the code was taken meanwhile or the slot has no room once
- * locked nothing is kept; the
- * statement runs in a subtransaction, so that the slot row a failed update
- * keeps locked (locked, then found changed and full) is let go before the
- * slow path walks the slots in key order, waiting: a kept lock out of that
- * order made two walkers deadlock.  Whatever is not
- * that simple (a throttled caller, an unknown or unusable code, an existing
- * order, a per-contact limit, no free slot with room) goes to
+ * unit per code unit on a quota slot with room that no other transaction
+ * holds (SKIP LOCKED, from a random one), the order confirmed at once with
+ * its record of the units and its code, and the code's history row.  Each
+ * write takes its rows from the one before, and the statement reports how
+ * far it went.  It runs without a subtransaction: it never waits on a slot
+ * and never locks one it does not update, so a late failure leaves no lock
+ * out of the common order, and what it wrote is put back by one statement
+ * (statement 3: the code issued again, the slot's unit given back).  A late
+ * failure is rare: every slot with room held by a concurrent buyer, or the
+ * same order reference made by a concurrent call.  In the first case the
+ * writes are tried again waiting on a slot (statement 2w), in a
+ * subtransaction, so that a slot locked and then found full is let go
+ * before the slow path walks the slots in key order, waiting (a kept lock
+ * out of that order made two walkers deadlock).  Whatever is not that
+ * simple (a throttled caller, an unknown or unusable code, an existing
+ * order, a per-contact limit, no slot with room) goes to
  * benefit_internal.code_order, the PL/pgSQL of every code call, which
  * decides the reason (the same rule) or takes the units the slow way.
  * Business refusals are results, only bad input raises.
@@ -524,6 +527,8 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 static BenefitPlans order_plans;
 static SPIPlanPtr plan_facts;
 static SPIPlanPtr plan_use_order;
+static SPIPlanPtr plan_use_order_wait;
+static SPIPlanPtr plan_undo_use;
 static SPIPlanPtr plan_code_order;
 
 /* Prepares the statements of the order path for type code_type (the plan rule of spi_util.h). */
@@ -534,13 +539,14 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 	Oid			t_use[9] = {code_type, INT8OID, INT4OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
 	INT4OID};
 	Oid			t_slow[7] = {code_type, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TIMESTAMPTZOID};
+	Oid			t_undo[4] = {code_type, INT8OID, INT8OID, INT4OID};
 
 	/*
-	 * statement 1: the code, locked, with the facts of the use rule ($2 the
-	 * sale's channel id, $3 its point of sale id, NULL when not given) and
-	 * what decides the fast path (units per code, a per-contact limit); an
-	 * order of that reference already is found by statement 2, whose insert
-	 * of the order then fails (unique_violation, rolled back)
+	 * statement 1: the code, not locked, with the facts of the use rule ($2
+	 * the sale's channel id, $3 its point of sale id, NULL when not given)
+	 * and what decides the fast path (units per code, a per-contact limit);
+	 * an order of that reference already is found by statement 2, which
+	 * then writes no order (and statement 3 puts the code and slot back)
 	 */
 	plan_facts = benefit_plans_keep(set,
 		"SELECT c.state::pg_catalog.text, c.hold_order, c.hold_until, c.benefit_id, b.code, "
@@ -559,9 +565,56 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 	 * statement 2: every write of the order, each from the one before, in
 	 * the common lock order: the code first (still issued: else a
 	 * concurrent call used, held or invalidated it since statement 1, and
-	 * nothing is written), then the slot
+	 * nothing is written), then a slot with room no one holds, never
+	 * waiting; the order (a concurrent call that made the same order
+	 * reference meanwhile: nothing), its records; the result says how far
+	 * it went: the code used, the slot's key, the history written
 	 */
-	plan_use_order = benefit_plans_keep(set,
+	plan_use_order = benefit_plans_keep(set, psprintf(
+		"WITH u AS ("
+		"    UPDATE benefit.single_use_code c "
+		"       SET state = 'used', used_at = $8, used_by_contact = $5, used_order = $4, "
+		"           hold_order = NULL, hold_until = NULL "
+		"     WHERE c.code OPERATOR(benefit.=) $1 AND c.state = 'issued' "
+		"    RETURNING c.code"
+		"), f AS ("
+		"    SELECT f.key FROM benefit.counter f "
+		"     WHERE f.kind = 'benefit_slot' AND f.owner_id = $2 "
+		"       AND (f.cap IS NULL OR f.held + f.used + $3 <= f.cap) "
+		"       AND EXISTS (SELECT 1 FROM u) "
+		"     ORDER BY (f.key + $9) %% 16 LIMIT 1 "
+		"       FOR NO KEY UPDATE SKIP LOCKED"
+		"), s AS ("
+		"    UPDATE benefit.counter k SET used = k.used + $3 "
+		"      FROM f "
+		"     WHERE k.kind = 'benefit_slot' AND k.owner_id = $2 AND k.key = f.key "
+		"    RETURNING k.key"
+		"), o AS ("
+		"    INSERT INTO benefit.order_hold (order_ref, kind, state, contact_id, channel, point_of_sale, held_until, "
+		"                                    base_cents, lines_cents, promo_discount_cents, total_cents, "
+		"                                    created_at, closed_at, closed_by) "
+		"    SELECT $4, 'codes', 'confirmed', $5, $6, $7, $8, 0, 0, 0, 0, $8, $8, SESSION_USER FROM s "
+		"%s"
+		"    RETURNING order_ref"
+		"), r AS ("
+		"    INSERT INTO benefit.order_hold_counter (order_ref, kind, owner_id, key, units) "
+		"    SELECT o.order_ref, 'benefit_slot', $2, s.key, $3 FROM o, s"
+		"), oc AS ("
+		"    INSERT INTO benefit.order_code (order_ref, code, units) SELECT o.order_ref, $1, $3 FROM o"
+		"), h AS ("
+		"    INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
+		"    SELECT u.code, 'issued', 'used', $8, $4, $5, $6 FROM u, o "
+		"    RETURNING 1"
+		") "
+		"SELECT (SELECT pg_catalog.count(*) FROM u), (SELECT s.key FROM s), (SELECT pg_catalog.count(*) FROM h)"
+		, "    ON CONFLICT (order_ref) DO NOTHING "),
+		9, t_use);
+
+	/*
+	 * statement 2w: statement 2 waiting on a random slot with room (run in
+	 * a subtransaction, see the header)
+	 */
+	plan_use_order_wait = benefit_plans_keep(set, psprintf(
 		"WITH u AS ("
 		"    UPDATE benefit.single_use_code c "
 		"       SET state = 'used', used_at = $8, used_by_contact = $5, used_order = $4, "
@@ -576,24 +629,45 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		"       AND k.key = (SELECT f.key FROM benefit.counter f "
 		"                     WHERE f.kind = 'benefit_slot' AND f.owner_id = $2 "
 		"                       AND (f.cap IS NULL OR f.held + f.used + $3 <= f.cap) "
-		"                     ORDER BY (f.key + $9) % 16 LIMIT 1) "
+		"                     ORDER BY (f.key + $9) %% 16 LIMIT 1) "
 		"    RETURNING k.key"
 		"), o AS ("
 		"    INSERT INTO benefit.order_hold (order_ref, kind, state, contact_id, channel, point_of_sale, held_until, "
 		"                                    base_cents, lines_cents, promo_discount_cents, total_cents, "
 		"                                    created_at, closed_at, closed_by) "
 		"    SELECT $4, 'codes', 'confirmed', $5, $6, $7, $8, 0, 0, 0, 0, $8, $8, SESSION_USER FROM s "
+		"%s"
 		"    RETURNING order_ref"
 		"), r AS ("
 		"    INSERT INTO benefit.order_hold_counter (order_ref, kind, owner_id, key, units) "
 		"    SELECT o.order_ref, 'benefit_slot', $2, s.key, $3 FROM o, s"
 		"), oc AS ("
 		"    INSERT INTO benefit.order_code (order_ref, code, units) SELECT o.order_ref, $1, $3 FROM o"
+		"), h AS ("
+		"    INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
+		"    SELECT u.code, 'issued', 'used', $8, $4, $5, $6 FROM u, o "
+		"    RETURNING 1"
 		") "
-		"INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
-		"SELECT u.code, 'issued', 'used', $8, $4, $5, $6 FROM u, o "
-		"RETURNING 1",
+		"SELECT (SELECT pg_catalog.count(*) FROM u), (SELECT s.key FROM s), (SELECT pg_catalog.count(*) FROM h)"
+		, ""),
 		9, t_use);
+
+	/*
+	 * statement 3: puts back what a statement 2 that went only part of the
+	 * way wrote: the code issued again ($1) and, when it took one ($2 the
+	 * slot's key, NULL for none), the slot's unit ($4 units of benefit $3)
+	 */
+	plan_undo_use = benefit_plans_keep(set,
+		"WITH c AS ("
+		"    UPDATE benefit.single_use_code c "
+		"       SET state = 'issued', used_at = NULL, used_by_contact = NULL, used_order = NULL "
+		"     WHERE c.code OPERATOR(benefit.=) $1 AND c.state = 'used' "
+		"    RETURNING 1"
+		") "
+		"UPDATE benefit.counter k SET used = k.used - $4 "
+		" WHERE k.kind = 'benefit_slot' AND k.owner_id = $3 AND k.key = $2 "
+		"   AND (SELECT pg_catalog.count(*) FROM c) = 1",
+		4, t_undo);
 
 	/* everything else: the code call of the ledger, in PL/pgSQL */
 	plan_code_order = benefit_plans_keep(set,
@@ -602,23 +676,63 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		7, t_slow);
 }
 
-/* Statement 2 with its arguments, run in a subtransaction. */
+/* Statement 2 or 2w with its arguments. */
 typedef struct OrderWrites
 {
+	SPIPlanPtr	plan;
 	Datum	   *args;
 	char	   *nulls;
+	bool		used;			/* the code was used */
+	bool		took;			/* a slot unit was taken, at key */
+	int64		key;
+	bool		done;			/* everything was written */
 } OrderWrites;
 
-/* Runs statement 2; true when it wrote the order (kept), false when it wrote nothing. */
+/* Runs statement 2 or 2w; true when it wrote the whole order, false otherwise (see w). */
 static bool
 write_order(void *arg)
 {
 	OrderWrites *w = arg;
-	int			ret = SPI_execute_plan(plan_use_order, w->args, w->nulls, false, 0);
+	int			ret = SPI_execute_plan(w->plan, w->args, w->nulls, false, 0);
+	bool		isnull;
 
-	if (ret != SPI_OK_INSERT_RETURNING)
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "using the code failed: %s", SPI_result_code_string(ret));
-	return SPI_processed == 1;
+	w->used = col_int8(0, 1, &isnull) == 1;
+	w->key = col_int8(0, 2, &isnull);
+	w->took = !isnull;
+	w->done = col_int8(0, 3, &isnull) == 1;
+	SPI_freetuptable(SPI_tuptable);
+	return w->done;
+}
+
+/*
+ * Writes the order of a redemption: statement 2 and, when it went only
+ * part of the way, statement 3, then, when every slot with room was held
+ * by others, statement 2w in a subtransaction (see the header).  True when
+ * the order is written; false when nothing is.
+ */
+static bool
+write_order_fast(Datum *args, char *nulls)
+{
+	OrderWrites w = {plan_use_order, args, nulls};
+
+	if (write_order(&w))
+		return true;
+	if (w.used)
+	{
+		Datum		undo[4] = {args[0], Int64GetDatum(w.key), args[1], args[2]};
+		char		undo_nulls[4] = {' ', w.took ? ' ' : 'n', ' ', ' '};
+		int			ret = SPI_execute_plan(plan_undo_use, undo, undo_nulls, false, 0);
+
+		if (ret != SPI_OK_UPDATE)
+			elog(ERROR, "putting the code back failed: %s", SPI_result_code_string(ret));
+	}
+	/* the code used, no free slot with room: wait on one */
+	if (!w.used || w.took)
+		return false;
+	w.plan = plan_use_order_wait;
+	return benefit_in_subxact(write_order, &w, ERRCODE_UNIQUE_VIOLATION);
 }
 
 /* The use rule's facts from row 0 of statement 1; false when the code is not issued. */
@@ -707,7 +821,6 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 		if (SPI_processed == 1)
 		{
 			UseFacts	f;
-			OrderWrites w;
 			int64		benefit_id = col_int8(0, 4, &isnull);
 			int32		units = col_int4(0, 13, &isnull);
 			bool		contact_limit = col_bool(0, 14);
@@ -732,15 +845,7 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 				argnulls[4] = contact_null ? 'n' : ' ';
 				argnulls[5] = PG_ARGISNULL(3) ? 'n' : ' ';
 				argnulls[6] = PG_ARGISNULL(4) ? 'n' : ' ';
-				/*
-				 * In a subtransaction: when it writes nothing (no free slot
-				 * with room, or a concurrent call made the same order), the
-				 * slot rows it may have locked on the way are let go before
-				 * the slow path walks the slots in key order, waiting.
-				 */
-				w.args = args;
-				w.nulls = argnulls;
-				if (benefit_in_subxact(write_order, &w, ERRCODE_UNIQUE_VIOLATION))
+				if (write_order_fast(args, argnulls))
 				{
 					reason = "ok";
 					nulls[2] = nulls[3] = false;
