@@ -29,16 +29,23 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "common/pg_prng.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "basket.h"
+#include "pricing.h"
 #include "read_only.h"
 #include "reason.h"
+#include "sale.h"
 #include "search_path.h"
 #include "spi_util.h"
 
@@ -54,6 +61,33 @@ static SPIPlanPtr plan_expire_rc;
 static SPIPlanPtr plan_due;
 static SPIPlanPtr plan_lock_due;
 static SPIPlanPtr plan_expire_rows;
+static SPIPlanPtr plan_order_due;
+
+/* the statements of hold */
+static BenefitPlans hold_plans;
+static BenefitPlans counter_plans;
+static SPIPlanPtr plan_hold_order;
+static SPIPlanPtr plan_insert_order;
+static SPIPlanPtr plan_insert_order_plain;
+static SPIPlanPtr plan_read_codes;
+static SPIPlanPtr plan_write_codes;
+static SPIPlanPtr plan_not_applied;
+static SPIPlanPtr plan_try_slot;
+static SPIPlanPtr plan_walk_keys;
+static SPIPlanPtr plan_walk_lock;
+static SPIPlanPtr plan_walk_lock_skip;
+static SPIPlanPtr plan_walk_exists;
+static SPIPlanPtr plan_take;
+static SPIPlanPtr plan_record;
+static SPIPlanPtr plan_limited;
+static SPIPlanPtr plan_contact_limits;
+static SPIPlanPtr plan_promo_row;
+static SPIPlanPtr plan_spread_budget;
+static SPIPlanPtr plan_undo_counters;
+static SPIPlanPtr plan_drop_counter;
+static SPIPlanPtr plan_undo_order;
+static SPIPlanPtr plan_adopted;
+static SPIPlanPtr plan_takeover;
 
 /* Prepares the statements of this file (the plan rule of spi_util.h). */
 static void
@@ -184,6 +218,14 @@ make_plans(BenefitPlans *set, Oid code_type)
 		" WHERE o.order_ref = $1 AND o.state = 'held' AND o.held_until < $2 "
 		"   FOR UPDATE SKIP LOCKED",
 		2, t_lock_due);
+	/* the order of a code whose hold has passed its deadline, tried without waiting */
+	plan_order_due = benefit_plans_keep(set,
+		"SELECT h.state::pg_catalog.text, h.held_until, h.contact_id, h.channel, "
+		"       EXISTS (SELECT 1 FROM benefit.order_code oc WHERE oc.order_ref = h.order_ref), "
+		"       (SELECT pg_catalog.count(*) FROM benefit.order_hold_counter k WHERE k.order_ref = h.order_ref) "
+		"  FROM benefit.order_hold h WHERE h.order_ref = $1 AND h.state = 'held' AND h.held_until < $2 "
+		"   FOR UPDATE OF h SKIP LOCKED",
+		2, t_lock_due);
 	plan_expire_rows = benefit_plans_keep(set,
 		"UPDATE benefit.order_hold o SET state = 'expired', closed_at = $2, closed_by = SESSION_USER "
 		" WHERE o.order_ref OPERATOR(pg_catalog.=) ANY ($1)",
@@ -220,13 +262,13 @@ typedef struct OrderRow
 	int64		ncounters;
 } OrderRow;
 
-/* Reads and locks the order row; false when there is none. */
+/* Reads and locks the order row (plan_order or plan_order_due); false when there is none. */
 static bool
-lock_order(Datum order_ref, OrderRow *o)
+lock_order_with(SPIPlanPtr plan, Datum *args, OrderRow *o)
 {
 	bool		isnull;
 
-	run(plan_order, &order_ref, NULL, SPI_OK_SELECT, "locking the order");
+	run(plan, args, NULL, SPI_OK_SELECT, "locking the order");
 	if (SPI_processed == 0)
 		return false;
 	o->state = col_text(0, 1, NULL);
@@ -236,6 +278,13 @@ lock_order(Datum order_ref, OrderRow *o)
 	o->has_codes = col_bool(0, 5);
 	o->ncounters = col_int8(0, 6, &isnull);
 	return true;
+}
+
+/* Reads and locks the order row; false when there is none. */
+static bool
+lock_order(Datum order_ref, OrderRow *o)
+{
+	return lock_order_with(plan_order, &order_ref, o);
 }
 
 /*
@@ -572,4 +621,1112 @@ benefit_settle_order_sql(PG_FUNCTION_ARGS)
 		settle_order(order_ref, &o, to, reason, now, false);
 	end_call();
 	PG_RETURN_VOID();
+}
+
+/*
+ * ----------------------------------------------------------------------
+ * benefit.hold: prices a basket and reserves what it needs, all or nothing.
+ *
+ * The common case, a new order reference, runs without a subtransaction.
+ * Every check that needs no counter is made before a code or a counter is
+ * written: the order row is locked (it does not exist), the basket priced
+ * (pricing.c), the order and its lines inserted in one statement (a
+ * concurrent call that made the same order since: order_already_held,
+ * nothing written), the codes the basket applies locked in code order and
+ * checked (a code taken since the pricing refuses, and the order written so
+ * far is deleted).  Then the counters, in the common lock order: the total
+ * quota slots of each benefit (by benefit id), the per-performance counters,
+ * the contact's, then the promo code's use slots, contact counter and budget
+ * slots.  Only a counter may refuse late; the units taken so far are then
+ * given back and the order deleted by compensating statements in the same
+ * transaction.  Last, the codes are held with their history rows.
+ *
+ * A quota slot is taken by one statement that locks one slot with room in
+ * its snapshot that no other transaction holds (SKIP LOCKED, from a random
+ * slot), then updates it if its current row still has room: the slots with
+ * room are chosen by an InitPlan, which the recheck of a row changed since
+ * the snapshot does not evaluate again, so that the statement never locks a
+ * row it does not return.  When it finds none, the slots are walked in key
+ * order, waiting for each lock, as take_slots does (quota.c).  A slot the
+ * statement locked and found full since its snapshot (it filled between the
+ * snapshot and the lock) stays locked until the transaction ends: the
+ * statement is tried again, and a walk that follows never waits on a slot
+ * of a lower key than such a slot, so that it cannot close a cycle with
+ * another walker; it takes such a slot's room only when no one holds it.
+ *
+ * Under REPEATABLE READ and SERIALIZABLE the insert of the order runs in a
+ * subtransaction: a concurrent hold of the same reference that committed
+ * after the snapshot is invisible to it, and only the unique violation of
+ * the order's key proves it (order_already_held).  The takeover of a held
+ * codes order (hold of the reference of a hold_code order) runs in a
+ * subtransaction too, rolled back on a refusal.
+ * ----------------------------------------------------------------------
+ */
+
+/* Prepares the statements of hold. */
+static void
+make_hold_plans(BenefitPlans *set, Oid code_type)
+{
+	Oid			t_text[1] = {TEXTOID};
+	Oid			t_insert[23] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID,
+		INT8OID, INT8OID, TIMESTAMPTZOID,
+		INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT8ARRAYOID,
+	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	Oid			t_read_codes[2] = {TEXTARRAYOID, INT4ARRAYOID};
+	Oid			t_write_codes[8] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID, BOOLARRAYOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, INT8OID, TEXTOID};
+	Oid			t_not_applied[4] = {TEXTOID, TEXTARRAYOID, TIMESTAMPTZOID, INT8OID};
+	Oid			t_ids[1] = {INT8ARRAYOID};
+	Oid			t_id[1] = {INT8OID};
+	Oid			t_drop[3] = {TEXTOID, INT8OID, INT8OID};
+
+	plan_hold_order = benefit_plans_keep(set,
+		"SELECT h.kind, h.state::pg_catalog.text, h.held_until FROM benefit.order_hold h "
+		" WHERE h.order_ref = $1 FOR UPDATE",
+		1, t_text);
+
+#define INSERT_ORDER(conflict) \
+		"WITH o AS (" \
+		"    INSERT INTO benefit.order_hold (order_ref, contact_id, channel, point_of_sale, held_until, promo_code_id, " \
+		"                                    base_cents, lines_cents, promo_discount_cents, total_cents, created_at) " \
+		"    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) " conflict \
+		"    RETURNING order_ref" \
+		"), l AS (" \
+		"    INSERT INTO benefit.order_line (order_ref, line_no, product_id, performance_id, seat_category_id, " \
+		"                                    audience_id, quantity, base_price_cents, unit_price_cents, benefit_id, " \
+		"                                    tariff_id, promo_discount_cents, total_cents) " \
+		"    SELECT o.order_ref, u.* FROM o, " \
+		"           unnest($12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) " \
+		"             AS u(line_no, product_id, performance_id, seat_category_id, audience_id, quantity, " \
+		"                  base_price_cents, unit_price_cents, benefit_id, tariff_id, promo_discount_cents, total_cents)" \
+		") " \
+		"SELECT pg_catalog.count(*) FROM o"
+
+	/* the order and its lines; a concurrent call made the same order since: nothing */
+	plan_insert_order = benefit_plans_keep(set, INSERT_ORDER("ON CONFLICT (order_ref) DO NOTHING"), 23, t_insert);
+	/* the same, raising the unique violation (REPEATABLE READ, SERIALIZABLE: in a subtransaction) */
+	plan_insert_order_plain = benefit_plans_keep(set, INSERT_ORDER(""), 23, t_insert);
+#undef INSERT_ORDER
+
+	/* the codes the basket applies, locked in code order, with what decides whether they can be held */
+	plan_read_codes = benefit_plans_keep(set,
+		"SELECT c.code::pg_catalog.text, c.state::pg_catalog.text, c.hold_order, c.hold_until, u.units "
+		"  FROM unnest($1::benefit.code[], $2) AS u(code, units) "
+		"  JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) u.code "
+		" ORDER BY c.code FOR UPDATE OF c",
+		2, t_read_codes);
+
+	/* the codes held by the order (locked and checked before), their history rows in code order, its codes */
+	plan_write_codes = benefit_plans_keep(set,
+		"WITH u AS ("
+		"    UPDATE benefit.single_use_code c SET state = 'held', hold_order = $1, hold_until = $5 "
+		"      FROM unnest($2::benefit.code[], $3, $4) AS x(code, units, adopted) "
+		"     WHERE c.code OPERATOR(benefit.=) x.code "
+		"    RETURNING c.code, x.units, x.adopted"
+		"), h AS ("
+		"    INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
+		"    SELECT u.code, 'issued', 'held', $6, $1, $7, $8 FROM u WHERE NOT u.adopted ORDER BY u.code"
+		") "
+		"INSERT INTO benefit.order_code (order_ref, code, units) SELECT $1, u.code, u.units FROM u ORDER BY u.code",
+		8, t_write_codes);
+
+	/* the codes of a taken-over codes order the basket did not apply: back, with a history row each */
+	plan_not_applied = benefit_plans_keep(set,
+		"INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, reason) "
+		"SELECT a.code, 'held', 'issued', $3, $1, $4, 'not applied by the basket' "
+		"  FROM unnest($2::benefit.code[]) AS a(code) ORDER BY a.code",
+		4, t_not_applied);
+
+	plan_contact_limits = benefit_plans_keep(set,
+		"SELECT b.benefit_id, b.quota_per_contact FROM benefit.benefit b "
+		" WHERE b.benefit_id OPERATOR(pg_catalog.=) ANY ($1) AND b.quota_per_contact IS NOT NULL",
+		1, t_ids);
+	plan_promo_row = benefit_plans_keep(set,
+		"SELECT pc.max_uses_per_contact, pc.max_discount_cents_total, "
+		"       EXISTS (SELECT 1 FROM benefit.counter c WHERE c.kind = 'promo_budget' AND c.owner_id = $1) "
+		"  FROM benefit.promo_code pc WHERE pc.promo_code_id = $1",
+		1, t_id);
+	plan_spread_budget = benefit_plans_keep(set,
+		"SELECT benefit_internal.spread_slots('promo_budget', $1, NULL)",
+		1, t_id);
+
+	/* a late refusal: the units the order took given back, the rows it made deleted */
+	plan_undo_counters = benefit_plans_keep(set,
+		"WITH k AS (DELETE FROM benefit.order_hold_counter k WHERE k.order_ref = $1 "
+		"           RETURNING k.kind, k.owner_id, k.key, k.units) "
+		"UPDATE benefit.counter c SET held = c.held - k.units FROM k "
+		" WHERE c.kind = k.kind AND c.owner_id = k.owner_id AND c.key = k.key",
+		1, t_text);
+	plan_drop_counter = benefit_plans_keep(set,
+		"DELETE FROM benefit.counter c WHERE c.kind = $1::benefit.counter_kind AND c.owner_id = $2 AND c.key = $3 "
+		"   AND c.held = 0 AND c.used = 0",
+		3, t_drop);
+	plan_undo_order = benefit_plans_keep(set,
+		"WITH l AS (DELETE FROM benefit.order_line l WHERE l.order_ref = $1) "
+		"DELETE FROM benefit.order_hold h WHERE h.order_ref = $1",
+		1, t_text);
+
+	/* the takeover of a held codes order: its codes still held by it, in code order */
+	plan_adopted = benefit_plans_keep(set,
+		"SELECT c.code::pg_catalog.text FROM benefit.order_code oc "
+		"  JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) oc.code "
+		" WHERE oc.order_ref = $1 AND c.state = 'held' AND c.hold_order = $1 ORDER BY c.code",
+		1, t_text);
+	/* its reservation given back (codes and counters locked before), its rows deleted */
+	plan_takeover = benefit_plans_keep(set,
+		"WITH c AS ("
+		"    UPDATE benefit.single_use_code c SET state = 'issued', hold_order = NULL, hold_until = NULL "
+		"      FROM benefit.order_code oc "
+		"     WHERE oc.order_ref = $1 AND c.code OPERATOR(benefit.=) oc.code "
+		"       AND c.state = 'held' AND c.hold_order = $1"
+		"), k AS (DELETE FROM benefit.order_hold_counter k WHERE k.order_ref = $1), "
+		"   oc AS (DELETE FROM benefit.order_code oc WHERE oc.order_ref = $1) "
+		"DELETE FROM benefit.order_hold h WHERE h.order_ref = $1",
+		1, t_text);
+}
+
+/* Prepares the counter statements of hold (kinds as text). */
+static void
+make_counter_plans(BenefitPlans *set, Oid code_type)
+{
+	Oid			t_try[5] = {TEXTOID, TEXTOID, INT8OID, INT4OID, INT4OID};
+	Oid			t_walk[2] = {TEXTOID, INT8OID};
+	Oid			t_key[3] = {TEXTOID, INT8OID, INT8OID};
+	Oid			t_take[4] = {TEXTOID, INT8OID, INT8OID, INT4OID};
+	Oid			t_record[5] = {TEXTOID, TEXTOID, INT8OID, INT8OID, INT4OID};
+	Oid			t_limited[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, INT4OID, INT4OID};
+
+	/*
+	 * one slot with room in the snapshot (an InitPlan: not evaluated again
+	 * when a changed row is rechecked, so that no row is locked and then
+	 * left), no other transaction holds, from a random one; taken if its
+	 * current row has room, and recorded.  Returns the key locked and the
+	 * key taken (NULL when none).
+	 */
+	plan_try_slot = benefit_plans_keep(set,
+		"WITH f AS ("
+		"    SELECT c.key FROM benefit.counter c "
+		"     WHERE c.kind = $2::benefit.counter_kind AND c.owner_id = $3 "
+		"       AND c.key OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT g.key FROM benefit.counter g "
+		"                  WHERE g.kind = $2::benefit.counter_kind AND g.owner_id = $3 "
+		"                    AND (g.cap IS NULL OR g.cap - g.held - g.used >= $4))) "
+		"     ORDER BY (c.key + $5) % 16 LIMIT 1 "
+		"       FOR NO KEY UPDATE OF c SKIP LOCKED"
+		"), s AS ("
+		"    UPDATE benefit.counter k SET held = k.held + $4 FROM f "
+		"     WHERE k.kind = $2::benefit.counter_kind AND k.owner_id = $3 AND k.key = f.key "
+		"       AND (k.cap IS NULL OR k.cap - k.held - k.used >= $4) "
+		"    RETURNING k.key"
+		"), r AS ("
+		"    INSERT INTO benefit.order_hold_counter AS o (order_ref, kind, owner_id, key, units) "
+		"    SELECT $1, $2::benefit.counter_kind, $3, s.key, $4 FROM s "
+		"    ON CONFLICT (order_ref, kind, owner_id, key) DO UPDATE SET units = o.units + EXCLUDED.units"
+		") "
+		"SELECT (SELECT f.key FROM f), (SELECT s.key FROM s)",
+		5, t_try);
+	plan_walk_keys = benefit_plans_keep(set,
+		"SELECT c.key FROM benefit.counter c WHERE c.kind = $1::benefit.counter_kind AND c.owner_id = $2 "
+		" ORDER BY c.key",
+		2, t_walk);
+	plan_walk_lock = benefit_plans_keep(set,
+		"SELECT c.cap, c.held, c.used FROM benefit.counter c "
+		" WHERE c.kind = $1::benefit.counter_kind AND c.owner_id = $2 AND c.key = $3 FOR UPDATE",
+		3, t_key);
+	plan_walk_lock_skip = benefit_plans_keep(set,
+		"SELECT c.cap, c.held, c.used FROM benefit.counter c "
+		" WHERE c.kind = $1::benefit.counter_kind AND c.owner_id = $2 AND c.key = $3 FOR UPDATE SKIP LOCKED",
+		3, t_key);
+	plan_walk_exists = benefit_plans_keep(set,
+		"SELECT 1 FROM benefit.counter c "
+		" WHERE c.kind = $1::benefit.counter_kind AND c.owner_id = $2 AND c.key = $3",
+		3, t_key);
+	plan_take = benefit_plans_keep(set,
+		"UPDATE benefit.counter c SET held = c.held + $4 "
+		" WHERE c.kind = $1::benefit.counter_kind AND c.owner_id = $2 AND c.key = $3",
+		4, t_take);
+	plan_record = benefit_plans_keep(set,
+		"INSERT INTO benefit.order_hold_counter AS o (order_ref, kind, owner_id, key, units) "
+		"VALUES ($1, $2::benefit.counter_kind, $3, $4, $5) "
+		"ON CONFLICT (order_ref, kind, owner_id, key) DO UPDATE SET units = o.units + EXCLUDED.units",
+		5, t_record);
+	/* a per-performance or per-contact counter, if the limit leaves room; says whether it made the row */
+	plan_limited = benefit_plans_keep(set,
+		"WITH c AS ("
+		"    INSERT INTO benefit.counter AS c (kind, owner_id, key, held) "
+		"    VALUES ($2::benefit.counter_kind, $3, $4, $5) "
+		"    ON CONFLICT (kind, owner_id, key) DO UPDATE SET held = c.held + EXCLUDED.held "
+		"     WHERE c.held + c.used + EXCLUDED.held <= $6 "
+		"    RETURNING c.xmax = 0 AS made"
+		"), r AS ("
+		"    INSERT INTO benefit.order_hold_counter AS o (order_ref, kind, owner_id, key, units) "
+		"    SELECT $1, $2::benefit.counter_kind, $3, $4, $5 FROM c "
+		"    ON CONFLICT (order_ref, kind, owner_id, key) DO UPDATE SET units = o.units + EXCLUDED.units"
+		") "
+		"SELECT c.made FROM c",
+		6, t_limited);
+}
+
+/* A counter row a hold made (take_limited's insert), deleted again on a late refusal. */
+typedef struct MadeCounter
+{
+	const char *kind;
+	int64		owner;
+	int64		key;
+} MadeCounter;
+
+/* What one hold works on. */
+typedef struct HoldCall
+{
+	Datum		order_ref;
+	const char *order_str;
+	bool		contact_null;
+	int64		contact_id;
+	Datum		channel;
+	bool		channel_null;
+	Datum		point_of_sale;
+	bool		point_of_sale_null;
+	TimestampTz held_until;
+	TimestampTz now;
+	PriceCall  *call;
+	/* the codes of a taken-over codes order (text, in code order) */
+	int			nadopted;
+	char	  **adopted;
+	/* counter rows made by this hold */
+	MadeCounter *made;
+	int			nmade;
+} HoldCall;
+
+/* A new int4[] of n values. */
+static Datum
+int4_array(const int32 *v, const bool *isnull, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	for (int i = 0; i < n; i++)
+		d[i] = Int32GetDatum(v[i]);
+	return PointerGetDatum(construct_md_array(d, (bool *) isnull, 1, dims, lbs, INT4OID, sizeof(int32), true,
+											  TYPALIGN_INT));
+}
+
+/* A new text[] of n strings. */
+static Datum
+text_array(char **v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(v[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* The order and its lines: plan (plan_insert_order or _plain) with the arguments of h. */
+typedef struct OrderInsert
+{
+	SPIPlanPtr	plan;
+	Datum		args[23];
+	char		nulls[23];
+	bool		inserted;
+} OrderInsert;
+
+/* Runs the insert of the order; true when it inserted it. */
+static bool
+insert_order_run(void *arg)
+{
+	OrderInsert *ins = arg;
+	bool		isnull;
+
+	run(ins->plan, ins->args, ins->nulls, SPI_OK_SELECT, "writing the order");
+	ins->inserted = col_int8(0, 1, &isnull) == 1;
+	return ins->inserted;
+}
+
+/*
+ * Inserts the order with its priced lines; false when the order reference
+ * was held by a concurrent call meanwhile (nothing written).  in_subxact:
+ * the plain insert in a subtransaction, the unique violation of the key
+ * caught (REPEATABLE READ, SERIALIZABLE).
+ */
+static bool
+insert_order(HoldCall *h, bool in_subxact)
+{
+	const PriceCall *call = h->call;
+	int			n = call->nlines;
+	int32	   *i4 = palloc(sizeof(int32) * Max(n, 1));
+	int32	   *qty = palloc(sizeof(int32) * Max(n, 1));
+	int64	   *v[10];
+	bool	   *nl[10];
+	OrderInsert ins;
+
+	for (int k = 0; k < 10; k++)
+	{
+		v[k] = palloc(sizeof(int64) * Max(n, 1));
+		nl[k] = palloc0(sizeof(bool) * Max(n, 1));
+	}
+	for (int i = 0; i < n; i++)
+	{
+		const PriceLine *l = &call->lines[i];
+		const PriceCandidate *c = l->chosen >= 0 ? &call->cands[l->chosen] : NULL;
+
+		i4[i] = i + 1;
+		qty[i] = l->quantity;
+		v[0][i] = l->product_id;
+		v[1][i] = l->dims.performance_id;
+		nl[1][i] = l->dims.performance_any;
+		v[2][i] = l->dims.seat_category_id;
+		nl[2][i] = l->dims.seat_any;
+		v[3][i] = l->dims.audience_id;
+		nl[3][i] = l->dims.audience_any;
+		v[4][i] = l->base;
+		v[5][i] = c ? c->unit : l->base;
+		v[6][i] = c ? call->benefits[c->benefit].id : 0;
+		nl[6][i] = c == NULL;
+		v[7][i] = c ? c->tariff_id : 0;
+		nl[7][i] = c == NULL;
+		v[8][i] = call->parts[i];
+		v[9][i] = call->amounts[i] - call->parts[i];
+	}
+	memset(ins.nulls, ' ', sizeof(ins.nulls));
+	ins.args[0] = h->order_ref;
+	ins.args[1] = Int64GetDatum(h->contact_id);
+	ins.nulls[1] = h->contact_null ? 'n' : ' ';
+	ins.args[2] = h->channel;
+	ins.nulls[2] = h->channel_null ? 'n' : ' ';
+	ins.args[3] = h->point_of_sale;
+	ins.nulls[3] = h->point_of_sale_null ? 'n' : ' ';
+	ins.args[4] = TimestampTzGetDatum(h->held_until);
+	ins.args[5] = Int64GetDatum(call->promo_id);
+	ins.nulls[5] = call->promo_applied ? ' ' : 'n';
+	ins.args[6] = Int64GetDatum(call->base_total);
+	ins.args[7] = Int64GetDatum(call->lines_total);
+	ins.args[8] = Int64GetDatum(call->discount);
+	ins.args[9] = Int64GetDatum(call->lines_total - call->discount);
+	ins.args[10] = TimestampTzGetDatum(h->now);
+	ins.args[11] = int4_array(i4, NULL, n);
+	ins.args[12] = benefit_int8_array(v[0], nl[0], n);
+	ins.args[13] = benefit_int8_array(v[1], nl[1], n);
+	ins.args[14] = benefit_int8_array(v[2], nl[2], n);
+	ins.args[15] = benefit_int8_array(v[3], nl[3], n);
+	ins.args[16] = int4_array(qty, NULL, n);
+	ins.args[17] = benefit_int8_array(v[4], nl[4], n);
+	ins.args[18] = benefit_int8_array(v[5], nl[5], n);
+	ins.args[19] = benefit_int8_array(v[6], nl[6], n);
+	ins.args[20] = benefit_int8_array(v[7], nl[7], n);
+	ins.args[21] = benefit_int8_array(v[8], nl[8], n);
+	ins.args[22] = benefit_int8_array(v[9], nl[9], n);
+	ins.inserted = false;
+	if (!in_subxact)
+	{
+		ins.plan = plan_insert_order;
+		return insert_order_run(&ins);
+	}
+	ins.plan = plan_insert_order_plain;
+	return benefit_in_subxact(insert_order_run, &ins, ERRCODE_UNIQUE_VIOLATION);
+}
+
+/* Units of one counter to take. */
+typedef struct Take
+{
+	int64		owner;
+	int64		key;
+	int64		units;
+	int64		limit;
+} Take;
+
+static int
+cmp_take(const void *a, const void *b)
+{
+	const Take *x = a;
+	const Take *y = b;
+
+	if (x->owner != y->owner)
+		return x->owner < y->owner ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return 0;
+}
+
+/* Adds units to the take of (owner, key) in t[0..*n). */
+static void
+add_take(Take *t, int *n, int64 owner, int64 key, int64 units, int64 limit)
+{
+	for (int i = 0; i < *n; i++)
+		if (t[i].owner == owner && t[i].key == key)
+		{
+			t[i].units += units;
+			return;
+		}
+	t[*n].owner = owner;
+	t[*n].key = key;
+	t[*n].units = units;
+	t[*n].limit = limit;
+	(*n)++;
+}
+
+/*
+ * Walks the slots of (kind, owner) in key order, taking their room until
+ * units are taken; waits for each lock, except on a slot below stray_key
+ * (a slot of a higher key this transaction holds: waiting there could close
+ * a cycle with another walker), taken only when no one holds it.  True when
+ * every unit is taken (the units taken are recorded either way).
+ */
+static bool
+walk_slots(Datum order_ref, const char *kind, int64 owner, int32 units, int64 stray_key)
+{
+	Datum		args[5];
+	int64		keys[64];
+	int			nkeys;
+	int32		need = units;
+	bool		isnull;
+
+	args[0] = CStringGetTextDatum(kind);
+	args[1] = Int64GetDatum(owner);
+	run(plan_walk_keys, args, NULL, SPI_OK_SELECT, "walking the quota slots");
+	nkeys = (int) Min(SPI_processed, 64);
+	for (int i = 0; i < nkeys; i++)
+		keys[i] = col_int8(i, 1, &isnull);
+	SPI_freetuptable(SPI_tuptable);
+	for (int i = 0; i < nkeys && need > 0; i++)
+	{
+		int64		cap;
+		int64		room;
+		bool		capnull;
+		int32		take;
+
+		args[0] = CStringGetTextDatum(kind);
+		args[1] = Int64GetDatum(owner);
+		args[2] = Int64GetDatum(keys[i]);
+		/* below a slot this transaction holds: never waited for, taken only if free now */
+		run(keys[i] < stray_key ? plan_walk_lock_skip : plan_walk_lock, args, NULL, SPI_OK_SELECT,
+			"locking a quota slot");
+		if (SPI_processed != 1)
+			continue;			/* removed meanwhile, or held by another */
+		cap = col_int4(0, 1, &capnull);
+		room = capnull ? -1 : Max(cap - col_int4(0, 2, &isnull) - col_int4(0, 3, &isnull), 0);
+		SPI_freetuptable(SPI_tuptable);
+		take = room < 0 ? need : (int32) Min((int64) need, room);
+		if (take <= 0)
+			continue;
+		args[3] = Int32GetDatum(take);
+		run(plan_take, args, NULL, SPI_OK_UPDATE, "taking units");
+		{
+			Datum		rec[5] = {order_ref, CStringGetTextDatum(kind), Int64GetDatum(owner),
+			Int64GetDatum(keys[i]), Int32GetDatum(take)};
+
+			run(plan_record, rec, NULL, SPI_OK_INSERT, "recording the units held");
+		}
+		need -= take;
+	}
+	return need == 0;
+}
+
+/* Takes units on the 16 slots of (kind, owner) for the order; false when they have no room. */
+static bool
+take_slots(Datum order_ref, const char *kind, int64 owner, int32 units)
+{
+	Datum		args[5];
+	bool		isnull;
+	int64		stray_key = -1;
+
+	if (units <= 0)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("units must be positive, not %d", units));
+	args[0] = order_ref;
+	args[1] = CStringGetTextDatum(kind);
+	args[2] = Int64GetDatum(owner);
+	args[3] = Int32GetDatum(units);
+	for (int attempt = 0; attempt < 16; attempt++)
+	{
+		int64		locked;
+
+		args[4] = Int32GetDatum((int32) pg_prng_uint64_range(&pg_global_prng_state, 0, 15));
+		run(plan_try_slot, args, NULL, SPI_OK_SELECT, "taking a quota slot");
+		locked = col_int8(0, 1, &isnull);
+		if (isnull)
+			break;				/* no free slot with room: walk */
+		(void) col_int8(0, 2, &isnull);
+		if (!isnull)
+			return true;
+		/* locked, and found full since the snapshot: held until the end, try again */
+		stray_key = Max(stray_key, locked);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	return walk_slots(order_ref, kind, owner, units, stray_key);
+}
+
+/* Takes units on a per-performance or per-contact counter if the limit leaves room. */
+static bool
+take_limited(HoldCall *h, const char *kind, int64 owner, int64 key, int64 units, int64 limit)
+{
+	Datum		args[6];
+
+	if (units > 0 && units > limit)
+		return false;
+	if (units <= 0)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("units must be positive, not %d", (int) units));
+	args[0] = h->order_ref;
+	args[1] = CStringGetTextDatum(kind);
+	args[2] = Int64GetDatum(owner);
+	args[3] = Int64GetDatum(key);
+	args[4] = Int32GetDatum((int32) units);
+	args[5] = Int32GetDatum((int32) limit);
+	run(plan_limited, args, NULL, SPI_OK_SELECT, "taking units");
+	if (SPI_processed == 0)
+		return false;
+	if (col_bool(0, 1))
+	{
+		h->made[h->nmade].kind = kind;
+		h->made[h->nmade].owner = owner;
+		h->made[h->nmade].key = key;
+		h->nmade++;
+	}
+	return true;
+}
+
+/* take_promo: one use of the promo code (its slots, the contact's counter) and the discount on its budget. */
+static const char *
+take_promo(HoldCall *h, int64 promo_id, int64 discount)
+{
+	Datum		arg = Int64GetDatum(promo_id);
+	bool		per_contact_null;
+	int64		per_contact;
+	bool		budget_null;
+	bool		has_budget_slots;
+
+	run(plan_promo_row, &arg, NULL, SPI_OK_SELECT, "reading the promo code");
+	if (SPI_processed == 1)
+	{
+		per_contact = col_int4(0, 1, &per_contact_null);
+		(void) col_int8(0, 2, &budget_null);
+		has_budget_slots = col_bool(0, 3);
+	}
+	else
+	{
+		per_contact_null = budget_null = true;
+		per_contact = 0;
+		has_budget_slots = false;
+	}
+	/* counters in the common lock order: its use slots, its per-contact counter, then its budget slots */
+	if (!take_slots(h->order_ref, "promo_slot", promo_id, 1))
+		return "promo_limit_reached";
+	if (!h->contact_null &&
+		!take_limited(h, "promo_contact", promo_id, h->contact_id, 1, per_contact_null ? PG_INT32_MAX : per_contact))
+		return "promo_contact_limit_reached";
+	if (discount > 0)
+	{
+		if (discount > PG_INT32_MAX)
+		{
+			if (!budget_null)
+				return "promo_budget_reached";	/* more than any budget can be */
+			ereport(ERROR,
+					errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					errmsg("promo discount of " INT64_FORMAT " cents is more than a promo code can count", discount),
+					errdetail("A promo code counts the discount of one basket up to 2147483647 cents."));
+		}
+		if (!take_slots(h->order_ref, "promo_budget", promo_id, (int32) discount))
+		{
+			/* no budget slot at all: a promo code of 0.2.0 never edited since; make them and take again */
+			if (budget_null && !has_budget_slots)
+			{
+				run(plan_spread_budget, &arg, NULL, SPI_OK_SELECT, "making the budget slots");
+				if (take_slots(h->order_ref, "promo_budget", promo_id, (int32) discount))
+					return NULL;
+			}
+			return "promo_budget_reached";
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Takes every counter the basket needs, in the common lock order; NULL, or
+ * the reason of a refusal (what was taken is left for undo_hold).
+ */
+static const char *
+take_counters(HoldCall *h)
+{
+	const PriceCall *call = h->call;
+	int			n = call->nlines;
+	Take	   *slots = palloc(sizeof(Take) * Max(n, 1));
+	Take	   *perfs = palloc(sizeof(Take) * Max(n, 1));
+	int			nslots = 0;
+	int			nperfs = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		const PriceLine *l = &call->lines[i];
+		const PriceBenefit *b;
+
+		if (l->chosen < 0)
+			continue;
+		b = &call->benefits[call->cands[l->chosen].benefit];
+		add_take(slots, &nslots, b->id, 0, l->quantity, -1);
+		if (b->perf_quota >= 0 && !l->dims.performance_any)
+			add_take(perfs, &nperfs, b->id, l->dims.performance_id, l->quantity, b->perf_quota);
+	}
+	qsort(slots, nslots, sizeof(Take), cmp_take);
+	qsort(perfs, nperfs, sizeof(Take), cmp_take);
+	h->made = palloc(sizeof(MadeCounter) * (nslots + nperfs + 2));
+	h->nmade = 0;
+
+	for (int i = 0; i < nslots; i++)
+		if (slots[i].units > 0 && !take_slots(h->order_ref, "benefit_slot", slots[i].owner, (int32) slots[i].units))
+			return "quota_exhausted";
+	for (int i = 0; i < nperfs; i++)
+		if (!take_limited(h, "benefit_performance", perfs[i].owner, perfs[i].key, perfs[i].units, perfs[i].limit))
+			return "performance_quota_exhausted";
+	if (!h->contact_null && nslots > 0)
+	{
+		int64	   *ids = palloc(sizeof(int64) * nslots);
+		Datum		arg;
+		Take	   *lims;
+		int			nlims;
+		bool		isnull;
+
+		for (int i = 0; i < nslots; i++)
+			ids[i] = slots[i].owner;
+		arg = benefit_int8_array(ids, NULL, nslots);
+		run(plan_contact_limits, &arg, NULL, SPI_OK_SELECT, "reading the limits per contact");
+		nlims = (int) SPI_processed;
+		lims = palloc(sizeof(Take) * Max(nlims, 1));
+		for (int i = 0; i < nlims; i++)
+		{
+			int64		id = col_int8(i, 1, &isnull);
+
+			lims[i].owner = id;
+			lims[i].key = 0;
+			lims[i].limit = col_int4(i, 2, &isnull);
+			lims[i].units = 0;
+			for (int k = 0; k < nslots; k++)
+				if (slots[k].owner == id)
+					lims[i].units = slots[k].units;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		qsort(lims, nlims, sizeof(Take), cmp_take);
+		for (int i = 0; i < nlims; i++)
+			if (lims[i].units > 0 &&
+				!take_limited(h, "benefit_contact", lims[i].owner, h->contact_id, lims[i].units, lims[i].limit))
+				return "contact_quota_exhausted";
+	}
+	if (call->promo_applied)
+		return take_promo(h, call->promo_id, call->discount);
+	return NULL;
+}
+
+/* Undoes a hold refused late: the units it took given back, the counters it made and its order deleted. */
+static void
+undo_hold(HoldCall *h)
+{
+	run(plan_undo_counters, &h->order_ref, NULL, SPI_OK_UPDATE, "giving the units back");
+	for (int i = 0; i < h->nmade; i++)
+	{
+		Datum		args[3] = {CStringGetTextDatum(h->made[i].kind), Int64GetDatum(h->made[i].owner),
+		Int64GetDatum(h->made[i].key)};
+
+		run(plan_drop_counter, args, NULL, SPI_OK_DELETE, "giving the units back");
+	}
+	run(plan_undo_order, &h->order_ref, NULL, SPI_OK_DELETE, "deleting the order");
+}
+
+/* The codes the basket applies: text and units (NULL: every unit of its benefit). */
+typedef struct HoldCodes
+{
+	int			n;
+	char	  **code;
+	int32	   *units;
+	bool	   *units_null;
+	bool	   *adopted;
+} HoldCodes;
+
+static void
+applied_codes(const HoldCall *h, HoldCodes *c)
+{
+	const PriceCall *call = h->call;
+
+	c->n = 0;
+	c->code = palloc(sizeof(char *) * Max(call->nbenefits, 1));
+	c->units = palloc(sizeof(int32) * Max(call->nbenefits, 1));
+	c->units_null = palloc(sizeof(bool) * Max(call->nbenefits, 1));
+	c->adopted = palloc(sizeof(bool) * Max(call->nbenefits, 1));
+	for (int r = 0; r < call->nbenefits; r++)
+	{
+		const PriceBenefit *b = &call->benefits[r];
+		const PriceBenefit *f = b->first >= 0 ? &call->benefits[b->first] : b;
+
+		if (b->su_code == NULL || b->covered == 0 || strcmp(b->reason, "ok") != 0)
+			continue;
+		c->code[c->n] = (char *) b->su_code;
+		c->units_null[c->n] = f->code_units < 0;
+		c->units[c->n] = f->code_units < 0 ? 0 : (int32) b->covered;
+		c->adopted[c->n] = false;
+		for (int a = 0; a < h->nadopted; a++)
+			if (strcmp(h->adopted[a], b->su_code) == 0)
+				c->adopted[c->n] = true;
+		c->n++;
+	}
+}
+
+/*
+ * Locks the codes in code order and checks that the order can hold them:
+ * a code held by an order past its deadline expires that order first (the
+ * order tried without waiting: out of the common lock order).  NULL, or the
+ * reason of the first code (in code order) that cannot be held.
+ */
+static const char *
+lock_codes_for_hold(HoldCall *h, HoldCodes *c)
+{
+	Datum		args[2];
+	bool		tried_expiry = false;
+
+	args[0] = text_array(c->code, c->n);
+	args[1] = int4_array(c->units, c->units_null, c->n);
+	for (;;)
+	{
+		bool		expired_one = false;
+		uint64		nrows;
+		char	  **due = NULL;
+		int			ndue = 0;
+
+		run(plan_read_codes, args, NULL, SPI_OK_SELECT, "locking the codes");
+		nrows = SPI_processed;
+		if (!tried_expiry)
+		{
+			due = palloc(sizeof(char *) * Max(nrows, 1));
+			for (uint64 i = 0; i < nrows; i++)
+			{
+				char	   *state = col_text(i, 2, NULL);
+				bool		isnull;
+				TimestampTz until = col_timestamptz(i, 4, &isnull);
+
+				if (strcmp(state, "held") == 0 && !isnull && until < h->now)
+					due[ndue++] = col_text(i, 3, NULL);
+			}
+			/* expire_hold_of: the order whose hold of the code has passed its deadline */
+			for (int k = 0; k < ndue; k++)
+			{
+				Datum		dargs[2] = {CStringGetTextDatum(due[k]), TimestampTzGetDatum(h->now)};
+				OrderRow	o;
+
+				if (lock_order_with(plan_order_due, dargs, &o))
+				{
+					settle_order(dargs[0], &o, "expired", "hold expired", h->now, false);
+					expired_one = true;
+				}
+			}
+			tried_expiry = true;
+			if (expired_one)
+				continue;		/* read the codes again */
+		}
+		if (nrows != (uint64) c->n)
+			return "held_by_other_order";
+		/* the codes come back in code order: keep that order for the writes */
+		for (uint64 i = 0; i < nrows; i++)
+		{
+			char	   *state = col_text(i, 2, NULL);
+			bool		isnull;
+			TimestampTz until = col_timestamptz(i, 4, &isnull);
+
+			if (!(strcmp(state, "issued") == 0 || (strcmp(state, "held") == 0 && !isnull && until < h->now)))
+			{
+				if (strcmp(state, "used") == 0)
+					return "already_used";
+				if (strcmp(state, "invalidated") == 0)
+					return "invalidated";
+				return "held_by_other_order";
+			}
+		}
+		return NULL;
+	}
+}
+
+/* Holds the codes (locked and checked), with their history rows and the order's codes. */
+static void
+write_codes(HoldCall *h, HoldCodes *c)
+{
+	Datum		args[8];
+	char		nulls[8];
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = h->order_ref;
+	args[1] = text_array(c->code, c->n);
+	args[2] = int4_array(c->units, c->units_null, c->n);
+	{
+		Datum	   *d = palloc(sizeof(Datum) * Max(c->n, 1));
+
+		for (int i = 0; i < c->n; i++)
+			d[i] = BoolGetDatum(c->adopted[i]);
+		args[3] = PointerGetDatum(construct_array(d, c->n, BOOLOID, 1, true, TYPALIGN_CHAR));
+	}
+	args[4] = TimestampTzGetDatum(h->held_until);
+	args[5] = TimestampTzGetDatum(h->now);
+	args[6] = Int64GetDatum(h->contact_id);
+	nulls[6] = h->contact_null ? 'n' : ' ';
+	args[7] = h->channel;
+	nulls[7] = h->channel_null ? 'n' : ' ';
+	run(plan_write_codes, args, nulls, SPI_OK_INSERT, "holding the codes");
+}
+
+/*
+ * Writes the hold of the priced basket h->call: everything or nothing
+ * (see the header).  NULL when held, else the reason of the refusal.
+ */
+static const char *
+write_hold(HoldCall *h, bool insert_in_subxact)
+{
+	HoldCodes	codes;
+	const char *reason;
+
+	if (!insert_order(h, insert_in_subxact))
+		return "order_already_held";
+	applied_codes(h, &codes);
+	if (codes.n > 0)
+	{
+		reason = lock_codes_for_hold(h, &codes);
+		if (reason != NULL)
+		{
+			undo_hold(h);
+			return reason;
+		}
+	}
+	reason = take_counters(h);
+	if (reason != NULL)
+	{
+		undo_hold(h);
+		return reason;
+	}
+	if (codes.n > 0)
+		write_codes(h, &codes);
+	if (h->nadopted > 0)
+	{
+		/* a code the codes order held that the basket did not apply goes back */
+		char	  **rest = palloc(sizeof(char *) * h->nadopted);
+		int			nrest = 0;
+
+		for (int a = 0; a < h->nadopted; a++)
+		{
+			bool		applied = false;
+
+			for (int i = 0; i < codes.n; i++)
+				if (strcmp(codes.code[i], h->adopted[a]) == 0)
+					applied = true;
+			if (!applied)
+				rest[nrest++] = h->adopted[a];
+		}
+		if (nrest > 0)
+		{
+			Datum		args[4];
+			char		nulls[4] = {' ', ' ', ' ', h->contact_null ? 'n' : ' '};
+
+			args[0] = h->order_ref;
+			args[1] = text_array(rest, nrest);
+			args[2] = TimestampTzGetDatum(h->now);
+			args[3] = Int64GetDatum(h->contact_id);
+			run(plan_not_applied, args, nulls, SPI_OK_INSERT, "recording the codes given back");
+		}
+	}
+	return NULL;
+}
+
+/* The takeover of a held codes order, in a subtransaction. */
+typedef struct Takeover
+{
+	HoldCall   *h;
+	PriceInput *in;
+	const char *reason;
+} Takeover;
+
+/* Gives the codes order back, prices the basket with its codes and holds it; false (rolled back) on a refusal. */
+static bool
+takeover_run(void *arg)
+{
+	Takeover   *t = arg;
+	HoldCall   *h = t->h;
+	OrderRow	o;
+	Datum		orders;
+	Datum	   *codes;
+	int			ncodes = 0;
+	int			nentered = 0;
+	Datum	   *entered = NULL;
+	bool	   *entered_nulls = NULL;
+
+	/* the codes order of hold_code: the basket takes it over, its codes as entered codes */
+	run(plan_adopted, &h->order_ref, NULL, SPI_OK_SELECT, "reading the codes order");
+	h->nadopted = (int) SPI_processed;
+	h->adopted = MemoryContextAlloc(h->call->cxt, sizeof(char *) * Max(h->nadopted, 1));
+	for (int i = 0; i < h->nadopted; i++)
+		h->adopted[i] = col_text(i, 1, h->call->cxt);
+	SPI_freetuptable(SPI_tuptable);
+
+	/* its reservation given back here and made again by the basket, all or nothing */
+	orders = one_order(h->order_ref);
+	if (!lock_order(h->order_ref, &o))
+		elog(ERROR, "the codes order vanished");
+	lock_codes(orders, NULL);
+	run(plan_lock_counters, &orders, NULL, SPI_OK_SELECT, "locking the counters");
+	{
+		Datum		sargs[2] = {orders, BoolGetDatum(false)};
+
+		run(plan_settle_many, sargs, NULL, SPI_OK_UPDATE, "giving the units back");
+	}
+	run(plan_takeover, &h->order_ref, NULL, SPI_OK_DELETE, "giving the codes order back");
+
+	/* the codes as entered, then the order's */
+	if (!t->in->codes_null)
+		deconstruct_array(DatumGetArrayTypeP(t->in->codes), TEXTOID, -1, false, TYPALIGN_INT,
+						  &entered, &entered_nulls, &nentered);
+	codes = palloc(sizeof(Datum) * Max(nentered + h->nadopted, 1));
+	{
+		bool	   *cn = palloc0(sizeof(bool) * Max(nentered + h->nadopted, 1));
+		int			dims[1];
+		int			lbs[1] = {1};
+
+		for (int i = 0; i < nentered; i++)
+		{
+			codes[ncodes] = entered[i];
+			cn[ncodes++] = entered_nulls[i];
+		}
+		for (int i = 0; i < h->nadopted; i++)
+		{
+			codes[ncodes] = CStringGetTextDatum(h->adopted[i]);
+			cn[ncodes++] = false;
+		}
+		dims[0] = ncodes;
+		t->in->codes = PointerGetDatum(construct_md_array(codes, cn, 1, dims, lbs, TEXTOID, -1, false,
+														  TYPALIGN_INT));
+		t->in->codes_null = false;
+	}
+	/*
+	 * the pricing reads on the active snapshot (read-only statements): let
+	 * it see the codes and units given back above
+	 */
+	CommandCounterIncrement();
+	PushCopiedSnapshot(GetActiveSnapshot());
+	UpdateActiveSnapshotCommandId();
+	benefit_price_guarded(t->in, h->call);
+	PopActiveSnapshot();
+	t->reason = write_hold(h, false);
+	return t->reason == NULL;
+}
+
+/* now + interval '7 days', in the session's time zone as SQL adds it */
+static TimestampTz
+seven_days_after(TimestampTz now)
+{
+	Interval	week = {0};
+
+	week.day = 7;
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now),
+												   PointerGetDatum(&week)));
+}
+
+PG_FUNCTION_INFO_V1(benefit_hold);
+
+/*
+ * benefit.hold(order_ref, lines, contact_id, channel, held_until, codes,
+ *              promo_code, point_of_sale, client_key)
+ */
+Datum
+benefit_hold(PG_FUNCTION_ARGS)
+{
+	TimestampTz now = GetCurrentTimestamp();	/* the call's instant */
+	BasketTypes types;
+	PriceCall  *call = palloc0(sizeof(PriceCall));
+	PriceInput	in;
+	HoldCall	h;
+	const char *reason;
+	bool		found;
+	char	   *kind = NULL;
+	char	   *state = NULL;
+	TimestampTz until = 0;
+	Datum		result;
+
+	basket_types_of(get_func_rettype(fcinfo->flinfo->fn_oid), &types);
+	benefit_require_writable("benefit.hold()");
+	benefit_check_order_ref(PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0));
+	if (PG_ARGISNULL(4) || PG_GETARG_TIMESTAMPTZ(4) <= now ||
+		PG_GETARG_TIMESTAMPTZ(4) > seven_days_after(now))
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("held_until must be in the next 7 days"),
+				errdetail("held_until was %s, the call's instant %s.",
+						  PG_ARGISNULL(4) ? "NULL" :
+						  DatumGetCString(DirectFunctionCall1(timestamptz_out, PG_GETARG_DATUM(4))),
+						  DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(now)))));
+
+	memset(&h, 0, sizeof(h));
+	h.order_ref = PG_GETARG_DATUM(0);
+	h.contact_null = PG_ARGISNULL(2);
+	h.contact_id = h.contact_null ? 0 : PG_GETARG_INT64(2);
+	h.channel_null = PG_ARGISNULL(3);
+	h.channel = h.channel_null ? (Datum) 0 : PG_GETARG_DATUM(3);
+	h.point_of_sale_null = PG_ARGISNULL(7);
+	h.point_of_sale = h.point_of_sale_null ? (Datum) 0 : PG_GETARG_DATUM(7);
+	h.held_until = PG_GETARG_TIMESTAMPTZ(4);
+	h.now = now;
+	h.call = call;
+
+	in.lines = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	in.lines_null = PG_ARGISNULL(1);
+	in.contact_id = h.contact_id;
+	in.contact_null = h.contact_null;
+	in.channel = h.channel;
+	in.channel_null = h.channel_null;
+	in.point_of_sale = h.point_of_sale;
+	in.point_of_sale_null = h.point_of_sale_null;
+	in.at = now;
+	in.codes = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+	in.codes_null = PG_ARGISNULL(5);
+	in.promo_code = PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6);
+	in.promo_code_null = PG_ARGISNULL(6);
+	in.client_key = PG_ARGISNULL(8) ? NULL : PG_GETARG_TEXT_PP(8);
+	call->cxt = CurrentMemoryContext;
+
+	begin_call();
+	benefit_plans_get(&hold_plans, benefit_code_type_oid(), make_hold_plans);
+	benefit_plans_get(&counter_plans, benefit_code_type_oid(), make_counter_plans);
+
+	/*
+	 * the lock order of every runtime call: the order row, single-use codes
+	 * (by code), then counters (by kind, owner, key)
+	 */
+	run(plan_hold_order, &h.order_ref, NULL, SPI_OK_SELECT, "locking the order");
+	found = SPI_processed == 1;
+	if (found)
+	{
+		bool		isnull;
+
+		kind = col_text(0, 1, NULL);
+		state = col_text(0, 2, NULL);
+		until = col_timestamptz(0, 3, &isnull);
+	}
+	if (found && !(strcmp(kind, "codes") == 0 && strcmp(state, "held") == 0 && until >= now))
+	{
+		benefit_price_guarded(&in, call);
+		reason = "order_already_held";
+	}
+	else if (found)
+	{
+		/* the takeover of a held codes order: rare, in a subtransaction */
+		Takeover	t = {&h, &in, NULL};
+
+		if (!benefit_in_subxact(takeover_run, &t, 0))
+			reason = t.reason;
+		else
+			reason = NULL;
+	}
+	else
+	{
+		benefit_price_guarded(&in, call);
+		reason = write_hold(&h, IsolationUsesXactSnapshot());
+	}
+	end_call();
+	if (reason != NULL)
+		result = basket_priced(&types, call, reason, (Datum) 0, false, 0);
+	else
+		result = basket_priced(&types, call, "ok", h.order_ref, true, h.held_until);
+	PG_RETURN_DATUM(result);
 }
