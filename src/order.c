@@ -1531,6 +1531,22 @@ write_hold(HoldCall *h, bool insert_in_subxact)
 	return NULL;
 }
 
+/*
+ * Prices the basket as a statement of the call would (the pricing's
+ * statements are read-only: they read on the active snapshot): on a new
+ * snapshot (READ COMMITTED) that sees what this transaction wrote so far,
+ * also earlier in the calling statement.
+ */
+static void
+price_now(const PriceInput *in, PriceCall *call)
+{
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	benefit_price_guarded(in, call);
+	PopActiveSnapshot();
+}
+
 /* The takeover of a held codes order, in a subtransaction. */
 typedef struct Takeover
 {
@@ -1599,15 +1615,8 @@ takeover_run(void *arg)
 														  TYPALIGN_INT));
 		t->in->codes_null = false;
 	}
-	/*
-	 * the pricing reads on the active snapshot (read-only statements): let
-	 * it see the codes and units given back above
-	 */
-	CommandCounterIncrement();
-	PushCopiedSnapshot(GetActiveSnapshot());
-	UpdateActiveSnapshotCommandId();
-	benefit_price_guarded(t->in, h->call);
-	PopActiveSnapshot();
+	/* priced on a snapshot that sees the codes and units given back above */
+	price_now(t->in, h->call);
 	t->reason = write_hold(h, false);
 	return t->reason == NULL;
 }
@@ -1705,7 +1714,7 @@ benefit_hold(PG_FUNCTION_ARGS)
 	}
 	if (found && !(strcmp(kind, "codes") == 0 && strcmp(state, "held") == 0 && until >= now))
 	{
-		benefit_price_guarded(&in, call);
+		price_now(&in, call);
 		reason = "order_already_held";
 	}
 	else if (found)
@@ -1720,7 +1729,7 @@ benefit_hold(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		benefit_price_guarded(&in, call);
+		price_now(&in, call);
 		reason = write_hold(&h, IsolationUsesXactSnapshot());
 	}
 	end_call();

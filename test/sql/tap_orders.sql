@@ -19,7 +19,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(53);
+SELECT plan(54);
 \i test/fixtures/logins.sql
 \i test/fixtures/offers.sql
 
@@ -159,6 +159,17 @@ RESET ROLE;
 SELECT results_eq($$SELECT state::text FROM benefit.single_use_code WHERE code::text = pg_temp.code(3)$$,
                   $$VALUES ('invalidated')$$, 'its code stays invalidated');
 SET ROLE tap_sales;
+
+-- two holds in one statement: the second is priced on what the first took
+SELECT is((SELECT row(pg_temp.used(h.a), (h.a).reason, pg_temp.used(h.b), (h.b).reason, pg_temp.why(h.b, 'pub'))::text
+             FROM (WITH x AS MATERIALIZED (
+                       SELECT benefit.hold('x1', ARRAY[pg_temp.line('cyrano', 'cyrano-2', 1)], NULL, 'box-office',
+                                           now() + interval '10 minutes') AS a,
+                              benefit.hold('x2', ARRAY[pg_temp.line('cyrano', 'cyrano-1', 1)], NULL, 'box-office',
+                                           now() + interval '10 minutes') AS b)
+                   SELECT * FROM x) h),
+          '(pub,ok,,ok,quota_exhausted)',
+          'the first hold takes the last unit of the quota, the second is priced without it');
 -- what an order writes is not the sales role's to read
 SELECT throws_ok($$SELECT * FROM benefit.counter$$, '42501', NULL, 'the sales role cannot read the counters');
 SELECT throws_ok($$SELECT * FROM benefit.order_hold$$, '42501', NULL, 'the sales role cannot read the holds');
