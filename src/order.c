@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * order.c
- *		The order calls of the ledger in C: benefit.confirm, benefit.release
- *		and benefit.expire_holds, and the one way an order is closed
- *		(settle_orders) that they share.
+ *		The order calls of the ledger in C: benefit.hold (at the end of the
+ *		file), benefit.confirm, benefit.release and benefit.expire_holds, and
+ *		the one way an order is closed (settle_order) that they share, also
+ *		for the PL/pgSQL code calls (benefit_internal.settle_order).
  *
  * Every call takes its row locks in the common order (README "Lock
  * order"): order rows, then single-use codes by code, then counter rows by
