@@ -39,6 +39,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -1026,6 +1027,9 @@ insert_order(HoldCall *h, bool in_subxact)
 	return benefit_in_subxact(insert_order_run, &ins, ERRCODE_UNIQUE_VIOLATION);
 }
 
+/* The refusal of write_hold when the order reference is held already (nothing written). */
+static const char order_already_held[] = "order_already_held";
+
 /* Units of one counter to take. */
 typedef struct Take
 {
@@ -1482,7 +1486,7 @@ write_hold(HoldCall *h, bool insert_in_subxact)
 	const char *reason;
 
 	if (!insert_order(h, insert_in_subxact))
-		return "order_already_held";
+		return order_already_held;
 	applied_codes(h, &codes);
 	if (codes.n > 0)
 	{
@@ -1633,6 +1637,105 @@ seven_days_after(TimestampTz now)
 												   PointerGetDatum(&week)));
 }
 
+/* Marks a hold of an order reference that was found held already, before the pricing. */
+static const char order_already_held_found[] = "order_already_held";
+
+/* Marks an order reference not held yet (held_already). */
+static const char no_order[] = "";
+
+/*
+ * The order of reference h->order_ref, locked, if there is one: no_order
+ * when there is none; else the outcome of the hold: the takeover of a held codes
+ * order (NULL when held, else the refusal), or order_already_held (priced
+ * with the codes as given: priced here when not yet, and then reported as
+ * order_already_held_found).
+ */
+static const char *
+held_already(HoldCall *h, PriceInput *in, TimestampTz now, bool price)
+{
+	char	   *kind;
+	char	   *state;
+	TimestampTz until;
+	bool		isnull;
+
+	run(plan_hold_order, &h->order_ref, NULL, SPI_OK_SELECT, "locking the order");
+	if (SPI_processed != 1)
+		return price ? no_order : order_already_held;	/* not visible: a concurrent call's */
+	kind = col_text(0, 1, NULL);
+	state = col_text(0, 2, NULL);
+	until = col_timestamptz(0, 3, &isnull);
+	if (!(strcmp(kind, "codes") == 0 && strcmp(state, "held") == 0 && until >= now))
+	{
+		if (!price)
+			return order_already_held;
+		price_now(in, h->call);
+		return order_already_held_found;
+	}
+	else
+	{
+		/* the takeover of a held codes order: rare, in a subtransaction */
+		Takeover	t = {h, in, NULL};
+
+		if (!benefit_in_subxact(takeover_run, &t, 0))
+			return t.reason;
+		return NULL;
+	}
+}
+
+/* Whether codes (text[]) has an entry that is not NULL or blank. */
+static bool
+codes_entered(Datum codes, bool codes_null)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (codes_null)
+		return false;
+	deconstruct_array(DatumGetArrayTypeP(codes), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		text	   *t;
+		const char *p;
+		int			len;
+
+		if (nulls[i])
+			continue;
+		t = DatumGetTextPP(elems[i]);
+		p = VARDATA_ANY(t);
+		len = VARSIZE_ANY_EXHDR(t);
+		for (int k = 0; k < len; k++)
+			if (p[k] != ' ')
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The types of hold's result (benefit.priced_basket and its parts), kept
+ * for one function OID until benefit_catalog_epoch() says the catalogs
+ * changed.
+ */
+static void
+hold_types(FunctionCallInfo fcinfo, BasketTypes *types)
+{
+	static BasketTypes kept;
+	static Oid	kept_fn = InvalidOid;
+	static uint64 kept_epoch = 0;
+	uint64		epoch = benefit_catalog_epoch();
+
+	if (kept_fn != fcinfo->flinfo->fn_oid || kept_epoch != epoch)
+	{
+		MemoryContext old = MemoryContextSwitchTo(CacheMemoryContext);
+
+		basket_types_of(get_func_rettype(fcinfo->flinfo->fn_oid), &kept);
+		MemoryContextSwitchTo(old);
+		kept_fn = fcinfo->flinfo->fn_oid;
+		kept_epoch = epoch;
+	}
+	*types = kept;
+}
+
 PG_FUNCTION_INFO_V1(benefit_hold);
 
 /*
@@ -1648,13 +1751,9 @@ benefit_hold(PG_FUNCTION_ARGS)
 	PriceInput	in;
 	HoldCall	h;
 	const char *reason;
-	bool		found;
-	char	   *kind = NULL;
-	char	   *state = NULL;
-	TimestampTz until = 0;
 	Datum		result;
 
-	basket_types_of(get_func_rettype(fcinfo->flinfo->fn_oid), &types);
+	hold_types(fcinfo, &types);
 	benefit_require_writable("benefit.hold()");
 	benefit_check_order_ref(PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0));
 	if (PG_ARGISNULL(4) || PG_GETARG_TIMESTAMPTZ(4) <= now ||
@@ -1699,39 +1798,36 @@ benefit_hold(PG_FUNCTION_ARGS)
 	benefit_plans_get(&hold_plans, benefit_code_type_oid(), make_hold_plans);
 	benefit_plans_get(&counter_plans, benefit_code_type_oid(), make_counter_plans);
 
-	/*
-	 * the lock order of every runtime call: the order row, single-use codes
-	 * (by code), then counters (by kind, owner, key)
-	 */
-	run(plan_hold_order, &h.order_ref, NULL, SPI_OK_SELECT, "locking the order");
-	found = SPI_processed == 1;
-	if (found)
+	if (!IsolationUsesXactSnapshot() && !codes_entered(in.codes, in.codes_null))
 	{
-		bool		isnull;
-
-		kind = col_text(0, 1, NULL);
-		state = col_text(0, 2, NULL);
-		until = col_timestamptz(0, 3, &isnull);
-	}
-	if (found && !(strcmp(kind, "codes") == 0 && strcmp(state, "held") == 0 && until >= now))
-	{
+		/*
+		 * READ COMMITTED, no code entered (the pricing then neither reads
+		 * nor counts wrong codes): priced first, the order inserted; only
+		 * when the reference is held already is its row locked and looked
+		 * at, as below.  The same outcome as locking it first: no lock is
+		 * taken before the insert either way (a row being inserted by
+		 * another call is not locked by a SELECT ... FOR UPDATE, which
+		 * does not see it).
+		 */
 		price_now(&in, call);
-		reason = "order_already_held";
-	}
-	else if (found)
-	{
-		/* the takeover of a held codes order: rare, in a subtransaction */
-		Takeover	t = {&h, &in, NULL};
-
-		if (!benefit_in_subxact(takeover_run, &t, 0))
-			reason = t.reason;
-		else
-			reason = NULL;
+		reason = write_hold(&h, false);
+		if (reason == order_already_held)
+			reason = held_already(&h, &in, now, false);
 	}
 	else
 	{
-		price_now(&in, call);
-		reason = write_hold(&h, IsolationUsesXactSnapshot());
+		/*
+		 * the lock order of every runtime call: the order row, single-use
+		 * codes (by code), then counters (by kind, owner, key)
+		 */
+		reason = held_already(&h, &in, now, true);
+		if (reason == no_order)
+		{
+			price_now(&in, call);
+			reason = write_hold(&h, IsolationUsesXactSnapshot());
+		}
+		else if (reason == order_already_held_found)
+			reason = order_already_held;
 	}
 	end_call();
 	if (reason != NULL)

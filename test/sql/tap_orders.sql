@@ -19,7 +19,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(54);
+SELECT plan(57);
 \i test/fixtures/logins.sql
 \i test/fixtures/offers.sql
 
@@ -170,6 +170,18 @@ SELECT is((SELECT row(pg_temp.used(h.a), (h.a).reason, pg_temp.used(h.b), (h.b).
                    SELECT * FROM x) h),
           '(pub,ok,,ok,quota_exhausted)',
           'the first hold takes the last unit of the quota, the second is priced without it');
+
+-- hold_code, then a hold of the same order naming no code: the basket takes the codes order over
+SELECT is(benefit.hold_code(pg_temp.code(1)::benefit.code, 'y1', now() + interval '10 minutes', 'web', 'shop')::text, 'ok',
+          'hold_code of a code for y1');
+SELECT is((SELECT row(h.reason, pg_temp.used(h), h.order_ref)::text
+             FROM benefit.hold('y1', ARRAY[pg_temp.line('cyrano', 'cyrano-1', 1)], NULL, 'web', now() + interval '10 minutes',
+                               NULL, NULL, 'shop') h),
+          '(ok,su,y1)', 'a hold of y1 naming no code takes it over, priced with its code');
+SET ROLE tap_admin;
+SELECT results_eq($$SELECT state::text, hold_order FROM benefit.single_use_code WHERE code::text = pg_temp.code(1)$$,
+                  $$VALUES ('held', 'y1')$$, 'the code is held by the basket');
+SET ROLE tap_sales;
 -- what an order writes is not the sales role's to read
 SELECT throws_ok($$SELECT * FROM benefit.counter$$, '42501', NULL, 'the sales role cannot read the counters');
 SELECT throws_ok($$SELECT * FROM benefit.order_hold$$, '42501', NULL, 'the sales role cannot read the holds');
