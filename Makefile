@@ -17,6 +17,7 @@ OBJS = \
 	src/code.o \
 	src/code_format.o \
 	src/config.o \
+	src/eligibility.o \
 	src/generate.o \
 	src/money.o \
 	src/money_sql.o \
