@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -31,11 +32,14 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/formatting.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/varlena.h"
 
 #include "code_format.h"
 #include "config.h"
 #include "eligibility.h"
+#include "internal_sql.h"
 #include "reason.h"
 #include "sale.h"
 #include "search_path.h"
@@ -45,54 +49,85 @@
 
 static BenefitPlans plans;
 static SPIPlanPtr plan_buyer;
+static SPIPlanPtr plan_buyer_codes;
 static SPIPlanPtr plan_counters;
+
+/* The counter kinds, as the counter statement numbers them. */
+#define KIND_BENEFIT_SLOT 1
+#define KIND_BENEFIT_CONTACT 2
+#define KIND_BENEFIT_PERFORMANCE 3
+#define KIND_PROMO_SLOT 4
+#define KIND_PROMO_CONTACT 5
+#define KIND_PROMO_BUDGET 6
+static Oid	kind_type;			/* benefit.counter_kind */
+static Oid	kind_oids[7];		/* its labels, by the numbers above */
 
 /* Prepares the statements of this file (the plan rule of spi_util.h). */
 static void
 make_plans(BenefitPlans *set, Oid made_for)
 {
-	Oid			t_buyer[2] = {INT8OID, TEXTARRAYOID};
-	Oid			t_counters[6] = {INT8ARRAYOID, INT8ARRAYOID, INT8OID, INT8ARRAYOID, INT8ARRAYOID, INT8OID};
+	Oid			t_buyer[2] = {INT8OID, get_array_type(made_for)};
+	Oid			t_counters[5];
+	Oid			nsp = get_namespace_oid(BENEFIT_PUBLIC_SCHEMA, false);
+	static const char *const labels[] = {NULL, "benefit_slot", "benefit_contact", "benefit_performance",
+	"promo_slot", "promo_contact", "promo_budget"};
 
-	/* the contact (row 0), then each single-use code entered that exists */
-	plan_buyer = benefit_plans_keep(set,
-		"SELECT 0, NULL::pg_catalog.text, NULL::pg_catalog.text, NULL::pg_catalog.int8, NULL::pg_catalog.text, "
-		"       NULL::pg_catalog.timestamptz, "
-		"       $1::pg_catalog.int8 IS NULL OR EXISTS (SELECT 1 FROM benefit.contact c WHERE c.contact_id = $1), "
-		"       ARRAY(SELECT ct.campaign_id FROM benefit.campaign_target ct WHERE ct.contact_id = $1), "
-		"       ARRAY(SELECT ci.level_id FROM benefit.contact_indicator ci WHERE ci.contact_id = $1) "
+	kind_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("counter_kind"),
+								ObjectIdGetDatum(nsp));
+	if (!OidIsValid(kind_type))
+		elog(ERROR, "type benefit.counter_kind does not exist");
+	for (int k = 1; k <= 6; k++)
+		kind_oids[k] = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum(labels[k]),
+															ObjectIdGetDatum(kind_type)));
+	t_counters[0] = get_array_type(kind_type);
+	t_counters[1] = INT8ARRAYOID;
+	t_counters[2] = t_counters[0];
+	t_counters[3] = INT8ARRAYOID;
+	t_counters[4] = INT8ARRAYOID;
+
+	/*
+	 * the contact: does it exist, its campaigns, its indicator levels; a
+	 * contact with a campaign target or an indicator level exists (their
+	 * foreign keys), the contact row is read only for one with neither
+	 */
+#define BUYER_COLUMNS \
+	"$1::pg_catalog.int8 IS NULL OR pg_catalog.cardinality(s.c) > 0 OR pg_catalog.cardinality(s.l) > 0 " \
+	"       OR EXISTS (SELECT 1 FROM benefit.contact c WHERE c.contact_id = $1), s.c, s.l "
+#define BUYER_ROWS \
+	"  FROM (SELECT ARRAY(SELECT ct.campaign_id FROM benefit.campaign_target ct WHERE ct.contact_id = $1) AS c, " \
+	"               ARRAY(SELECT ci.level_id FROM benefit.contact_indicator ci WHERE ci.contact_id = $1) AS l " \
+	"         OFFSET 0) s "
+	plan_buyer = benefit_plans_keep(set, "SELECT " BUYER_COLUMNS BUYER_ROWS, 1, t_buyer);
+
+	/* the same (row 0), then each single-use code of $2 that exists */
+	plan_buyer_codes = benefit_plans_keep(set,
+		"SELECT 0, " BUYER_COLUMNS ", "
+		"       NULL::benefit.code, NULL::pg_catalog.int8, NULL::pg_catalog.text, NULL::pg_catalog.timestamptz "
+		BUYER_ROWS
 		"UNION ALL "
-		"SELECT 1, u.t, c.code::pg_catalog.text, c.benefit_id, c.state::pg_catalog.text, c.hold_until, "
-		"       NULL, NULL, NULL "
-		"  FROM pg_catalog.unnest($2) u(t) "
-		"  JOIN benefit.single_use_code c ON c.code OPERATOR(benefit.=) u.t::benefit.code",
+		"SELECT 1, NULL, NULL, NULL, c.code, c.benefit_id, c.state::pg_catalog.text, c.hold_until "
+		"  FROM benefit.single_use_code c WHERE c.code OPERATOR(benefit.=) ANY ($2)",
 		2, t_buyer);
 
 	/*
-	 * the counters: units held and used on the total quota slots of $1, by
-	 * contact $3 on $2, on the performances $5 of $4; of promo code $6 (its
-	 * uses, the contact's, its budget)
+	 * the counters, each (kind, owner, key) row with its units held and
+	 * used: every slot of the owners $2 of the slot kinds $1, and the rows
+	 * of keys $5 of the owners $4 of the other kinds $3 (kinds by the
+	 * numbers above; the caller drops what it did not ask for)
 	 */
 	plan_counters = benefit_plans_keep(set,
-		"SELECT 1, ct.owner_id, 0::pg_catalog.int8, pg_catalog.sum(ct.held + ct.used)::pg_catalog.int8 "
-		"  FROM benefit.counter ct WHERE ct.kind = 'benefit_slot' AND ct.owner_id = ANY ($1) GROUP BY ct.owner_id "
+		"SELECT CASE ct.kind WHEN 'benefit_slot' THEN 1 WHEN 'benefit_contact' THEN 2 "
+		"                    WHEN 'benefit_performance' THEN 3 WHEN 'promo_slot' THEN 4 "
+		"                    WHEN 'promo_contact' THEN 5 ELSE 6 END, "
+		"       ct.owner_id, ct.key, (ct.held + ct.used)::pg_catalog.int8 "
+		"  FROM benefit.counter ct WHERE ct.kind = ANY ($1) AND ct.owner_id = ANY ($2) "
 		"UNION ALL "
-		"SELECT 2, ct.owner_id, ct.key, (ct.held + ct.used)::pg_catalog.int8 "
-		"  FROM benefit.counter ct WHERE ct.kind = 'benefit_contact' AND ct.owner_id = ANY ($2) AND ct.key = $3 "
-		"UNION ALL "
-		"SELECT 3, ct.owner_id, ct.key, (ct.held + ct.used)::pg_catalog.int8 "
-		"  FROM benefit.counter ct WHERE ct.kind = 'benefit_performance' AND ct.owner_id = ANY ($4) "
-		"   AND ct.key = ANY ($5) "
-		"UNION ALL "
-		"SELECT 4, $6, 0, COALESCE(pg_catalog.sum(ct.held + ct.used), 0)::pg_catalog.int8 "
-		"  FROM benefit.counter ct WHERE ct.kind = 'promo_slot' AND ct.owner_id = $6 "
-		"UNION ALL "
-		"SELECT 5, ct.owner_id, ct.key, (ct.held + ct.used)::pg_catalog.int8 "
-		"  FROM benefit.counter ct WHERE ct.kind = 'promo_contact' AND ct.owner_id = $6 AND ct.key = $3 "
-		"UNION ALL "
-		"SELECT 6, $6, 0, COALESCE(pg_catalog.sum(ct.held + ct.used), 0)::pg_catalog.int8 "
-		"  FROM benefit.counter ct WHERE ct.kind = 'promo_budget' AND ct.owner_id = $6",
-		6, t_counters);
+		"SELECT CASE ct.kind WHEN 'benefit_slot' THEN 1 WHEN 'benefit_contact' THEN 2 "
+		"                    WHEN 'benefit_performance' THEN 3 WHEN 'promo_slot' THEN 4 "
+		"                    WHEN 'promo_contact' THEN 5 ELSE 6 END, "
+		"       ct.owner_id, ct.key, (ct.held + ct.used)::pg_catalog.int8 "
+		"  FROM benefit.counter ct WHERE ct.kind = ANY ($3) AND ct.owner_id = ANY ($4) AND ct.key = ANY ($5)",
+		5, t_counters);
 }
 
 /* Compares two texts in the database's default collation (ORDER BY of text). */
@@ -226,36 +261,45 @@ void
 elig_read_buyer(const EligInput *in, EligBuyer *buyer)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Datum	   *texts = palloc(sizeof(Datum) * Max(in->nentered, 1));
-	int			ntexts = 0;
+	Datum	   *values = palloc(sizeof(Datum) * Max(in->nentered, 1));
+	int			nvalues = 0;
 	Datum		args[2];
 	char		nulls[2] = {' ', ' '};
 	int			ret;
+	int			head;
 
 	memset(buyer, 0, sizeof(EligBuyer));
 	buyer->contact_exists = true;
 	for (int i = 0; i < in->nentered; i++)
 	{
 		const CfgBenefit *p;
+		uint64_t	v;
 
-		if (read_code(in->cfg, in->entered[i], &p) == CODE_SINGLE_USE)
-			texts[ntexts++] = CStringGetTextDatum(in->entered[i]);
+		if (read_code(in->cfg, in->entered[i], &p) == CODE_SINGLE_USE &&
+			bcode_parse(in->entered[i], strlen(in->entered[i]), &v, NULL) == BCODE_OK)
+			values[nvalues++] = Int64GetDatum((int64) v);
 	}
-	if (in->contact_null && ntexts == 0)
+	if (in->contact_null && nvalues == 0)
 		return;
 
 	benefit_plans_get(&plans, benefit_code_type_oid(), make_plans);
 	args[0] = Int64GetDatum(in->contact_id);
 	nulls[0] = in->contact_null ? 'n' : ' ';
-	args[1] = PointerGetDatum(construct_array(texts, ntexts, TEXTOID, -1, false, TYPALIGN_INT));
-	ret = SPI_execute_plan(plan_buyer, args, nulls, true, 0);
+	if (nvalues == 0)
+		ret = SPI_execute_plan(plan_buyer, args, nulls, true, 0);
+	else
+	{
+		args[1] = PointerGetDatum(construct_array(values, nvalues, benefit_code_type_oid(), sizeof(int64),
+												  true, TYPALIGN_DOUBLE));
+		ret = SPI_execute_plan(plan_buyer_codes, args, nulls, true, 0);
+	}
 	MemoryContextSwitchTo(cxt);
 	if (ret != SPI_OK_SELECT || SPI_processed < 1)
 		elog(ERROR, "reading the buyer's rows failed: %s", SPI_result_code_string(ret));
 
-	buyer->ncodes = 0;
-	buyer->code_entered = palloc(sizeof(char *) * SPI_processed);
-	buyer->code = palloc(sizeof(char *) * SPI_processed);
+	/* the statement without codes has the contact's columns first, the other after the row kind */
+	head = nvalues == 0 ? 0 : 1;
+	buyer->code_value = palloc(sizeof(int64) * SPI_processed);
 	buyer->code_benefit = palloc(sizeof(int64) * SPI_processed);
 	buyer->code_state = palloc(sizeof(char *) * SPI_processed);
 	buyer->hold_null = palloc(sizeof(bool) * SPI_processed);
@@ -265,18 +309,17 @@ elig_read_buyer(const EligInput *in, EligBuyer *buyer)
 		bool		isnull;
 		int			row = (int) r;
 
-		if (col_int4(row, 1, &isnull) == 0)
+		if (head == 0 || col_int4(row, 1, &isnull) == 0)
 		{
-			buyer->contact_exists = col_bool(row, 7);
-			buyer->ncampaigns = int8_array_col(row, 8, &buyer->campaigns);
-			buyer->nlevels = int8_array_col(row, 9, &buyer->levels);
+			buyer->contact_exists = col_bool(row, head + 1);
+			buyer->ncampaigns = int8_array_col(row, head + 2, &buyer->campaigns);
+			buyer->nlevels = int8_array_col(row, head + 3, &buyer->levels);
 			continue;
 		}
-		buyer->code_entered[buyer->ncodes] = col_text(row, 2, cxt);
-		buyer->code[buyer->ncodes] = col_text(row, 3, cxt);
-		buyer->code_benefit[buyer->ncodes] = col_int8(row, 4, &isnull);
-		buyer->code_state[buyer->ncodes] = col_text(row, 5, cxt);
-		buyer->hold_until[buyer->ncodes] = col_timestamptz(row, 6, &buyer->hold_null[buyer->ncodes]);
+		buyer->code_value[buyer->ncodes] = col_int8(row, 5, &isnull);
+		buyer->code_benefit[buyer->ncodes] = col_int8(row, 6, &isnull);
+		buyer->code_state[buyer->ncodes] = col_text(row, 7, cxt);
+		buyer->hold_until[buyer->ncodes] = col_timestamptz(row, 8, &buyer->hold_null[buyer->ncodes]);
 		buyer->ncodes++;
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -313,6 +356,22 @@ add_keyed(EligResult *res, const BenefitConfig *cfg, const CfgKeyed *v, int n, c
 			add_row(res, &cfg->benefits[v[i].benefit], NULL, NULL);
 }
 
+/* Adds a counter kind to a kind[] parameter (once). */
+static void
+add_kind(Datum *kinds, int *n, int kind)
+{
+	for (int i = 0; i < *n; i++)
+		if (kinds[i] == ObjectIdGetDatum(kind_oids[kind]))
+			return;
+	kinds[(*n)++] = ObjectIdGetDatum(kind_oids[kind]);
+}
+
+static Datum
+kind_array(Datum *kinds, int n)
+{
+	return PointerGetDatum(construct_array(kinds, n, kind_type, sizeof(Oid), true, TYPALIGN_INT));
+}
+
 /*
  * Reads the counters of the candidates that have a limit, and of the promo
  * code (one statement; none when nothing has a limit).
@@ -321,43 +380,72 @@ static void
 read_counters(const EligInput *in, EligResult *res)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	int64	   *slot_ids = palloc(sizeof(int64) * Max(res->nrows, 1));
-	int64	   *contact_ids = palloc(sizeof(int64) * Max(res->nrows, 1));
-	int64	   *perf_owner_ids = palloc(sizeof(int64) * Max(res->nrows, 1));
-	bool	   *nonulls = palloc0(sizeof(bool) * Max(Max(res->nrows, in->nperf), 1));
+	int			room = res->nrows + 1;
+	int64	   *slot_owners = palloc(sizeof(int64) * room);
+	int64	   *key_owners = palloc(sizeof(int64) * room);
+	int64	   *keys = palloc(sizeof(int64) * (in->nperf + 1));
+	bool	   *nonulls = palloc0(sizeof(bool) * Max(room, in->nperf + 1));
+	Datum		slot_kinds[3];
+	Datum		key_kinds[3];
+	int			nslot_kinds = 0;
+	int			nkey_kinds = 0;
 	int			nslot = 0;
-	int			ncontact = 0;
-	int			nperf_owner = 0;
-	Datum		args[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	int			nkey_owners = 0;
+	int			nkeys = 0;
+	Datum		args[5];
 	int			ret;
 
+	/* first: the kinds' OIDs are those of the extension installed now */
+	benefit_plans_get(&plans, benefit_code_type_oid(), make_plans);
 	for (int i = 0; i < res->nrows; i++)
 	{
 		const CfgBenefit *b = res->rows[i].b;
+		bool		keyed = false;
 
 		if (b == NULL)
 			continue;
 		if (b->quota_total >= 0)
-			slot_ids[nslot++] = b->id;
+		{
+			add_kind(slot_kinds, &nslot_kinds, KIND_BENEFIT_SLOT);
+			slot_owners[nslot++] = b->id;
+		}
 		if (b->quota_per_contact >= 0 && !in->contact_null)
-			contact_ids[ncontact++] = b->id;
+		{
+			add_kind(key_kinds, &nkey_kinds, KIND_BENEFIT_CONTACT);
+			keyed = true;
+		}
 		if (b->quota_per_performance >= 0 && in->nperf > 0)
-			perf_owner_ids[nperf_owner++] = b->id;
+		{
+			add_kind(key_kinds, &nkey_kinds, KIND_BENEFIT_PERFORMANCE);
+			keyed = true;
+		}
+		if (keyed)
+			key_owners[nkey_owners++] = b->id;
 	}
-	if (nslot == 0 && ncontact == 0 && nperf_owner == 0 && in->promo == NULL)
+	if (in->promo != NULL)
+	{
+		add_kind(slot_kinds, &nslot_kinds, KIND_PROMO_SLOT);
+		add_kind(slot_kinds, &nslot_kinds, KIND_PROMO_BUDGET);
+		slot_owners[nslot++] = in->promo->id;
+		if (!in->contact_null)
+		{
+			add_kind(key_kinds, &nkey_kinds, KIND_PROMO_CONTACT);
+			key_owners[nkey_owners++] = in->promo->id;
+		}
+	}
+	if (nslot == 0 && nkey_owners == 0)
 		return;
+	if (!in->contact_null)
+		keys[nkeys++] = in->contact_id;
+	for (int k = 0; k < in->nperf; k++)
+		keys[nkeys++] = in->perf_ids[k];
 
-	benefit_plans_get(&plans, benefit_code_type_oid(), make_plans);
-	args[0] = benefit_int8_array(slot_ids, nonulls, nslot);
-	args[1] = benefit_int8_array(contact_ids, nonulls, ncontact);
-	args[2] = Int64GetDatum(in->contact_id);
-	nulls[2] = in->contact_null ? 'n' : ' ';
-	args[3] = benefit_int8_array(perf_owner_ids, nonulls, nperf_owner);
-	args[4] = benefit_int8_array(in->perf_ids, nonulls, in->nperf);
-	args[5] = Int64GetDatum(in->promo == NULL ? 0 : in->promo->id);
-	nulls[5] = in->promo == NULL ? 'n' : ' ';
-	ret = SPI_execute_plan(plan_counters, args, nulls, true, 0);
+	args[0] = kind_array(slot_kinds, nslot_kinds);
+	args[1] = benefit_int8_array(slot_owners, nonulls, nslot);
+	args[2] = kind_array(key_kinds, nkey_kinds);
+	args[3] = benefit_int8_array(key_owners, nonulls, nkey_owners);
+	args[4] = benefit_int8_array(keys, nonulls, nkeys);
+	ret = SPI_execute_plan(plan_counters, args, NULL, true, 0);
 	MemoryContextSwitchTo(cxt);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading the counters failed: %s", SPI_result_code_string(ret));
@@ -370,40 +458,54 @@ read_counters(const EligInput *in, EligResult *res)
 		int64		key = col_int8(row, 3, &isnull);
 		int64		used = col_int8(row, 4, &isnull);
 
-		if (kind == 4)
-			res->promo_taken = used;
-		else if (kind == 5)
-			res->promo_by_contact = used;
-		else if (kind == 6)
-			res->promo_budget_taken = used;
-		else
-			for (int i = 0; i < res->nrows; i++)
-			{
-				EligRow    *e = &res->rows[i];
+		/* the rows of the promo code (a benefit may have its id: the kind tells) */
+		if (kind >= KIND_PROMO_SLOT)
+		{
+			if (in->promo == NULL || owner != in->promo->id)
+				continue;
+			if (kind == KIND_PROMO_SLOT)
+				res->promo_taken += used;
+			else if (kind == KIND_PROMO_BUDGET)
+				res->promo_budget_taken += used;
+			else if (!in->contact_null && key == in->contact_id)
+				res->promo_by_contact = used;
+			continue;
+		}
+		for (int i = 0; i < res->nrows; i++)
+		{
+			EligRow    *e = &res->rows[i];
+			const CfgBenefit *b = e->b;
 
-				if (e->b == NULL || e->b->id != owner)
+			if (b == NULL || b->id != owner)
+				continue;
+			if (kind == KIND_BENEFIT_SLOT && b->quota_total >= 0)
+			{
+				e->slots_found = true;
+				e->slots_used += used;
+			}
+			else if (kind == KIND_BENEFIT_CONTACT && b->quota_per_contact >= 0 &&
+					 !in->contact_null && key == in->contact_id)
+				e->contact_used = used;
+			else if (kind == KIND_BENEFIT_PERFORMANCE && b->quota_per_performance >= 0 && in->nperf > 0)
+			{
+				bool		asked = false;
+
+				for (int k = 0; k < in->nperf && !asked; k++)
+					asked = in->perf_ids[k] == key;
+				if (!asked)
 					continue;
-				if (kind == 1)
+				if (e->perf_ids == NULL)
 				{
-					e->slots_found = !isnull;
-					e->slots_used = used;
+					e->perf_ids = palloc(sizeof(int64) * in->nperf);
+					e->perf_used = palloc(sizeof(int64) * in->nperf);
 				}
-				else if (kind == 2)
-					e->contact_used = used;
-				else
+				if (e->nperf < in->nperf)
 				{
-					if (e->perf_ids == NULL)
-					{
-						e->perf_ids = palloc(sizeof(int64) * in->nperf);
-						e->perf_used = palloc(sizeof(int64) * in->nperf);
-					}
-					if (e->nperf < in->nperf)
-					{
-						e->perf_ids[e->nperf] = key;
-						e->perf_used[e->nperf++] = used;
-					}
+					e->perf_ids[e->nperf] = key;
+					e->perf_used[e->nperf++] = used;
 				}
 			}
+		}
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
@@ -489,6 +591,7 @@ elig_decide(const EligInput *in, const EligBuyer *buyer, EligResult *res)
 		const char *e = in->entered[i];
 		const CfgBenefit *p;
 		bool		found = false;
+		uint64_t	value;
 
 		switch (read_code(cfg, e, &p))
 		{
@@ -499,11 +602,13 @@ elig_decide(const EligInput *in, const EligBuyer *buyer, EligResult *res)
 					add_row(res, p, e, NULL);
 				break;
 			case CODE_SINGLE_USE:
+				(void) bcode_parse(e, strlen(e), &value, NULL);
 				for (int k = 0; k < buyer->ncodes; k++)
 				{
 					const CfgBenefit *b;
+					char	   *canonical;
 
-					if (strcmp(buyer->code_entered[k], e) != 0)
+					if (buyer->code_value[k] != (int64) value)
 						continue;
 					found = true;
 					b = cfg_benefit(cfg, buyer->code_benefit[k]);
@@ -516,7 +621,9 @@ elig_decide(const EligInput *in, const EligBuyer *buyer, EligResult *res)
 					states[res->nrows] = buyer->code_state[k];
 					hold_null[res->nrows] = buyer->hold_null[k];
 					hold_until[res->nrows] = buyer->hold_until[k];
-					add_row(res, b, e, buyer->code[k]);
+					canonical = palloc(BCODE_TEXT_SIZE);
+					bcode_format((uint64_t) buyer->code_value[k], canonical);
+					add_row(res, b, e, canonical);
 				}
 				if (!found)
 					add_row(res, NULL, e, NULL)->reason = "unknown_code";

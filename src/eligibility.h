@@ -42,8 +42,7 @@ typedef struct EligBuyer
 	int			nlevels;
 	int64	   *levels;
 	int			ncodes;			/* single-use codes found */
-	char	  **code_entered;	/* the text entered */
-	char	  **code;			/* the code */
+	int64	   *code_value;		/* the code (benefit.code's value) */
 	int64	   *code_benefit;
 	char	  **code_state;
 	bool	   *hold_null;

@@ -7,13 +7,17 @@
  *		unknown contact is not an anonymous buyer, an unknown point of sale
  *		is not "no point of sale".
  *
- * The C entry points (price in pricing.c, redeem_code in redeem.c) call
- * benefit_check_sale inside their SPI connection; the SQL and PL/pgSQL ones
- * call benefit_internal.resolve_sale, which is the same function.  The statement
- * reads only tables every released version has, so that this library
- * checks a database not yet updated (ALTER EXTENSION benefit UPDATE) the
- * same way.  Its statement runs with pg_catalog as the only schema
- * searched, pushed here for every caller.
+ * The C entry points (redeem_code in redeem.c) call benefit_check_sale
+ * inside their SPI connection; the SQL and PL/pgSQL ones call
+ * benefit_internal.resolve_sale, which is the same function; price and
+ * available check the channel and point of sale with
+ * benefit_check_sale_refs and read the contact with the buyer's other rows
+ * (eligibility.c).  The channel and point of sale come from the
+ * configuration cache (config.c), the contact from one statement.  In a
+ * database not yet updated (ALTER EXTENSION benefit UPDATE), which has no
+ * cache, one statement reads all three, on tables every released version
+ * has.  The statements run with pg_catalog as the only schema searched,
+ * pushed here for every caller.
  *
  *-------------------------------------------------------------------------
  */
