@@ -1,5 +1,6 @@
--- The configuration cache (src/config.c): the statement triggers of the configuration tables
--- (sql/src/04_catalogue.sql, 07_benefits.sql, 09_promo_codes.sql), on tables 0.2.0 has.
+-- 0.3.0, the configuration cache (src/config.c): the statement triggers of the configuration
+-- tables (sql/src/04_catalogue.sql, 07_benefits.sql, 09_promo_codes.sql), on tables 0.2.0 has (the
+-- trigger function is created by the restated routines above).
 
 CREATE TRIGGER sales_channel_config_trg
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.sales_channel
