@@ -16,6 +16,8 @@ OBJS = \
 	src/benefit.o \
 	src/code.o \
 	src/code_format.o \
+	src/config.o \
+	src/eligibility.o \
 	src/generate.o \
 	src/money.o \
 	src/money_sql.o \
@@ -63,11 +65,11 @@ DATA_built = $(FULL_SCRIPT) $(UPGRADE_0_3_0)
 DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
 # pg_regress: plain SQL files and pgTAP files (tap_*.sql) run through pg_regress.
-REGRESS = config_errors code_type tap_schema tap_roles tap_role_matrix tap_lifecycle tap_references tap_time_zones tap_promo_codes tap_promo_budget tap_code_generation tap_code_use tap_code_paths tap_throttle tap_tickets tap_eligibility tap_pricing tap_orders tap_refunds tap_order_maintenance tap_search_path tap_strict_input tap_json strict_input
+REGRESS = config_errors code_type tap_schema tap_roles tap_role_matrix tap_lifecycle tap_references tap_time_zones tap_promo_codes tap_promo_budget tap_code_generation tap_code_use tap_code_paths tap_throttle tap_tickets tap_eligibility tap_pricing tap_orders tap_refunds tap_order_maintenance tap_search_path tap_strict_input tap_json tap_config_cache strict_input
 REGRESS_OPTS = --inputdir=test --load-extension=pgtap
 
 # isolationtester specs, one per race.
-ISOLATION = golive_vs_tariff_edit golive_vs_reference_edit channel_edits_race redeem_race hold_race quota_race promo_budget_race hold_lifecycle_race code_takeover_race redeem_vs_basket code_order_race throttle_race purge_race hold_same_order_rr expire_holds_rr order_calls_rr refund_race purge_orders_race operator_quota_race
+ISOLATION = golive_vs_tariff_edit golive_vs_reference_edit channel_edits_race redeem_race hold_race quota_race promo_budget_race hold_lifecycle_race code_takeover_race redeem_vs_basket code_order_race throttle_race purge_race hold_same_order_rr expire_holds_rr order_calls_rr refund_race purge_orders_race operator_quota_race config_cache_stale
 ISOLATION_OPTS = --inputdir=test --outputdir=.
 
 PG_CONFIG ?= pg_config

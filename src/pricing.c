@@ -17,6 +17,14 @@
  * tariff (then the lower benefit id) that fits the quotas left, in line
  * order; then the promo code on the whole basket, allocated to the cent.
  *
+ * In a database at 0.3.0 the configuration comes from the configuration
+ * cache (config.c) and who may use what is decided in C (eligibility.c):
+ * the statements then read only the buyer's own rows (its contact,
+ * campaigns, indicator levels and single-use codes entered, then the
+ * counters of the candidates that have a limit and of the promo code), and
+ * the tariff rows and the promo code come from the cache.  A database not
+ * yet updated (no cache there) is read by the three statements below.
+ *
  * Every statement runs read-only, on the snapshot of the calling statement.
  *
  *-------------------------------------------------------------------------
@@ -32,12 +40,15 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/formatting.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
 #include "basket.h"
+#include "config.h"
+#include "eligibility.h"
 #include "internal_sql.h"
 #include "money.h"
 #include "money_sql.h"
@@ -420,6 +431,347 @@ apply_promo(Datum promo, PriceCall *call, const PriceSale *sale)
 }
 
 /*
+ * The cached path (a database at 0.3.0): the configuration from the cache,
+ * the buyer's rows from eligibility.c's statements.
+ */
+
+/* Sorts the eligibility rows as the statement did: by benefit id, then single-use code, then entered code. */
+static int
+cmp_elig(const void *a, const void *b)
+{
+	const EligRow *x = a;
+	const EligRow *y = b;
+	int			c;
+
+	if ((x->b == NULL) != (y->b == NULL))
+		return x->b == NULL ? 1 : -1;
+	if (x->b != NULL && x->b->id != y->b->id)
+		return x->b->id < y->b->id ? -1 : 1;
+	if ((x->su_code == NULL) != (y->su_code == NULL))
+		return x->su_code == NULL ? 1 : -1;
+	if (x->su_code != NULL && (c = elig_cmp_text(x->su_code, y->su_code)) != 0)
+		return c;
+	if ((x->entered == NULL) != (y->entered == NULL))
+		return x->entered == NULL ? 1 : -1;
+	return x->entered == NULL ? 0 : elig_cmp_text(x->entered, y->entered);
+}
+
+static char *
+copy_text(PriceCall *call, const char *s)
+{
+	return s == NULL ? NULL : MemoryContextStrdup(call->cxt, s);
+}
+
+/* Eligibility row r as the figures a benefit of the pricing needs (read_benefit's). */
+static void
+cached_benefit(PriceCall *call, const EligRow *r, const EligInput *ein, PriceBenefit *pb)
+{
+	const CfgBenefit *b = r->b;
+
+	pb->id = b == NULL ? 0 : b->id;
+	pb->entered = copy_text(call, r->entered);
+	pb->su_code = copy_text(call, r->su_code);
+	pb->reason = r->reason;
+	pb->code = b == NULL ? NULL : copy_text(call, b->code);
+	pb->perf_quota = b == NULL || b->quota_per_performance < 0 ? -1 : b->quota_per_performance;
+	pb->left = -1;
+	pb->cleft = -1;
+	pb->code_units = b == NULL || b->units_per_code < 0 ? -1 : b->units_per_code;
+	if (b == NULL)
+		return;
+	/* LEAST(quota_total - units held and used on its slots (none: NULL), quota_per_order), at least 0 */
+	{
+		bool		total_set = b->quota_total >= 0 && r->slots_found;
+		int64		total = b->quota_total - r->slots_used;
+
+		if (total_set && b->quota_per_order >= 0)
+			pb->left = Max(Min(total, b->quota_per_order), 0);
+		else if (total_set)
+			pb->left = Max(total, 0);
+		else if (b->quota_per_order >= 0)
+			pb->left = b->quota_per_order;
+	}
+	if (b->quota_per_contact >= 0)
+		pb->cleft = Max(b->quota_per_contact - r->contact_used, 0);
+	if (strcmp(pb->reason, "ok") == 0 && b->quota_per_performance >= 0 && ein->nperf > 0 && r->nperf > 0)
+	{
+		call->perf_used = call->perf_used == NULL
+			? MemoryContextAlloc(call->cxt, sizeof(PricePerfUsed) * r->nperf)
+			: repalloc(call->perf_used, sizeof(PricePerfUsed) * (call->nperf_used + r->nperf));
+		for (int k = 0; k < r->nperf; k++)
+		{
+			PricePerfUsed *u = &call->perf_used[call->nperf_used++];
+
+			u->benefit_id = b->id;
+			u->performance_id = r->perf_ids[k];
+			u->used = r->perf_used[k];
+		}
+	}
+}
+
+/* The performance ids of the lines (those that have one). */
+static int
+line_performances(const PriceCall *call, int64 **out)
+{
+	int64	   *v = palloc(sizeof(int64) * Max(call->nlines, 1));
+	int			n = 0;
+
+	for (int i = 0; i < call->nlines; i++)
+		if (!call->lines[i].dims.performance_any)
+			v[n++] = call->lines[i].dims.performance_id;
+	*out = v;
+	return n;
+}
+
+/* Who may use what (find_usable's result), on the cache; the rows' benefits into *cbs. */
+static void
+find_usable_cached(PriceCall *call, EligInput *ein, const EligBuyer *buyer, const CfgBenefit ***cbs,
+				   EligResult *res)
+{
+	int64	   *perfs;
+
+	ein->nperf = line_performances(call, &perfs);
+	ein->perf_ids = perfs;
+	elig_decide(ein, buyer, res);
+	qsort(res->rows, res->nrows, sizeof(EligRow), cmp_elig);
+	call->nbenefits = res->nrows;
+	call->benefits = MemoryContextAllocZero(call->cxt, sizeof(PriceBenefit) * Max(call->nbenefits, 1));
+	call->ok = MemoryContextAllocZero(call->cxt, sizeof(int) * Max(call->nbenefits, 1));
+	*cbs = palloc(sizeof(CfgBenefit *) * Max(res->nrows, 1));
+	for (int r = 0; r < res->nrows; r++)
+	{
+		cached_benefit(call, &res->rows[r], ein, &call->benefits[r]);
+		(*cbs)[r] = res->rows[r].b;
+	}
+	call->nok = price_usable(call->benefits, call->nbenefits, call->ok);
+	call->refusals = MemoryContextAllocZero(call->cxt, sizeof(PriceRefusal) *
+											(call->nbenefits * 3 + call->nlines * Max(call->nok, 1) + 2));
+	call->nrefusals = 0;
+	price_refuse_unusable(call->benefits, call->nbenefits, call->refusals, &call->nrefusals);
+}
+
+static bool
+line_has(const PriceCall *call, int what, int64 id)
+{
+	for (int i = 0; i < call->nlines; i++)
+	{
+		const PriceLine *l = &call->lines[i];
+
+		if ((what == 0 && l->product_id == id) ||
+			(what == 1 && !l->dims.performance_any && l->dims.performance_id == id) ||
+			(what == 2 && !l->dims.seat_any && l->dims.seat_category_id == id) ||
+			(what == 3 && !l->dims.audience_any && l->dims.audience_id == id))
+			return true;
+	}
+	return false;
+}
+
+static int
+cmp_tariff(const void *a, const void *b)
+{
+	const CfgTariff *x = *(const CfgTariff *const *) a;
+	const CfgTariff *y = *(const CfgTariff *const *) b;
+
+	if (x->product_id != y->product_id)
+		return x->product_id < y->product_id ? -1 : 1;
+	return x->tariff_id < y->tariff_id ? -1 : x->tariff_id > y->tariff_id;
+}
+
+/* find_candidates on the cache: the tariff rows of the usable benefits that may fit a line. */
+static void
+find_candidates_cached(PriceCall *call, const CfgBenefit **cbs)
+{
+	int			nok = call->nok;
+	int			room = 0;
+	int			nrows = 0;
+	PriceTariff *rows;
+	BMDims	   *dims;
+	const CfgTariff **pick;
+
+	for (int k = 0; k < nok; k++)
+		room += cbs[call->ok[k]]->ntariffs;
+	rows = palloc(sizeof(PriceTariff) * Max(room, 1));
+	dims = palloc(sizeof(BMDims) * Max(room, 1));
+	pick = palloc(sizeof(CfgTariff *) * Max(room, 1));
+	for (int k = 0; k < nok; k++)
+	{
+		const CfgBenefit *b = cbs[call->ok[k]];
+		int			first = nrows;
+
+		for (int t = 0; t < b->ntariffs; t++)
+		{
+			const CfgTariff *x = &b->tariffs[t];
+
+			if (line_has(call, 0, x->product_id) &&
+				(x->performance_any || line_has(call, 1, x->performance_id)) &&
+				(x->seat_any || line_has(call, 2, x->seat_category_id)) &&
+				(x->audience_any || line_has(call, 3, x->audience_id)))
+				pick[nrows++] = x;
+		}
+		/* by benefit, product, then tariff id, as the statement read them */
+		qsort(pick + first, nrows - first, sizeof(CfgTariff *), cmp_tariff);
+		for (int r = first; r < nrows; r++)
+		{
+			const CfgTariff *x = pick[r];
+			PriceTariff *t = &rows[r];
+
+			t->benefit = call->ok[k];
+			t->product_id = x->product_id;
+			t->tariff_id = x->tariff_id;
+			dims[r].performance_id = x->performance_id;
+			dims[r].performance_any = x->performance_any;
+			dims[r].seat_category_id = x->seat_category_id;
+			dims[r].seat_any = x->seat_any;
+			dims[r].audience_id = x->audience_id;
+			dims[r].audience_any = x->audience_any;
+			price_tariff_form(x->price_null, x->price_cents, x->amount_null, x->amount_off_cents,
+							  x->percent_null, x->percent_bp, &t->form, &t->value);
+		}
+	}
+	call->cands = MemoryContextAllocZero(call->cxt, mul_size(sizeof(PriceCandidate), (Size) call->nlines * nok));
+	call->ncands = price_candidates(call->lines, call->nlines, rows, dims, nrows,
+									palloc(sizeof(int) * (nrows + 1)), call->benefits, call->cands);
+	if (call->ncands < 0)
+		benefit_money_out_of_range("price");
+}
+
+/* The promo code typed, blanks around it ignored, into *trimmed ("" for none); its cache entry or NULL. */
+static const CfgPromo *
+promo_typed(const BenefitConfig *cfg, const PriceInput *in, char **trimmed)
+{
+	char	   *typed;
+	size_t		len;
+	char	   *lowered;
+	const CfgPromo *p;
+
+	*trimmed = "";
+	if (in->promo_code_null)
+		return NULL;
+	typed = TextDatumGetCString(in->promo_code);
+	typed += strspn(typed, " ");
+	len = strlen(typed);
+	while (len > 0 && typed[len - 1] == ' ')
+		typed[--len] = '\0';
+	*trimmed = typed;
+	if (len == 0)
+		return NULL;
+	lowered = str_tolower(typed, len, DEFAULT_COLLATION_OID);
+	p = cfg_promo(cfg, lowered);
+	pfree(lowered);
+	return p;
+}
+
+/* apply_promo on the cache: the facts of promo code p with its counters (res). */
+static void
+apply_promo_cached(PriceCall *call, const PriceSale *sale, const CfgPromo *p, const char *trimmed,
+				   const EligBuyer *buyer, const EligResult *res)
+{
+	const char *reason = "unknown_promo_code";
+
+	if (trimmed[0] == '\0')
+		return;
+	if (p != NULL)
+	{
+		PromoFacts	f;
+
+		memset(&f, 0, sizeof(f));
+		f.is_active = p->is_active;
+		f.valid_from_set = p->valid_from_set;
+		f.valid_from = p->valid_from;
+		f.valid_until_set = p->valid_until_set;
+		f.valid_until = p->valid_until;
+		f.on_channel = cfg_on_channel(p->all_channels, p->channels, p->nchannels, sale->channel_id);
+		f.level_ok = !p->level_set || elig_has_level(buyer, p->level_id);
+		f.has_contact = !sale->contact_null;
+		f.per_contact_set = p->per_contact_set;
+		f.per_contact = p->per_contact;
+		f.total_set = p->total_set;
+		f.total = p->total;
+		f.taken = res->promo_taken;
+		f.taken_by_contact = res->promo_by_contact;
+		f.min_basket = p->min_basket_cents;
+		f.amount_off_set = p->amount_off_set;
+		f.amount_off = p->amount_off_cents;
+		f.percent_off_bp = p->percent_off_bp;
+		f.budget_set = p->budget_set;
+		f.budget = p->budget_cents;
+		f.budget_taken = res->promo_budget_taken;
+		reason = promo_refusal(&f, sale->at, call->lines_total);
+		if (reason == NULL)
+		{
+			if (!promo_discount(&f, call->lines_total, &call->discount))
+				benefit_money_out_of_range("discount");
+			call->promo_applied = true;
+			call->promo_id = p->id;
+			call->promo_code = copy_text(call, p->code);
+		}
+	}
+	if (!call->promo_applied)
+		price_add_refusal(call->refusals, &call->nrefusals, 0, 0, NULL, copy_text(call, trimmed), reason);
+}
+
+/* benefit_price_run on the cache (see the file header). */
+static void
+price_run_cached(const BenefitConfig *cfg, const PriceInput *in, PriceCall *call, PriceSale *sale)
+{
+	BenefitSale checked;
+	EligInput	ein;
+	EligBuyer	buyer;
+	EligResult	res;
+	const CfgBenefit **cbs;
+	char	   *trimmed;
+
+	/*
+	 * The references first, as every runtime call checks them: a NULL
+	 * channel is 22004, an unknown channel or point of sale, or a point of
+	 * sale of another channel, 22023, an unknown contact P0002.
+	 */
+	benefit_check_sale_refs(cfg, in->channel, in->channel_null, in->point_of_sale, in->point_of_sale_null, true,
+							&checked);
+	sale->channel_id = checked.channel_id;
+	memset(&ein, 0, sizeof(ein));
+	ein.cfg = cfg;
+	ein.contact_null = sale->contact_null;
+	ein.contact_id = sale->contact_id;
+	ein.channel_id = checked.channel_id;
+	ein.web = checked.channel_web;
+	ein.pos_null = checked.point_of_sale_null;
+	ein.pos_id = checked.point_of_sale_id;
+	ein.at = sale->at;
+	if (!in->codes_null &&
+		ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(in->codes)), ARR_DIMS(DatumGetArrayTypeP(in->codes))) <= 100)
+		ein.nentered = benefit_entered_codes(in->codes, in->codes_null, &ein.entered);
+	ein.promo = promo_typed(cfg, in, &trimmed);
+	elig_read_buyer(&ein, &buyer);
+	if (!buyer.contact_exists)
+		benefit_refuse_contact(sale->contact_id);
+
+	/* the lines, checked against the catalogue */
+	basket_read_lines(in->lines, in->lines_null, call);
+	basket_check_lines(call);
+	benefit_check_code_count(in->codes, in->codes_null);
+
+	/* the usable benefits, each line's candidates, the choice */
+	find_usable_cached(call, &ein, &buyer, &cbs, &res);
+	if (call->nok > 0)
+		find_candidates_cached(call, cbs);
+	price_choose(call->lines, call->benefits, call->cands, call->ncands, call->perf_used, call->nperf_used,
+				 MemoryContextAllocZero(call->cxt, sizeof(PricePerfLeft) * Max(call->ncands, 1)),
+				 call->refusals, &call->nrefusals);
+	price_refuse_untried(call->benefits, call->ok, call->nok, call->refusals, &call->nrefusals);
+	price_code_units(call->benefits, call->nbenefits, call->refusals, &call->nrefusals);
+
+	/* the lines after benefits, then the promo code on the whole basket, allocated to the cent */
+	call->amounts = MemoryContextAlloc(call->cxt, sizeof(int64) * Max(call->nlines, 1));
+	call->parts = MemoryContextAlloc(call->cxt, sizeof(int64) * Max(call->nlines, 1));
+	if (!price_line_amounts(call->lines, call->nlines, call->cands, call->amounts, &call->lines_total))
+		benefit_money_out_of_range("line amount");
+	apply_promo_cached(call, sale, ein.promo, trimmed, &buyer, &res);
+	if (!bm_allocate(call->discount, call->amounts, (size_t) call->nlines, call->parts))
+		benefit_money_out_of_range("discount");
+}
+
+/*
  * Prices a basket into call (the caller is connected to SPI, call->cxt
  * set): the sale's references, the lines, the usable benefits, each line's
  * choice, then the promo code on the whole basket, allocated to the cent.
@@ -429,10 +781,18 @@ benefit_price_run(const PriceInput *in, PriceCall *call)
 {
 	PriceSale	sale;
 	BenefitSale checked;
+	const BenefitConfig *cfg;
 
 	sale.contact_null = in->contact_null;
 	sale.contact_id = in->contact_null ? 0 : in->contact_id;
 	sale.at = in->at;
+	cfg = benefit_config_pin();
+	if (cfg != NULL)
+	{
+		price_run_cached(cfg, in, call, &sale);
+		benefit_config_unpin();
+		return;
+	}
 	benefit_plans_get(&plans, internal_schema(), make_plans);
 
 	/*
@@ -469,58 +829,6 @@ benefit_price_run(const PriceInput *in, PriceCall *call)
 		benefit_money_out_of_range("discount");
 }
 
-/* qsort comparator of C strings in the database's default collation (ORDER BY of text). */
-static int
-cmp_collated(const void *a, const void *b)
-{
-	const char *x = *(const char *const *) a;
-	const char *y = *(const char *const *) b;
-
-	return varstr_cmp(x, strlen(x), y, strlen(y), DEFAULT_COLLATION_OID);
-}
-
-/*
- * The codes entered, as the rules read them: blanks around each ignored,
- * NULL and blank ones dropped, each once, in text order; returns how many.
- */
-static int
-entered_codes(Datum codes, bool codes_null, char ***out)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-	int			k = 0;
-	char	  **v;
-
-	*out = NULL;
-	if (codes_null)
-		return 0;
-	deconstruct_array(DatumGetArrayTypeP(codes), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	v = palloc(sizeof(char *) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		char	   *e;
-		size_t		len;
-
-		if (nulls[i])
-			continue;
-		e = TextDatumGetCString(elems[i]);
-		e += strspn(e, " ");
-		len = strlen(e);
-		while (len > 0 && e[len - 1] == ' ')
-			e[--len] = '\0';
-		if (len > 0)
-			v[k++] = e;
-	}
-	qsort(v, k, sizeof(char *), cmp_collated);
-	n = 0;
-	for (int i = 0; i < k; i++)
-		if (n == 0 || strcmp(v[n - 1], v[i]) != 0)
-			v[n++] = v[i];
-	*out = v;
-	return n;
-}
-
 /*
  * benefit_price_run with the throttling of wrong code entries (see
  * pricing.h); a buyer is known by the contact or the client key.
@@ -530,7 +838,7 @@ benefit_price_guarded(const PriceInput *in, PriceCall *call)
 {
 	bool		keyed = !in->contact_null || in->client_key != NULL;
 	char	  **entered;
-	int			nentered = entered_codes(in->codes, in->codes_null, &entered);
+	int			nentered = benefit_entered_codes(in->codes, in->codes_null, &entered);
 
 	if (keyed && nentered > 0 &&
 		benefit_throttle_check(!in->contact_null, in->contact_id, in->client_key))

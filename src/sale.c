@@ -7,13 +7,17 @@
  *		unknown contact is not an anonymous buyer, an unknown point of sale
  *		is not "no point of sale".
  *
- * The C entry points (price in pricing.c, redeem_code in redeem.c) call
- * benefit_check_sale inside their SPI connection; the SQL and PL/pgSQL ones
- * call benefit_internal.resolve_sale, which is the same function.  The statement
- * reads only tables every released version has, so that this library
- * checks a database not yet updated (ALTER EXTENSION benefit UPDATE) the
- * same way.  Its statement runs with pg_catalog as the only schema
- * searched, pushed here for every caller.
+ * The C entry points (redeem_code in redeem.c) call benefit_check_sale
+ * inside their SPI connection; the SQL and PL/pgSQL ones call
+ * benefit_internal.resolve_sale, which is the same function; price and
+ * available check the channel and point of sale with
+ * benefit_check_sale_refs and read the contact with the buyer's other rows
+ * (eligibility.c).  The channel and point of sale come from the
+ * configuration cache (config.c), the contact from one statement.  In a
+ * database not yet updated (ALTER EXTENSION benefit UPDATE), which has no
+ * cache, one statement reads all three, on tables every released version
+ * has.  The statements run with pg_catalog as the only schema searched,
+ * pushed here for every caller.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,12 +31,14 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 
+#include "config.h"
 #include "sale.h"
 #include "search_path.h"
 #include "spi_util.h"
 
 static BenefitPlans plans;
 static SPIPlanPtr plan_sale;
+static SPIPlanPtr plan_contact;
 
 /* Prepares the statement of this file (the plan rule of spi_util.h). */
 static void
@@ -49,6 +55,69 @@ make_plans(BenefitPlans *set, Oid made_for)
 		"  LEFT JOIN benefit.point_of_sale p ON p.code = $2 "
 		"  LEFT JOIN benefit.sales_channel pc ON pc.channel_id = p.channel_id",
 		3, types);
+	plan_contact = benefit_plans_keep(set,
+		"SELECT EXISTS (SELECT 1 FROM benefit.contact c WHERE c.contact_id = $1)", 1, &types[2]);
+}
+
+/* Raises P0002 for a contact id of no contact. */
+void
+benefit_refuse_contact(int64 contact_id)
+{
+	ereport(ERROR,
+			errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("contact " INT64_FORMAT " does not exist", contact_id),
+			errhint("Pass NULL as contact_id for an anonymous buyer."));
+}
+
+/*
+ * The channel and point of sale of a call, from the configuration cache
+ * (config.h): the checks of benefit_check_sale but the contact's.
+ */
+void
+benefit_check_sale_refs(const BenefitConfig *cfg, Datum channel, bool channel_null, Datum point_of_sale,
+						bool point_of_sale_null, bool channel_required, BenefitSale *sale)
+{
+	memset(sale, 0, sizeof(BenefitSale));
+	sale->channel_null = true;
+	sale->point_of_sale_null = true;
+	if (channel_null && channel_required)
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("channel must not be NULL"),
+				errhint("Pass the code of the sales channel the sale happens on."));
+	if (!channel_null)
+	{
+		char	   *code = TextDatumGetCString(channel);
+		const CfgChannel *c = cfg_channel(cfg, code);
+
+		if (c == NULL)
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("sales channel \"%s\" does not exist", code));
+		sale->channel_id = c->id;
+		sale->channel_kind = c->kind;
+		sale->channel_web = c->web;
+		sale->channel_null = false;
+	}
+	if (!point_of_sale_null)
+	{
+		char	   *code = TextDatumGetCString(point_of_sale);
+		const CfgPointOfSale *p = cfg_point_of_sale(cfg, code);
+
+		if (p == NULL)
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("point of sale \"%s\" does not exist", code),
+					errhint("Pass the code of a web shop of the sales channel as point_of_sale, or NULL."));
+		if (!channel_null && p->channel_id != sale->channel_id)
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("point of sale \"%s\" is not on sales channel \"%s\"",
+						   code, TextDatumGetCString(channel)),
+					errdetail("Point of sale \"%s\" belongs to sales channel \"%s\".", code, p->channel_code));
+		sale->point_of_sale_id = p->id;
+		sale->point_of_sale_null = false;
+	}
 }
 
 /*
@@ -68,6 +137,7 @@ benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool p
 	bool		isnull;
 	int64		pos_channel_id;
 	int			ret;
+	const BenefitConfig *cfg;
 
 	memset(sale, 0, sizeof(BenefitSale));
 	sale->channel_null = true;
@@ -79,6 +149,28 @@ benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool p
 				errhint("Pass the code of the sales channel the sale happens on."));
 	if (channel_null && point_of_sale_null && contact_null)
 		return;
+
+	/* the channel and point of sale from the configuration cache, the contact read */
+	cfg = benefit_config_pin();
+	if (cfg != NULL)
+	{
+		benefit_check_sale_refs(cfg, channel, channel_null, point_of_sale, point_of_sale_null,
+								channel_required, sale);
+		benefit_config_unpin();
+		if (contact_null)
+			return;
+		benefit_push_search_path();
+		benefit_plans_get(&plans, benefit_code_type_oid(), make_plans);
+		args[0] = contact_id;
+		ret = SPI_execute_plan(plan_contact, args, NULL, read_only, 1);
+		benefit_pop_search_path();
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "checking the contact failed: %s", SPI_result_code_string(ret));
+		if (!col_bool(0, 1))
+			benefit_refuse_contact(DatumGetInt64(contact_id));
+		SPI_freetuptable(SPI_tuptable);
+		return;
+	}
 
 	/*
 	 * pg_catalog as the only schema searched, for every caller: a kept plan
@@ -108,6 +200,7 @@ benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool p
 					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					errmsg("sales channel \"%s\" does not exist", TextDatumGetCString(channel)));
 		sale->channel_kind = col_datum(0, 2, &isnull);
+		sale->channel_web = strcmp(col_text(0, 2, NULL), "web") == 0;
 		sale->channel_null = false;
 	}
 	if (!point_of_sale_null)
@@ -130,10 +223,7 @@ benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool p
 		sale->point_of_sale_null = false;
 	}
 	if (!col_bool(0, 6))
-		ereport(ERROR,
-				errcode(ERRCODE_NO_DATA_FOUND),
-				errmsg("contact " INT64_FORMAT " does not exist", DatumGetInt64(contact_id)),
-				errhint("Pass NULL as contact_id for an anonymous buyer."));
+		benefit_refuse_contact(DatumGetInt64(contact_id));
 	SPI_freetuptable(SPI_tuptable);
 }
 

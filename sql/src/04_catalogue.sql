@@ -278,6 +278,16 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON benefit.base_price TO benefit_admin;
 -- Functions
 --------------------------------------------------------------------------
 
+-- The configuration cache of the runtime (src/config.c): every configuration table has a
+-- statement trigger calling config_changed (here, 07_benefits.sql, 09_promo_codes.sql)
+CREATE FUNCTION benefit_internal.config_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'benefit_config_changed'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION benefit_internal.config_changed() IS
+    '(C, src/config.c) Trigger function, after each statement that changes the configuration the runtime reads (channels, points of sale, benefits with their channels and tariff rows, promo codes with their channels): every session''s configuration cache is stale once the transaction commits (a relcache invalidation of benefit.benefit), and the changing session''s at its next command';
+REVOKE ALL ON FUNCTION benefit_internal.config_changed() FROM PUBLIC;
+
 CREATE FUNCTION benefit.season_day_start(day date)
 RETURNS timestamptz
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -390,3 +400,17 @@ COMMENT ON COLUMN benefit.catalogue_channel.point_of_sale IS 'The point-of-sale 
 COMMENT ON COLUMN benefit.catalogue_channel.point_of_sale_name IS 'Display name of the point of sale, or NULL';
 REVOKE ALL ON TABLE benefit.catalogue_channel FROM PUBLIC;
 GRANT SELECT ON benefit.catalogue_channel TO benefit_sales, benefit_admin;
+
+--------------------------------------------------------------------------
+-- Triggers
+--------------------------------------------------------------------------
+
+CREATE TRIGGER sales_channel_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.sales_channel
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER sales_channel_config_trg ON benefit.sales_channel IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER point_of_sale_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.point_of_sale
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER point_of_sale_config_trg ON benefit.point_of_sale IS 'The runtime''s configuration cache is stale after a change';

@@ -214,3 +214,22 @@ SELECT pg_catalog.pg_extension_config_dump('benefit.benefit_status_history_histo
 REVOKE ALL ON TABLE benefit.benefit_status_history FROM PUBLIC;
 REVOKE ALL ON SEQUENCE benefit.benefit_status_history_history_id_seq FROM PUBLIC;
 GRANT SELECT ON benefit.benefit_status_history TO benefit_admin;
+
+--------------------------------------------------------------------------
+-- Triggers
+--------------------------------------------------------------------------
+
+CREATE TRIGGER benefit_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.benefit
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER benefit_config_trg ON benefit.benefit IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER benefit_channel_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.benefit_channel
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER benefit_channel_config_trg ON benefit.benefit_channel IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER benefit_tariff_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.benefit_tariff
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER benefit_tariff_config_trg ON benefit.benefit_tariff IS 'The runtime''s configuration cache is stale after a change';

@@ -247,3 +247,13 @@ CREATE TRIGGER promo_code_spend_slots_trg
     FOR EACH ROW EXECUTE FUNCTION benefit_internal.spread_promo_budget();
 COMMENT ON TRIGGER promo_code_spend_slots_trg ON benefit.promo_code IS
     'Creates the budget slots of a new promo code and spreads them again when max_discount_cents_total changes';
+
+CREATE TRIGGER promo_code_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.promo_code
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER promo_code_config_trg ON benefit.promo_code IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER promo_code_channel_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.promo_code_channel
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER promo_code_channel_config_trg ON benefit.promo_code_channel IS 'The runtime''s configuration cache is stale after a change';

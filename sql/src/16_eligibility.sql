@@ -6,6 +6,11 @@
  * per-contact limit the buyer used up (contact_quota_exhausted) is reported,
  * and the gift icon lights only for benefits the contact can still use.
  *
+ * available is C (src/eligibility.c): the configuration comes from the
+ * configuration cache (src/config.c), only the buyer's own rows are read;
+ * eligibility below is the same rule in SQL (price reads it in a database
+ * not yet updated, whose library has no cache there).
+ *
  * The PL/pgSQL functions of the runtime run with plan_cache_mode =
  * force_generic_plan: their statements look rows up by key, and the plan
  * cache otherwise keeps re-planning the larger ones (a custom plan per call
@@ -106,72 +111,10 @@ CREATE FUNCTION benefit.available(contact_id bigint, channel text, at timestampt
 RETURNS TABLE (benefit_id bigint, benefit_code text, name text, target_type benefit.target_type,
                entered_code text, reason benefit.reason, valid_until timestamptz,
                quota_left integer, tariffs jsonb)
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan
-AS $$
-DECLARE
-    v_keyed boolean := available.contact_id IS NOT NULL OR available.client_key IS NOT NULL;
-    v_entered text[] := ARRAY(SELECT DISTINCT btrim(e) FROM unnest(available.codes) e
-                               WHERE e IS NOT NULL AND btrim(e) <> '' ORDER BY 1);
-    v_throttled boolean;
-    v_unknown integer := 0;
-    r record;
-BEGIN
-    -- entered codes from a throttled contact or client key are not looked at
-    v_throttled := v_keyed AND cardinality(v_entered) > 0
-                   AND benefit_internal.is_throttled(available.contact_id, available.client_key);
-    FOR r IN
-        WITH e AS (
-            SELECT el.* FROM benefit_internal.eligibility(available.contact_id, available.channel, available.point_of_sale,
-                                                 available.at, CASE WHEN v_throttled THEN NULL ELSE available.codes END) el
-             -- usable ones, those this buyer can no longer use (sold out, own limit used up), and
-             -- whatever an entered code points to
-             WHERE el.reason IN ('ok', 'quota_exhausted', 'contact_quota_exhausted') OR el.entered_code IS NOT NULL
-        )
-        SELECT e.benefit_id, b.code, b.name, e.target_type, e.entered_code, e.reason, b.valid_until,
-               -- units this buyer may still take: the least of the total quota left, the contact's
-               -- limit left and the per-order limit (NULL: no limit)
-               -- (looked up only for a benefit with a limit)
-               CASE WHEN b.quota_total IS NULL AND b.quota_per_contact IS NULL THEN b.quota_per_order
-                    ELSE (SELECT LEAST(q.total_left, q.contact_left, b.quota_per_order)
-                            FROM benefit_internal.units_left(e.benefit_id, available.contact_id) q)
-               END AS quota_left,
-               (SELECT jsonb_agg(jsonb_build_object(
-                           'tariff_id', t.tariff_id, 'product_id', t.product_id, 'performance_id', t.performance_id,
-                           'seat_category_id', t.seat_category_id, 'audience_id', t.audience_id,
-                           'price_cents', t.price_cents, 'amount_off_cents', t.amount_off_cents,
-                           'percent_off', t.percent_off) ORDER BY t.tariff_id)
-                  FROM benefit.benefit_tariff t WHERE t.benefit_id = e.benefit_id) AS tariffs
-          FROM e
-          LEFT JOIN benefit.benefit b ON b.benefit_id = e.benefit_id
-         ORDER BY e.reason <> 'ok', b.code, e.entered_code
-    LOOP
-        available.benefit_id := r.benefit_id;
-        available.benefit_code := r.code;
-        available.name := r.name;
-        available.target_type := r.target_type;
-        available.entered_code := r.entered_code;
-        available.reason := r.reason;
-        available.valid_until := r.valid_until;
-        available.quota_left := r.quota_left;
-        available.tariffs := r.tariffs;
-        IF r.reason = 'unknown_code' THEN
-            v_unknown := v_unknown + 1;
-        END IF;
-        RETURN NEXT;
-    END LOOP;
-    IF v_throttled THEN
-        RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::text, NULL::benefit.target_type, e,
-                            'throttled'::benefit.reason, NULL::timestamptz, NULL::integer, NULL::jsonb
-                       FROM unnest(v_entered) e;
-    ELSIF v_keyed AND v_unknown > 0 THEN
-        PERFORM benefit_internal.record_code_failures(available.contact_id, available.client_key, v_unknown);
-    END IF;
-END
-$$;
+AS 'MODULE_PATHNAME', 'benefit_available'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER;
 COMMENT ON FUNCTION benefit.available(bigint, text, timestamptz, text[], text, text) IS
-    'The benefits a buyer (NULL contact: anonymous) may use now on a channel (and web point of sale), given the codes entered: each usable one with its target type, validity end, the units this buyer may still take (NULL: no limit) and its tariff rows (products); then those the buyer can no longer use (quota_exhausted: sold out; contact_quota_exhausted: the contact''s own limit used up) and every entered code that unlocks nothing, with their reason; 22023 for an unknown channel or point of sale, P0002 for an unknown contact';
+    '(C, src/eligibility.c, on the configuration cache) The benefits a buyer (NULL contact: anonymous) may use now on a channel (and web point of sale), given the codes entered: each usable one with its target type, validity end, the units this buyer may still take (NULL: no limit) and its tariff rows (products); then those the buyer can no longer use (quota_exhausted: sold out; contact_quota_exhausted: the contact''s own limit used up) and every entered code that unlocks nothing, with their reason; 22023 for an unknown channel or point of sale, P0002 for an unknown contact';
 REVOKE ALL ON FUNCTION benefit.available(bigint, text, timestamptz, text[], text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION benefit.available(bigint, text, timestamptz, text[], text, text) TO benefit_sales, benefit_admin;
 

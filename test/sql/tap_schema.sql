@@ -48,6 +48,7 @@ SELECT functions_are('benefit_internal', ARRAY[
     'check_live_complete', 'check_still_complete', 'check_live_references', 'list_validity_problems',
     'check_order_ref', 'resolve_sale', 'read_codes', 'units_left', 'parse_call', 'eligibility', 'price', 'price_guarded',
     'serialize_limit_edits',
+    'config_changed',
     'spread_slots', 'maintain_slots', 'take_slots', 'take_limited', 'take_promo', 'spread_promo_budget', 'use_reason', 'settle_order', 'take_code_units', 'give_back_code', 'code_order', 'expire_hold_of', 'order_codes_reason', 'move_deadline', 'lock_codes', 'settle', 'release_codes',
     'is_throttled', 'record_code_failures', 'require_writable', 'track_open_order']);
 SELECT types_are('benefit_internal', ARRAY['call_args']);
