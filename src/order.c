@@ -71,6 +71,8 @@ static BenefitPlans counter_plans;
 static SPIPlanPtr plan_hold_order;
 static SPIPlanPtr plan_insert_order;
 static SPIPlanPtr plan_insert_order_plain;
+static SPIPlanPtr plan_insert_order1;
+static SPIPlanPtr plan_insert_order1_plain;
 static SPIPlanPtr plan_read_codes;
 static SPIPlanPtr plan_write_codes;
 static SPIPlanPtr plan_not_applied;
@@ -674,6 +676,9 @@ make_hold_plans(BenefitPlans *set, Oid code_type)
 		INT8OID, INT8OID, TIMESTAMPTZOID,
 		INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT8ARRAYOID,
 	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	Oid			t_insert1[23] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID,
+		INT8OID, INT8OID, TIMESTAMPTZOID,
+	INT4OID, INT8OID, INT8OID, INT8OID, INT8OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
 	Oid			t_read_codes[2] = {TEXTARRAYOID, INT4ARRAYOID};
 	Oid			t_write_codes[8] = {TEXTOID, TEXTARRAYOID, INT4ARRAYOID, BOOLARRAYOID, TIMESTAMPTZOID,
 	TIMESTAMPTZOID, INT8OID, TEXTOID};
@@ -687,7 +692,7 @@ make_hold_plans(BenefitPlans *set, Oid code_type)
 		" WHERE h.order_ref = $1 FOR UPDATE",
 		1, t_text);
 
-#define INSERT_ORDER(conflict) \
+#define INSERT_ORDER(conflict, lines) \
 		"WITH o AS (" \
 		"    INSERT INTO benefit.order_hold (order_ref, contact_id, channel, point_of_sale, held_until, promo_code_id, " \
 		"                                    base_cents, lines_cents, promo_discount_cents, total_cents, created_at) " \
@@ -697,18 +702,29 @@ make_hold_plans(BenefitPlans *set, Oid code_type)
 		"    INSERT INTO benefit.order_line (order_ref, line_no, product_id, performance_id, seat_category_id, " \
 		"                                    audience_id, quantity, base_price_cents, unit_price_cents, benefit_id, " \
 		"                                    tariff_id, promo_discount_cents, total_cents) " \
-		"    SELECT o.order_ref, u.* FROM o, " \
-		"           unnest($12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) " \
+		"    SELECT o.order_ref, u.* FROM o, " lines \
 		"             AS u(line_no, product_id, performance_id, seat_category_id, audience_id, quantity, " \
 		"                  base_price_cents, unit_price_cents, benefit_id, tariff_id, promo_discount_cents, total_cents)" \
 		") " \
 		"SELECT pg_catalog.count(*) FROM o"
+#define LINES_ARRAYS "unnest($12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+#define LINE_ONE "(VALUES ($12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23))"
+#define ON_CONFLICT "ON CONFLICT (order_ref) DO NOTHING"
 
-	/* the order and its lines; a concurrent call made the same order since: nothing */
-	plan_insert_order = benefit_plans_keep(set, INSERT_ORDER("ON CONFLICT (order_ref) DO NOTHING"), 23, t_insert);
-	/* the same, raising the unique violation (REPEATABLE READ, SERIALIZABLE: in a subtransaction) */
-	plan_insert_order_plain = benefit_plans_keep(set, INSERT_ORDER(""), 23, t_insert);
+	/*
+	 * the order and its lines; a concurrent call made the same order since:
+	 * nothing (ON CONFLICT), or the unique violation (REPEATABLE READ,
+	 * SERIALIZABLE: in a subtransaction); a basket of one line (the most
+	 * common) as values, without an unnest of twelve arrays
+	 */
+	plan_insert_order = benefit_plans_keep(set, INSERT_ORDER(ON_CONFLICT, LINES_ARRAYS), 23, t_insert);
+	plan_insert_order_plain = benefit_plans_keep(set, INSERT_ORDER("", LINES_ARRAYS), 23, t_insert);
+	plan_insert_order1 = benefit_plans_keep(set, INSERT_ORDER(ON_CONFLICT, LINE_ONE), 23, t_insert1);
+	plan_insert_order1_plain = benefit_plans_keep(set, INSERT_ORDER("", LINE_ONE), 23, t_insert1);
 #undef INSERT_ORDER
+#undef LINES_ARRAYS
+#undef LINE_ONE
+#undef ON_CONFLICT
 
 	/* the codes the basket applies, locked in code order, with what decides whether they can be held */
 	plan_read_codes = benefit_plans_keep(set,
@@ -1005,25 +1021,36 @@ insert_order(HoldCall *h, bool in_subxact)
 	ins.args[8] = Int64GetDatum(call->discount);
 	ins.args[9] = Int64GetDatum(call->lines_total - call->discount);
 	ins.args[10] = TimestampTzGetDatum(h->now);
-	ins.args[11] = int4_array(i4, NULL, n);
-	ins.args[12] = benefit_int8_array(v[0], nl[0], n);
-	ins.args[13] = benefit_int8_array(v[1], nl[1], n);
-	ins.args[14] = benefit_int8_array(v[2], nl[2], n);
-	ins.args[15] = benefit_int8_array(v[3], nl[3], n);
-	ins.args[16] = int4_array(qty, NULL, n);
-	ins.args[17] = benefit_int8_array(v[4], nl[4], n);
-	ins.args[18] = benefit_int8_array(v[5], nl[5], n);
-	ins.args[19] = benefit_int8_array(v[6], nl[6], n);
-	ins.args[20] = benefit_int8_array(v[7], nl[7], n);
-	ins.args[21] = benefit_int8_array(v[8], nl[8], n);
-	ins.args[22] = benefit_int8_array(v[9], nl[9], n);
+	if (n == 1)
+	{
+		ins.args[11] = Int32GetDatum(i4[0]);
+		ins.args[16] = Int32GetDatum(qty[0]);
+		for (int k = 0, a = 12; k < 10; k++, a++)
+		{
+			if (a == 16)
+				a++;
+			ins.args[a] = Int64GetDatum(v[k][0]);
+			ins.nulls[a] = nl[k][0] ? 'n' : ' ';
+		}
+	}
+	else
+	{
+		ins.args[11] = int4_array(i4, NULL, n);
+		ins.args[16] = int4_array(qty, NULL, n);
+		for (int k = 0, a = 12; k < 10; k++, a++)
+		{
+			if (a == 16)
+				a++;
+			ins.args[a] = benefit_int8_array(v[k], nl[k], n);
+		}
+	}
 	ins.inserted = false;
 	if (!in_subxact)
 	{
-		ins.plan = plan_insert_order;
+		ins.plan = n == 1 ? plan_insert_order1 : plan_insert_order;
 		return insert_order_run(&ins);
 	}
-	ins.plan = plan_insert_order_plain;
+	ins.plan = n == 1 ? plan_insert_order1_plain : plan_insert_order_plain;
 	return benefit_in_subxact(insert_order_run, &ins, ERRCODE_UNIQUE_VIOLATION);
 }
 
