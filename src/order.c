@@ -13,13 +13,15 @@
  * of the sort); an UPDATE that joins its rows in no stated order runs only
  * after those rows are locked, or touches one row.
  *
- * The common case of confirm and release, a basket order without codes, is
- * two statements: the order row read and locked with what decides the path
- * (has it codes, on how many counter rows did it reserve), then its
- * counters moved and the order closed in one statement (with several
- * counter rows, one more statement locks them in order first).  Orders with
- * codes take two more: their codes locked in code order (confirm checks
- * them there), then used or given back with their history rows.
+ * The common case of confirm and release, a basket order without codes that
+ * reserved on one counter row at most, is one statement: the order row
+ * locked and read with what decides the path (has it codes, on how many
+ * counter rows did it reserve), its counter row moved and the order closed
+ * when it is that simple.  Otherwise the call goes on from the locked row:
+ * the order closed by one more statement (with several counter rows, one
+ * more again locks them in order first); orders with codes take two more:
+ * their codes locked in code order (confirm checks them there), then used
+ * or given back with their history rows.
  *
  * Under REPEATABLE READ and SERIALIZABLE, locking or updating a row changed
  * since the snapshot fails with a clean 40001, as the statements of the
@@ -53,6 +55,7 @@
 
 static BenefitPlans plans;
 static SPIPlanPtr plan_order;
+static SPIPlanPtr plan_close;
 static SPIPlanPtr plan_lock_codes;
 static SPIPlanPtr plan_lock_counters;
 static SPIPlanPtr plan_settle_one;
@@ -98,6 +101,7 @@ static void
 make_plans(BenefitPlans *set, Oid code_type)
 {
 	Oid			t_text[1] = {TEXTOID};
+	Oid			t_close[5] = {TEXTOID, BOOLOID, TEXTOID, TIMESTAMPTZOID, BOOLOID};
 	Oid			t_arr[1] = {TEXTARRAYOID};
 	Oid			t_settle_one[4] = {TEXTOID, BOOLOID, TEXTOID, TIMESTAMPTZOID};
 	Oid			t_settle_many[2] = {TEXTARRAYOID, BOOLOID};
@@ -114,6 +118,42 @@ make_plans(BenefitPlans *set, Oid code_type)
 		"       (SELECT pg_catalog.count(*) FROM benefit.order_hold_counter k WHERE k.order_ref = h.order_ref) "
 		"  FROM benefit.order_hold h WHERE h.order_ref = $1 FOR UPDATE OF h",
 		1, t_text);
+
+	/*
+	 * confirm and release of the common order in one statement: the order
+	 * row locked and read with what decides the path (h, as plan_order);
+	 * when it is held ($5: and not past its deadline $4), has no code and
+	 * reserved on one counter row at most, that row moved ($2: confirm) or
+	 * given back (s), then the order closed ($3) (u, whose conditions read
+	 * s first).  Otherwise nothing is written and the caller goes on from
+	 * the locked row.
+	 */
+	plan_close = benefit_plans_keep(set,
+		"WITH h AS ("
+		"    SELECT h.state, h.held_until, h.contact_id, h.channel, "
+		"           EXISTS (SELECT 1 FROM benefit.order_code oc WHERE oc.order_ref = h.order_ref) AS has_codes, "
+		"           (SELECT pg_catalog.count(*) FROM benefit.order_hold_counter k "
+		"             WHERE k.order_ref = h.order_ref) AS ncounters "
+		"      FROM benefit.order_hold h WHERE h.order_ref = $1 FOR UPDATE OF h"
+		"), go AS ("
+		"    SELECT 1 FROM h WHERE h.state = 'held' AND (NOT $5 OR h.held_until >= $4) "
+		"       AND NOT h.has_codes AND h.ncounters <= 1"
+		"), s AS ("
+		"    UPDATE benefit.counter c "
+		"       SET held = c.held - k.units, used = c.used + CASE WHEN $2 THEN k.units ELSE 0 END "
+		"      FROM benefit.order_hold_counter k "
+		"     WHERE k.order_ref = $1 AND c.kind = k.kind AND c.owner_id = k.owner_id AND c.key = k.key "
+		"       AND EXISTS (SELECT 1 FROM go) "
+		"    RETURNING 1"
+		"), u AS ("
+		"    UPDATE benefit.order_hold o SET state = $3::benefit.hold_state, closed_at = $4, closed_by = SESSION_USER "
+		"     WHERE o.order_ref = $1 AND (SELECT pg_catalog.count(*) FROM s) >= 0 AND EXISTS (SELECT 1 FROM go) "
+		"    RETURNING 1"
+		") "
+		"SELECT h.state::pg_catalog.text, h.held_until, h.contact_id, h.channel, h.has_codes, h.ncounters, "
+		"       (SELECT pg_catalog.count(*) FROM u) "
+		"  FROM h",
+		5, t_close);
 
 	/* the codes of the orders, locked in code order (and read: confirm checks them) */
 	plan_lock_codes = benefit_plans_keep(set,
@@ -292,6 +332,28 @@ lock_order(Datum order_ref, OrderRow *o)
 }
 
 /*
+ * Reads and locks the order row, and closes it at once (to: confirmed or
+ * released, at now) when it is the common order (plan_close); false when
+ * there is none.  *closed says whether it was closed.
+ */
+static bool
+lock_and_close(Datum order_ref, const char *to, TimestampTz now, bool check_deadline, OrderRow *o, bool *closed)
+{
+	Datum		args[5];
+	bool		isnull;
+
+	args[0] = order_ref;
+	args[1] = BoolGetDatum(strcmp(to, "confirmed") == 0);
+	args[2] = CStringGetTextDatum(to);
+	args[3] = TimestampTzGetDatum(now);
+	args[4] = BoolGetDatum(check_deadline);
+	if (!lock_order_with(plan_close, args, o))
+		return false;
+	*closed = col_int8(0, 7, &isnull) == 1;
+	return true;
+}
+
+/*
  * Locks the codes of the orders in code order.  With check_order set, the
  * reason why that order may not be confirmed because of its codes (one an
  * operator invalidated, or no longer held by it), in code order, or NULL.
@@ -411,9 +473,12 @@ confirm_order(Datum order_ref, TimestampTz now)
 	OrderRow	o;
 	const char *reason;
 	char	   *order_str;
+	bool		closed;
 
-	if (!lock_order(order_ref, &o))
+	if (!lock_and_close(order_ref, "confirmed", now, true, &o, &closed))
 		return "unknown_order";
+	if (closed)
+		return "ok";			/* the common order: confirmed by that statement */
 	if (strcmp(o.state, "confirmed") == 0)
 		return "ok";			/* confirming twice is harmless */
 	if (strcmp(o.state, "refunded") == 0)
@@ -473,16 +538,20 @@ static const char *
 release_order(Datum order_ref)
 {
 	OrderRow	o;
+	bool		closed;
+	TimestampTz now = GetCurrentTimestamp();
 
-	if (!lock_order(order_ref, &o))
+	if (!lock_and_close(order_ref, "released", now, false, &o, &closed))
 		return "unknown_order";
+	if (closed)
+		return "ok";			/* the common order: released by that statement */
 	if (strcmp(o.state, "confirmed") == 0)
 		return "already_confirmed";
 	if (strcmp(o.state, "refunded") == 0)
 		return "already_refunded";
 	if (strcmp(o.state, "held") != 0)
 		return "ok";			/* already given back */
-	settle_order(order_ref, &o, "released", "order released", GetCurrentTimestamp(), false);
+	settle_order(order_ref, &o, "released", "order released", now, false);
 	return "ok";
 }
 
