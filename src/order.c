@@ -87,6 +87,7 @@ static SPIPlanPtr plan_walk_exists;
 static SPIPlanPtr plan_take;
 static SPIPlanPtr plan_record;
 static SPIPlanPtr plan_limited;
+static SPIPlanPtr plan_insert_take;
 static SPIPlanPtr plan_contact_limits;
 static SPIPlanPtr plan_promo_row;
 static SPIPlanPtr plan_spread_budget;
@@ -882,6 +883,10 @@ make_counter_plans(BenefitPlans *set, Oid code_type)
 	Oid			t_take[4] = {TEXTOID, INT8OID, INT8OID, INT4OID};
 	Oid			t_record[5] = {TEXTOID, TEXTOID, INT8OID, INT8OID, INT4OID};
 	Oid			t_limited[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, INT4OID, INT4OID};
+	Oid			t_insert_take[26] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID,
+		INT8OID, INT8OID, TIMESTAMPTZOID,
+		INT4OID, INT8OID, INT8OID, INT8OID, INT8OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	INT8OID, INT4OID, INT4OID};
 
 	/*
 	 * one slot with room in the snapshot (an InitPlan: not evaluated again
@@ -936,6 +941,46 @@ make_counter_plans(BenefitPlans *set, Oid code_type)
 		"VALUES ($1, $2::benefit.counter_kind, $3, $4, $5) "
 		"ON CONFLICT (order_ref, kind, owner_id, key) DO UPDATE SET units = o.units + EXCLUDED.units",
 		5, t_record);
+	/*
+	 * the simplest hold (READ COMMITTED, one line, one benefit's total quota
+	 * and nothing else to take) in one statement: the order and its line
+	 * (o, l: nothing when the reference is held already), then a slot taken
+	 * as plan_try_slot does (f, s, r: only when the order was written).
+	 * Returns whether the order was written, the key locked and the key
+	 * taken.
+	 */
+	plan_insert_take = benefit_plans_keep(set,
+		"WITH o AS ("
+		"    INSERT INTO benefit.order_hold (order_ref, contact_id, channel, point_of_sale, held_until, promo_code_id, "
+		"                                    base_cents, lines_cents, promo_discount_cents, total_cents, created_at) "
+		"    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (order_ref) DO NOTHING "
+		"    RETURNING order_ref"
+		"), l AS ("
+		"    INSERT INTO benefit.order_line (order_ref, line_no, product_id, performance_id, seat_category_id, "
+		"                                    audience_id, quantity, base_price_cents, unit_price_cents, benefit_id, "
+		"                                    tariff_id, promo_discount_cents, total_cents) "
+		"    SELECT o.order_ref, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23 FROM o"
+		"), f AS ("
+		"    SELECT c.key FROM benefit.counter c "
+		"     WHERE c.kind = 'benefit_slot' AND c.owner_id = $24 "
+		"       AND c.key OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT g.key FROM benefit.counter g "
+		"                  WHERE g.kind = 'benefit_slot' AND g.owner_id = $24 "
+		"                    AND (g.cap IS NULL OR g.cap - g.held - g.used >= $25))) "
+		"       AND EXISTS (SELECT 1 FROM o) "
+		"     ORDER BY (c.key + $26) % 16 LIMIT 1 "
+		"       FOR NO KEY UPDATE OF c SKIP LOCKED"
+		"), s AS ("
+		"    UPDATE benefit.counter k SET held = k.held + $25 FROM f "
+		"     WHERE k.kind = 'benefit_slot' AND k.owner_id = $24 AND k.key = f.key "
+		"       AND (k.cap IS NULL OR k.cap - k.held - k.used >= $25) "
+		"    RETURNING k.key"
+		"), r AS ("
+		"    INSERT INTO benefit.order_hold_counter (order_ref, kind, owner_id, key, units) "
+		"    SELECT $1, 'benefit_slot', $24, s.key, $25 FROM s"
+		") "
+		"SELECT (SELECT pg_catalog.count(*) FROM o), (SELECT f.key FROM f), (SELECT s.key FROM s)",
+		26, t_insert_take);
+
 	/* a per-performance or per-contact counter, if the limit leaves room; says whether it made the row */
 	plan_limited = benefit_plans_keep(set,
 		"WITH c AS ("
@@ -1008,13 +1053,24 @@ text_array(char **v, int n)
 	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/* Units of one counter to take. */
+typedef struct Take
+{
+	int64		owner;
+	int64		key;
+	int64		units;
+	int64		limit;
+} Take;
+
 /* The order and its lines: plan (plan_insert_order or _plain) with the arguments of h. */
 typedef struct OrderInsert
 {
 	SPIPlanPtr	plan;
-	Datum		args[23];
-	char		nulls[23];
+	Datum		args[26];
+	char		nulls[26];
 	bool		inserted;
+	int64		locked;			/* plan_insert_take: the slot locked, -1 for none */
+	bool		took;			/* plan_insert_take: the units taken on it */
 } OrderInsert;
 
 /* Runs the insert of the order; true when it inserted it. */
@@ -1026,6 +1082,14 @@ insert_order_run(void *arg)
 
 	run(ins->plan, ins->args, ins->nulls, SPI_OK_SELECT, "writing the order");
 	ins->inserted = col_int8(0, 1, &isnull) == 1;
+	if (ins->plan == plan_insert_take)
+	{
+		ins->locked = col_int8(0, 2, &isnull);
+		if (isnull)
+			ins->locked = -1;
+		(void) col_int8(0, 3, &isnull);
+		ins->took = !isnull;
+	}
 	return ins->inserted;
 }
 
@@ -1033,10 +1097,13 @@ insert_order_run(void *arg)
  * Inserts the order with its priced lines; false when the order reference
  * was held by a concurrent call meanwhile (nothing written).  in_subxact:
  * the plain insert in a subtransaction, the unique violation of the key
- * caught (REPEATABLE READ, SERIALIZABLE).
+ * caught (REPEATABLE READ, SERIALIZABLE).  slot (a basket of one line, not
+ * in_subxact): the units to take on the slots of a benefit, tried in the
+ * same statement; *took says whether they were, *locked the slot locked
+ * and found full meanwhile (-1 for none).
  */
 static bool
-insert_order(HoldCall *h, bool in_subxact)
+insert_order(HoldCall *h, bool in_subxact, const Take *slot, bool *took, int64 *locked)
 {
 	const PriceCall *call = h->call;
 	int			n = call->nlines;
@@ -1114,6 +1181,22 @@ insert_order(HoldCall *h, bool in_subxact)
 		}
 	}
 	ins.inserted = false;
+	if (slot != NULL && n == 1 && !in_subxact)
+	{
+		bool		inserted;
+
+		ins.plan = plan_insert_take;
+		ins.args[23] = Int64GetDatum(slot->owner);
+		ins.args[24] = Int32GetDatum((int32) slot->units);
+		ins.args[25] = Int32GetDatum((int32) pg_prng_uint64_range(&pg_global_prng_state, 0, 15));
+		ins.nulls[23] = ins.nulls[24] = ins.nulls[25] = ' ';
+		inserted = insert_order_run(&ins);
+		*took = ins.took;
+		*locked = ins.locked;
+		return inserted;
+	}
+	if (took)
+		*took = false;
 	if (!in_subxact)
 	{
 		ins.plan = n == 1 ? plan_insert_order1 : plan_insert_order;
@@ -1126,14 +1209,6 @@ insert_order(HoldCall *h, bool in_subxact)
 /* The refusal of write_hold when the order reference is held already (nothing written). */
 static const char order_already_held[] = "order_already_held";
 
-/* Units of one counter to take. */
-typedef struct Take
-{
-	int64		owner;
-	int64		key;
-	int64		units;
-	int64		limit;
-} Take;
 
 static int
 cmp_take(const void *a, const void *b)
@@ -1222,13 +1297,16 @@ walk_slots(Datum order_ref, const char *kind, int64 owner, int32 units, int64 st
 	return need == 0;
 }
 
-/* Takes units on the 16 slots of (kind, owner) for the order; false when they have no room. */
+/*
+ * Takes units on the 16 slots of (kind, owner) for the order; false when
+ * they have no room.  stray_key: the highest slot of (kind, owner) this
+ * transaction has locked without taking it, -1 for none.
+ */
 static bool
-take_slots(Datum order_ref, const char *kind, int64 owner, int32 units)
+take_slots_after(Datum order_ref, const char *kind, int64 owner, int32 units, int64 stray_key)
 {
 	Datum		args[5];
 	bool		isnull;
-	int64		stray_key = -1;
 
 	if (units <= 0)
 		ereport(ERROR,
@@ -1255,6 +1333,13 @@ take_slots(Datum order_ref, const char *kind, int64 owner, int32 units)
 		SPI_freetuptable(SPI_tuptable);
 	}
 	return walk_slots(order_ref, kind, owner, units, stray_key);
+}
+
+/* Takes units on the 16 slots of (kind, owner) for the order; false when they have no room. */
+static bool
+take_slots(Datum order_ref, const char *kind, int64 owner, int32 units)
+{
+	return take_slots_after(order_ref, kind, owner, units, -1);
 }
 
 /* Takes units on a per-performance or per-contact counter if the limit leaves room. */
@@ -1572,6 +1657,34 @@ write_codes(HoldCall *h, HoldCodes *c)
 }
 
 /*
+ * Whether the hold is the simplest (READ COMMITTED, one line, its benefit's
+ * total quota the only counter: no performance or contact limit, no promo
+ * code, no code, no takeover); *slot the units to take.
+ */
+static bool
+simple_hold(const HoldCall *h, const HoldCodes *codes, Take *slot)
+{
+	const PriceCall *call = h->call;
+	const PriceLine *l;
+	const PriceBenefit *b;
+
+	if (IsolationUsesXactSnapshot() || call->nlines != 1 || codes->n > 0 || h->nadopted > 0 ||
+		call->promo_applied || !h->contact_null)
+		return false;
+	l = &call->lines[0];
+	if (l->chosen < 0 || l->quantity <= 0)
+		return false;
+	b = &call->benefits[call->cands[l->chosen].benefit];
+	if (b->perf_quota >= 0 && !l->dims.performance_any)
+		return false;
+	slot->owner = b->id;
+	slot->key = 0;
+	slot->units = l->quantity;
+	slot->limit = -1;
+	return true;
+}
+
+/*
  * Writes the hold of the priced basket h->call: everything or nothing
  * (see the header).  NULL when held, else the reason of the refusal.
  */
@@ -1580,10 +1693,26 @@ write_hold(HoldCall *h, bool insert_in_subxact)
 {
 	HoldCodes	codes;
 	const char *reason;
+	Take		slot;
 
-	if (!insert_order(h, insert_in_subxact))
-		return order_already_held;
 	applied_codes(h, &codes);
+	if (simple_hold(h, &codes, &slot))
+	{
+		bool		took;
+		int64		locked;
+
+		/* one line, one benefit's total quota, nothing else: one statement */
+		if (!insert_order(h, insert_in_subxact, &slot, &took, &locked))
+			return order_already_held;
+		if (!took && !take_slots_after(h->order_ref, "benefit_slot", slot.owner, (int32) slot.units, locked))
+		{
+			undo_hold(h);
+			return "quota_exhausted";
+		}
+		return NULL;
+	}
+	if (!insert_order(h, insert_in_subxact, NULL, NULL, NULL))
+		return order_already_held;
 	if (codes.n > 0)
 	{
 		reason = lock_codes_for_hold(h, &codes);
