@@ -713,7 +713,12 @@ benefit_settle_order_sql(PG_FUNCTION_ARGS)
  * the contact's, then the promo code's use slots, contact counter and budget
  * slots.  Only a counter may refuse late; the units taken so far are then
  * given back and the order deleted by compensating statements in the same
- * transaction.  Last, the codes are held with their history rows.
+ * transaction.  Last, the codes are held with their history rows.  The
+ * simplest hold (one line, its benefit's total quota the only counter) is
+ * one statement after the pricing: the order, its line and the slot.  At
+ * READ COMMITTED without an entered code, the order row is looked at only
+ * when its insert finds the reference held already (the same outcome: the
+ * pricing of such a basket reads and counts no code).
  *
  * A quota slot is taken by one statement that locks one slot with room in
  * its snapshot that no other transaction holds (SKIP LOCKED, from a random
