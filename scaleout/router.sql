@@ -50,7 +50,7 @@ COMMENT ON TABLE benefit_router.institution IS
     'The map: one row per institution, where its database is and which logins the router uses there';
 COMMENT ON COLUMN benefit_router.institution.institution IS 'The institution, first argument of every routed call';
 COMMENT ON COLUMN benefit_router.institution.connstr IS
-    'libpq connection string of its database, without user: host, port, dbname, connect_timeout, keepalives, passfile';
+    'libpq connection string of its database, without user: host, port, dbname, keepalives, tcp_user_timeout, passfile';
 COMMENT ON COLUMN benefit_router.institution.sales_user IS 'Login of the institution granted only benefit_sales (runtime calls)';
 COMMENT ON COLUMN benefit_router.institution.report_user IS 'Login of the institution granted only benefit_report (reporting calls)';
 COMMENT ON COLUMN benefit_router.institution.paused IS 'True while the institution is moved: its calls fail with 55000';
