@@ -63,7 +63,7 @@ WITH granted AS (
       JOIN pg_catalog.pg_type t ON t.oid = g.prorettype
 )
 SELECT pg_catalog.format(
-           $f$CREATE FUNCTION benefit_router.%I(institution text%s) RETURNS %s LANGUAGE plproxy VOLATILE AS %L$f$,
+           $f$CREATE FUNCTION benefit_router.%I(institution text%s) RETURNS %s LANGUAGE plproxy VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE AS %L$f$,
            proname, CASE WHEN args = '' THEN '' ELSE ', ' || args END, result,
            pg_catalog.format(E'\n    CONNECT benefit_router.connstr(institution, %L);\n    %s benefit.%I(%s);\n',
                              CASE WHEN sales THEN 'sales' ELSE 'report' END,
@@ -104,7 +104,7 @@ WITH granted AS (
      GROUP BY c.relname
 )
 SELECT pg_catalog.format(
-           $f$CREATE FUNCTION benefit_router.%I(institution text) RETURNS SETOF benefit.%I LANGUAGE plproxy VOLATILE AS %L$f$,
+           $f$CREATE FUNCTION benefit_router.%I(institution text) RETURNS SETOF benefit.%I LANGUAGE plproxy VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE AS %L$f$,
            relname, relname,
            pg_catalog.format(E'\n    CONNECT benefit_router.connstr(institution, %L);\n    SELECT * FROM benefit.%I;\n',
                              CASE WHEN sales THEN 'sales' ELSE 'report' END, relname))

@@ -61,7 +61,7 @@ REVOKE ALL ON TABLE benefit_router.institution FROM PUBLIC;
 -- not read the map.
 CREATE OR REPLACE FUNCTION benefit_router.connstr(institution text, kind text)
     RETURNS text
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -94,7 +94,7 @@ GRANT EXECUTE ON FUNCTION benefit_router.connstr(text, text) TO benefit_router_s
 CREATE SCHEMA IF NOT EXISTS plproxy;
 CREATE OR REPLACE FUNCTION plproxy.get_cluster_partitions(cluster_name text)
     RETURNS SETOF text
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -115,13 +115,13 @@ END
 $$;
 CREATE OR REPLACE FUNCTION plproxy.get_cluster_version(cluster_name text)
     RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     RETURN (SELECT hashtext(coalesce(string_agg(i.institution || ' ' || i.connstr || i.report_user, ',' ORDER BY i.institution), ''))
               FROM benefit_router.institution i);
 CREATE OR REPLACE FUNCTION plproxy.get_cluster_config(cluster_name text, OUT key text, OUT val text)
     RETURNS SETOF record
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$ SELECT 'connection_lifetime'::text, '1800'::text $$;
 REVOKE ALL ON FUNCTION plproxy.get_cluster_partitions(text), plproxy.get_cluster_version(text),
@@ -136,7 +136,7 @@ CREATE OR REPLACE FUNCTION benefit_router.platform_figures(
         OUT database text, OUT port integer, OUT codes_generated bigint, OUT codes_used bigint,
         OUT units_sold bigint, OUT discount_cents bigint, OUT promo_discount_cents bigint)
     RETURNS SETOF record
-    LANGUAGE plproxy
+    LANGUAGE plproxy VOLATILE PARALLEL UNSAFE
 AS $$
     CLUSTER 'benefit_platform';
     RUN ON ALL;
@@ -155,7 +155,7 @@ GRANT EXECUTE ON FUNCTION benefit_router.platform_figures() TO benefit_router_re
 CREATE OR REPLACE FUNCTION benefit_router.platform_by_institution()
     RETURNS TABLE (institution text, codes_generated bigint, codes_used bigint,
                    units_sold bigint, discount_cents bigint, promo_discount_cents bigint)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT i.institution, f.codes_generated, f.codes_used, f.units_sold, f.discount_cents, f.promo_discount_cents
@@ -172,7 +172,7 @@ GRANT EXECUTE ON FUNCTION benefit_router.platform_by_institution() TO benefit_ro
 CREATE OR REPLACE FUNCTION benefit_router.platform_totals()
     RETURNS TABLE (institutions bigint, codes_generated numeric, codes_used numeric,
                    units_sold numeric, discount_cents numeric, promo_discount_cents numeric)
-    LANGUAGE sql STABLE
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT count(*), sum(f.codes_generated), sum(f.codes_used), sum(f.units_sold),
