@@ -56,6 +56,16 @@ COMMENT ON COLUMN benefit_router.institution.report_user IS 'Login of the instit
 COMMENT ON COLUMN benefit_router.institution.paused IS 'True while the institution is moved: its calls fail with 55000';
 REVOKE ALL ON TABLE benefit_router.institution FROM PUBLIC;
 
+-- A value of a libpq connection string, quoted: 'it''s' becomes 'it\'s'.
+CREATE OR REPLACE FUNCTION benefit_router.quote_value(value text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN '''' || replace(replace(value, '\', '\\'), '''', '\''') || '''';
+COMMENT ON FUNCTION benefit_router.quote_value(text) IS 'A value of a libpq connection string, in single quotes, backslashes and quotes escaped';
+REVOKE ALL ON FUNCTION benefit_router.quote_value(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION benefit_router.quote_value(text) TO benefit_router_sales, benefit_router_report;
+
 -- The connection string of one routed call: the map's, with the login of
 -- the call's kind ('sales' or 'report').  SECURITY DEFINER: the callers do
 -- not read the map.
@@ -78,7 +88,7 @@ BEGIN
             DETAIL = 'Its calls are refused until its database answers on its new cluster.',
             HINT = 'Try the call again in a few seconds.';
     END IF;
-    RETURN m.connstr || ' user=' || CASE kind WHEN 'report' THEN m.report_user ELSE m.sales_user END;
+    RETURN m.connstr || ' user=' || benefit_router.quote_value(CASE kind WHEN 'report' THEN m.report_user ELSE m.sales_user END);
 END
 $$;
 COMMENT ON FUNCTION benefit_router.connstr(text, text) IS
@@ -104,7 +114,7 @@ BEGIN
     IF cluster_name <> 'benefit_platform' THEN
         RAISE EXCEPTION 'unknown cluster "%"', cluster_name USING ERRCODE = 'P0002';
     END IF;
-    SELECT array_agg(i.connstr || ' user=' || i.report_user ORDER BY i.institution) INTO parts
+    SELECT array_agg(i.connstr || ' user=' || benefit_router.quote_value(i.report_user) ORDER BY i.institution) INTO parts
       FROM benefit_router.institution i;
     IF parts IS NULL THEN
         RAISE EXCEPTION 'no institution in the map' USING ERRCODE = 'P0002';
