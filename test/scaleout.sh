@@ -183,11 +183,15 @@ check "the routed calls left the same orders, codes and tickets as the direct on
            EXCEPT SELECT replace(order_ref, 'R-', 'X-'), state, kind, total_cents FROM benefit.order_hold WHERE order_ref LIKE 'R-%')) d")"
 check "the routed calls ran on inst1 as its sales login inst1_sales (created_by of their orders)" \
     "$(DBA inst1 -c "SELECT count(*) FROM benefit.order_hold WHERE order_ref LIKE 'R-%' AND created_by <> 'inst1_sales'")"
-sleep 0.6   # the router's backends report their function calls when they end
-missed=$(RDBA -c "SELECT string_agg(p.oid::regprocedure::text, ', ') FROM pg_proc p
-                   LEFT JOIN pg_stat_user_functions s ON s.funcid = p.oid
-                  WHERE p.pronamespace = 'benefit_router'::regnamespace
-                    AND obj_description(p.oid, 'pg_proc') LIKE 'routed:%' AND coalesce(s.calls, 0) = 0")
+# the router's backends report their function calls as they end: wait for the last ones
+for _ in $(seq 50); do
+    missed=$(RDBA -c "SELECT string_agg(p.oid::regprocedure::text, ', ') FROM pg_proc p
+                       LEFT JOIN pg_stat_user_functions s ON s.funcid = p.oid
+                      WHERE p.pronamespace = 'benefit_router'::regnamespace
+                        AND obj_description(p.oid, 'pg_proc') LIKE 'routed:%' AND coalesce(s.calls, 0) = 0")
+    [ -n "$missed" ] || break
+    sleep 0.2
+done
 check "every routed function of the router was called ($(RDBA -c "SELECT count(*) FROM pg_proc WHERE pronamespace = 'benefit_router'::regnamespace AND obj_description(oid, 'pg_proc') LIKE 'routed:%'") functions)" \
     "$([ -z "$missed" ] && echo 0 || echo 1)" "$missed"
 out=$(R -v VERBOSITY=verbose -c "SELECT benefit_router.confirm('nowhere', 'X-1')" 2>&1 || true)
