@@ -25,6 +25,8 @@ OBJS = \
 	src/read_only.o \
 	src/reason.o \
 	src/redeem.o \
+	src/refund.o \
+	src/refund_rule.o \
 	src/sale.o \
 	src/search_path.o \
 	src/spi_util.o \
