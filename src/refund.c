@@ -27,17 +27,18 @@
  *	   violation there is the same reference written meanwhile by a call
  *	   this one could not see: 40001, so that the retry answers right.
  *
- * A refund of an order without codes is thus four statements, whole or in
- * part; the same refund again, or a refused one, two.
+ * A refund of an order without codes is thus three statements, whole or in
+ * part (four with codes); the same refund again, or one refused after the
+ * order is read, two; an unknown order, one.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -656,6 +657,7 @@ benefit_refund(PG_FUNCTION_ARGS)
 					   *v3,
 					   *v4;
 			int			n;
+			int			nback;		/* codes given back */
 
 			if (!whole && codes_kind)
 				ereport(ERROR,
@@ -710,18 +712,19 @@ benefit_refund(PG_FUNCTION_ARGS)
 			args[9] = param_array(v4, n, INT4OID);
 
 			v1 = palloc(sizeof(Datum) * Max(codes.n, 1));
-			n = 0;
+			nback = 0;
 			for (int i = 0; i < codes.n; i++)
 				if (codes.rule[i].back)
-					v1[n++] = codes.code[i];
-			args[10] = PointerGetDatum(construct_array(v1, n, benefit_code_type_oid(), code_typlen,
+					v1[nback++] = codes.code[i];
+			args[10] = PointerGetDatum(construct_array(v1, nback, benefit_code_type_oid(), code_typlen,
 													   code_typbyval, code_typalign));
 			args[11] = Int64GetDatum(contact_id);
 			nulls[11] = contact_null ? 'n' : ' ';
 			args[12] = channel;
 			nulls[12] = channel_null ? 'n' : ' ';
 
-			write_refund(n > 0 ? plan_write_codes : plan_write, args, nulls, refund_str);
+			/* the codes' parts only when codes come back */
+			write_refund(nback > 0 ? plan_write_codes : plan_write, args, nulls, refund_str);
 		}
 	}
 	benefit_pop_search_path();

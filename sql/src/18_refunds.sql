@@ -39,6 +39,11 @@
  *     SERIALIZABLE caller that missed another gets 40001), its codes (by
  *     code), then counter rows (by kind, owner, key): the lock order of
  *     confirm and release.
+ *
+ * benefit.refund runs in C (src/refund.c; what it gives back is decided in
+ * src/refund_rule.c): the order row locked, one read of everything the
+ * checks need, the codes locked when the order has some, then one write
+ * statement once every check has passed.
  */
 
 --------------------------------------------------------------------------
