@@ -23,7 +23,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(120);
+SELECT plan(122);
 \i test/fixtures/logins.sql
 \i test/fixtures/offers.sql
 
@@ -124,7 +124,11 @@ SELECT throws_ok(q, '22004', msg, what)
     (4, $q$SELECT benefit.refund('r1', 'rf-2', ARRAY[pg_temp.rl(1, 1), pg_temp.rl(NULL, 1)])$q$,
         'refund line 2 must have a line number and a quantity', 'a line without line number'),
     (5, $q$SELECT benefit.refund('r1', 'rf-2', ARRAY[NULL]::benefit.refund_line[])$q$, 'refund line 1 must have a line number and a quantity',
-        'a NULL line')
+        'a NULL line'),
+    (6, $q$SELECT benefit.refund('r1', 'rf-2', '[0:1]={"(2,1)","(3,1)"}'::benefit.refund_line[])$q$,
+        'refund line 2 must have a line number and a quantity', 'lines numbered from 0: the second line is missing'),
+    (7, $q$SELECT benefit.refund('r1', 'rf-2', ARRAY[ARRAY[pg_temp.rl(2, 1)], ARRAY[pg_temp.rl(3, 1)]])$q$,
+        'refund line 1 must have a line number and a quantity', 'a two-dimensional array of lines')
   ) v(n, q, msg, what)
  ORDER BY n;
 RESET ROLE;
