@@ -37,6 +37,7 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include "config.h"
 #include "read_only.h"
 #include "reason.h"
 #include "sale.h"
@@ -526,6 +527,7 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
 
 static BenefitPlans order_plans;
 static SPIPlanPtr plan_facts;
+static SPIPlanPtr plan_code_row;
 static SPIPlanPtr plan_use_order;
 static SPIPlanPtr plan_use_order_wait;
 static SPIPlanPtr plan_undo_use;
@@ -540,6 +542,7 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 	INT4OID};
 	Oid			t_slow[7] = {code_type, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TIMESTAMPTZOID};
 	Oid			t_undo[4] = {code_type, INT8OID, INT8OID, INT4OID};
+	Oid			t_row[2] = {code_type, INT8OID};
 
 	/*
 	 * statement 1: the code, not locked, with the facts of the use rule ($2
@@ -669,6 +672,19 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		"   AND (SELECT pg_catalog.count(*) FROM c) = 1",
 		4, t_undo);
 
+	/*
+	 * statement 1 on the configuration cache: the code's own row, and
+	 * whether the contact $2 exists (true for none); the benefit's facts
+	 * come from the cache (config.h)
+	 */
+	plan_code_row = benefit_plans_keep(set,
+		"SELECT c.state::pg_catalog.text, c.hold_order, c.hold_until, c.benefit_id, "
+		"       $2::pg_catalog.int8 IS NULL "
+		"       OR EXISTS (SELECT 1 FROM benefit.contact k WHERE k.contact_id = $2) "
+		"  FROM benefit.single_use_code c "
+		" WHERE c.code OPERATOR(benefit.=) $1",
+		2, t_row);
+
 	/* everything else: the code call of the ledger, in PL/pgSQL */
 	plan_code_order = benefit_plans_keep(set,
 		"SELECT r.reason::pg_catalog.text, r.benefit_id, r.benefit_code, r.used_at "
@@ -762,6 +778,58 @@ read_use_facts(UseFacts *f, const char *order_ref, bool channel_given)
 	return f->code_state == USE_ISSUED;
 }
 
+/* What decides the fast path besides the use rule. */
+typedef struct FastFacts
+{
+	int64		benefit_id;
+	char	   *benefit_code;
+	int32		units;			/* units per code, 1 when not set */
+	bool		contact_limit;	/* the benefit has a per-contact limit */
+	bool		within_order_limit; /* a code's units fit the per-order limit */
+} FastFacts;
+
+/*
+ * The use rule's facts from row 0 of statement 1 on the cache (the code's
+ * row) and the benefit's facts in the configuration cache; false when the
+ * code is not issued or its benefit is not in the cache.
+ */
+static bool
+read_cached_facts(const BenefitConfig *cfg, const BenefitSale *sale, UseFacts *f, FastFacts *x,
+				  const char *order_ref)
+{
+	bool		isnull;
+	char	   *state = col_text(0, 1, CurrentMemoryContext);
+	char	   *hold_order = col_text(0, 2, CurrentMemoryContext);
+	const CfgBenefit *b;
+
+	memset(f, 0, sizeof(UseFacts));
+	if (!use_code_state(state, &f->code_state))
+		elog(ERROR, "unknown code state \"%s\"", state);
+	f->held_by_this_order = hold_order != NULL && strcmp(hold_order, order_ref) == 0;
+	f->hold_until = col_timestamptz(0, 3, &isnull);
+	x->benefit_id = col_int8(0, 4, &isnull);
+	b = cfg_benefit(cfg, x->benefit_id);
+	if (b == NULL)
+		return false;
+	x->benefit_code = pstrdup(b->code);
+	x->units = b->units_per_code < 0 ? 1 : b->units_per_code;
+	x->contact_limit = b->quota_per_contact >= 0;
+	x->within_order_limit = b->quota_per_order < 0 || x->units <= b->quota_per_order;
+	f->benefit_live = b->live;
+	f->valid_from = b->valid_from;
+	f->valid_from_set = b->valid_from_set;
+	f->valid_until = b->valid_until;
+	f->valid_until_set = b->valid_until_set;
+	f->channel_given = !sale->channel_null;
+	f->on_channel = !sale->channel_null && cfg_on_channel(b->all_channels, b->channels, b->nchannels,
+														  sale->channel_id);
+	f->web_channel = !sale->channel_null && sale->channel_web;
+	f->benefit_pos_set = b->pos_set;
+	f->pos_matches = sale->point_of_sale_null ? !b->pos_set : (b->pos_set && b->pos_id == sale->point_of_sale_id);
+	/* the quotas are decided by the take: a slot with room, or the slow path's reason */
+	return f->code_state == USE_ISSUED;
+}
+
 PG_FUNCTION_INFO_V1(benefit_redeem_order);
 
 /* benefit.redeem_code(code, contact_id, order_ref, channel, point_of_sale, client_key), 0.3.0. */
@@ -782,6 +850,8 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int			ret;
 	const char *reason = NULL;
+	const BenefitConfig *cfg;
+	bool		contact_checked;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -802,39 +872,71 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 	benefit_push_search_path();
 	benefit_plans_get(&order_plans, benefit_code_type_oid(), make_order_plans);
 
-	/* the references the application passes: 22023 / P0002 whatever the code */
-	benefit_check_sale(PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
-					   PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4),
-					   PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), contact_null, false, false, &sale);
+	/*
+	 * the references the application passes: 22023 / P0002 whatever the
+	 * code; on the configuration cache, the contact is read with the code
+	 */
+	cfg = benefit_config_pin();
+	if (cfg != NULL)
+		benefit_check_sale_refs(cfg, PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+								PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4), false, &sale);
+	else
+		benefit_check_sale(PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+						   PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4),
+						   PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), contact_null, false, false, &sale);
+	contact_checked = cfg == NULL || contact_null;
 
 	if (!benefit_throttle_check(!contact_null, contact_id, client_key))
 	{
+		UseFacts	f;
+		FastFacts	x;
+		bool		fast;
+
 		args[0] = PG_GETARG_DATUM(0);
-		args[1] = Int64GetDatum(sale.channel_id);
-		args[2] = Int64GetDatum(sale.point_of_sale_id);
 		memset(argnulls, ' ', sizeof(argnulls));
-		argnulls[1] = sale.channel_null ? 'n' : ' ';
-		argnulls[2] = sale.point_of_sale_null ? 'n' : ' ';
-		ret = SPI_execute_plan(plan_facts, args, argnulls, false, 0);
+		if (cfg != NULL)
+		{
+			args[1] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
+			argnulls[1] = contact_null ? 'n' : ' ';
+			ret = SPI_execute_plan(plan_code_row, args, argnulls, false, 0);
+		}
+		else
+		{
+			args[1] = Int64GetDatum(sale.channel_id);
+			args[2] = Int64GetDatum(sale.point_of_sale_id);
+			argnulls[1] = sale.channel_null ? 'n' : ' ';
+			argnulls[2] = sale.point_of_sale_null ? 'n' : ' ';
+			ret = SPI_execute_plan(plan_facts, args, argnulls, false, 0);
+		}
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "reading the code failed: %s", SPI_result_code_string(ret));
 		if (SPI_processed == 1)
 		{
-			UseFacts	f;
-			int64		benefit_id = col_int8(0, 4, &isnull);
-			int32		units = col_int4(0, 13, &isnull);
-			bool		contact_limit = col_bool(0, 14);
-			bool		within_order_limit = col_bool(0, 15);
-
-			if (read_use_facts(&f, order_str, !PG_ARGISNULL(3))
-				&& use_refusal(&f, now) == NULL
-				&& (contact_null || !contact_limit) && within_order_limit)
+			if (cfg != NULL)
 			{
-				values[2] = Int64GetDatum(benefit_id);
-				values[3] = col_datum_copy(0, 5, &isnull);
-				SPI_freetuptable(SPI_tuptable);
-				args[1] = Int64GetDatum(benefit_id);
-				args[2] = Int32GetDatum(units);
+				if (!col_bool(0, 5))
+				{
+					benefit_config_unpin();
+					benefit_refuse_contact(contact_id);
+				}
+				contact_checked = true;
+				fast = read_cached_facts(cfg, &sale, &f, &x, order_str);
+			}
+			else
+			{
+				fast = read_use_facts(&f, order_str, !PG_ARGISNULL(3));
+				x.benefit_id = col_int8(0, 4, &isnull);
+				x.benefit_code = col_text(0, 5, CurrentMemoryContext);
+				x.units = col_int4(0, 13, &isnull);
+				x.contact_limit = col_bool(0, 14);
+				x.within_order_limit = col_bool(0, 15);
+			}
+			SPI_freetuptable(SPI_tuptable);
+			if (fast && use_refusal(&f, now) == NULL
+				&& (contact_null || !x.contact_limit) && x.within_order_limit)
+			{
+				args[1] = Int64GetDatum(x.benefit_id);
+				args[2] = Int32GetDatum(x.units);
 				args[3] = PG_GETARG_DATUM(2);
 				args[4] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 				args[5] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
@@ -848,6 +950,9 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 				if (write_order_fast(args, argnulls))
 				{
 					reason = "ok";
+					values[2] = Int64GetDatum(x.benefit_id);
+					/* outlives SPI_finish */
+					values[3] = SPI_datumTransfer(CStringGetTextDatum(x.benefit_code), false, -1);
 					nulls[2] = nulls[3] = false;
 					values[4] = TimestampTzGetDatum(now);
 					nulls[4] = false;
@@ -855,9 +960,17 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 			}
 		}
 	}
+	if (cfg != NULL)
+		benefit_config_unpin();
 
 	if (reason == NULL)
 	{
+		/* an unknown code: the contact is still checked first (P0002) */
+		if (!contact_checked)
+			benefit_check_sale(PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+							   PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4),
+							   PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), contact_null, false, false,
+							   &sale);
 		/* not that simple: the code call of the ledger decides */
 		args[0] = PG_GETARG_DATUM(0);
 		args[1] = PG_GETARG_DATUM(2);

@@ -26,6 +26,7 @@ CREATE TABLE benefit.ticket (
 );
 CREATE INDEX ticket_code_idx ON benefit.ticket (code);
 CREATE INDEX ticket_benefit_id_idx ON benefit.ticket (benefit_id);
+CREATE INDEX ticket_order_ref_idx ON benefit.ticket (order_ref);
 COMMENT ON TABLE benefit.ticket IS 'Tickets issued through a benefit (and the single-use code that priced them), and their scan at access control';
 COMMENT ON COLUMN benefit.ticket.ticket_ref IS 'The ticketing system''s ticket reference (barcode)';
 COMMENT ON COLUMN benefit.ticket.order_ref IS 'Order the ticket was sold in';
@@ -39,6 +40,7 @@ COMMENT ON CONSTRAINT ticket_refund_check ON benefit.ticket IS 'a refunded ticke
 COMMENT ON CONSTRAINT ticket_ticket_ref_check ON benefit.ticket IS 'ticket_ref must be 1 to 200 characters, not blank';
 COMMENT ON INDEX benefit.ticket_code_idx IS 'Tickets of a code';
 COMMENT ON INDEX benefit.ticket_benefit_id_idx IS 'Tickets of a benefit';
+COMMENT ON INDEX benefit.ticket_order_ref_idx IS 'Tickets of an order (refund marks them)';
 SELECT pg_catalog.pg_extension_config_dump('benefit.ticket', '');
 REVOKE ALL ON TABLE benefit.ticket FROM PUBLIC;
 GRANT SELECT ON benefit.ticket TO benefit_admin;

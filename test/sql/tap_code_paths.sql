@@ -21,7 +21,8 @@
 --   live, soon (not yet valid), past (ended), draft, susp (suspended)
 --   sold (1 unit in all), lim (1 per contact), full (2 in all, 1 per contact)
 --   five (5 units in all, 8 codes), bsk, tko, duo, clk, chgs, chgc, inv
---   (10 units each), anyn (no units_per_code: one code covers any number)
+--   (10 units each), anyn (no units_per_code: one code covers any number),
+--   cch (10 units, for an operator's change seen by the next call)
 -- and gold (the gold indicator level: mouette at 10.00, 10 units) and the
 -- promo code P10 (10 %), for the changes between hold and confirm.
 \set ECHO none
@@ -34,7 +35,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
 SET LOCAL search_path = public, benefit;
-SELECT plan(124);
+SELECT plan(131);
 \i test/fixtures/logins.sql
 \i test/fixtures/catalogue.sql
 
@@ -46,7 +47,7 @@ INSERT INTO benefit.benefit (code, name, season_id, target_type, quota_total, qu
                    ('susp', 1000, NULL, 1), ('sold', 1, NULL, 1), ('lim', 1000, 1, 1), ('full', 2, 1, 1),
                    ('five', 5, NULL, 1), ('bsk', 10, NULL, 1), ('tko', 10, NULL, 1), ('duo', 10, NULL, 1),
                    ('clk', 10, NULL, 1), ('chgs', 10, NULL, 1), ('chgc', 10, NULL, 1), ('inv', 10, NULL, 1),
-                   ('anyn', 100, NULL, NULL), ('ord', 100, NULL, 1)) v(c, q, qc, u);
+                   ('anyn', 100, NULL, NULL), ('ord', 100, NULL, 1), ('cch', 10, NULL, 1)) v(c, q, qc, u);
 UPDATE benefit.benefit SET quota_per_order = 2 WHERE code = 'ord';
 INSERT INTO benefit.benefit_channel (benefit_id, channel_id)
     SELECT b.benefit_id, c.channel_id FROM benefit.benefit b, benefit.sales_channel c WHERE c.code IN ('box-office', 'web');
@@ -508,6 +509,31 @@ SELECT is(benefit.release('rv-3')::text, 'already_refunded', 'review: and so doe
 SET ROLE tap_report;
 SELECT results_eq($$SELECT units_sold, units_refunded FROM benefit.benefit_usage WHERE code = 'ord'$$,
                   $$VALUES (3::bigint, 1::bigint)$$, 'review: the refunded unit leaves units_sold for units_refunded');
+
+-- redeem_code reads the benefit from the session's configuration cache: an operator's change is
+-- seen by the next call, and forgotten with the (sub)transaction that made it
+SET ROLE tap_sales;
+SELECT is(pg_temp.r(pg_temp.c('cch', 1), 'cch-1'), 'ok', 'cache: a code of cch is used (the session''s cache has cch live)');
+SAVEPOINT operator_change;
+SET ROLE tap_admin;
+SELECT is(benefit.suspend((SELECT benefit_id FROM benefit.benefit WHERE code = 'cch'))::text, 'suspended', 'cache: an operator suspends cch');
+SET ROLE tap_sales;
+SELECT is(pg_temp.r(pg_temp.c('cch', 2), 'cch-2'), 'benefit_not_live', 'cache: the next redeem_code sees it suspended');
+ROLLBACK TO SAVEPOINT operator_change;
+SELECT is(pg_temp.r(pg_temp.c('cch', 2), 'cch-2'), 'ok', 'cache: the suspension rolled back, the next call sees cch live again');
+SET ROLE tap_admin;
+DELETE FROM benefit.benefit_channel WHERE benefit_id = (SELECT benefit_id FROM benefit.benefit WHERE code = 'cch')
+   AND channel_id = (SELECT channel_id FROM benefit.sales_channel WHERE code = 'box-office');
+SET ROLE tap_sales;
+SELECT is((benefit.redeem_code(pg_temp.c('cch', 3)::benefit.code, NULL, 'cch-3', 'box-office')).reason::text, 'wrong_channel',
+          'cache: the box office removed from its channels, the next call there answers wrong_channel');
+SET ROLE tap_admin;
+UPDATE benefit.benefit SET valid_until = now() - interval '1 second' WHERE code = 'cch';
+SET ROLE tap_sales;
+SELECT is(pg_temp.r(pg_temp.c('cch', 3), 'cch-3'), 'expired',
+          'cache: its validity ended, the next call answers expired');
+SET ROLE tap_report;
+SELECT is(pg_temp.usage('cch'), 'units held 0 used 2, codes held 0 used 2', 'cache: two units and two codes used, nothing else taken');
 RESET ROLE;
 SELECT is((SELECT count(*) FROM benefit.code_history WHERE order_ref = 'probe-order')::int, 0, 'the probes left nothing behind');
 

@@ -6,7 +6,10 @@
 -- a single-use code back to issued once its units are refunded (its holder
 -- may use it again); the tickets of the refunded units, which ticket_scanned
 -- then refuses.  Idempotent per refund reference; every refusal writes
--- nothing.  The usage views show refunds.  The fixture
+-- nothing.  An order over several slots gives its units back slot by slot
+-- (lowest key first); a refund of lines may complete the order; several
+-- codes come back highest first (in a basket) or all at once (a codes
+-- order).  The usage views show refunds.  The fixture
 -- (test/fixtures/offers.sql) is built by the DBA (superuser), who also reads
 -- the counters (no role may); the calls run as a login granted only
 -- benefit_sales, the views as one granted only benefit_report, the refund
@@ -20,7 +23,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(91);
+SELECT plan(122);
 \i test/fixtures/logins.sql
 \i test/fixtures/offers.sql
 
@@ -121,7 +124,11 @@ SELECT throws_ok(q, '22004', msg, what)
     (4, $q$SELECT benefit.refund('r1', 'rf-2', ARRAY[pg_temp.rl(1, 1), pg_temp.rl(NULL, 1)])$q$,
         'refund line 2 must have a line number and a quantity', 'a line without line number'),
     (5, $q$SELECT benefit.refund('r1', 'rf-2', ARRAY[NULL]::benefit.refund_line[])$q$, 'refund line 1 must have a line number and a quantity',
-        'a NULL line')
+        'a NULL line'),
+    (6, $q$SELECT benefit.refund('r1', 'rf-2', '[0:1]={"(2,1)","(3,1)"}'::benefit.refund_line[])$q$,
+        'refund line 2 must have a line number and a quantity', 'lines numbered from 0: the second line is missing'),
+    (7, $q$SELECT benefit.refund('r1', 'rf-2', ARRAY[ARRAY[pg_temp.rl(2, 1)], ARRAY[pg_temp.rl(3, 1)]])$q$,
+        'refund line 1 must have a line number and a quantity', 'a two-dimensional array of lines')
   ) v(n, q, msg, what)
  ORDER BY n;
 RESET ROLE;
@@ -272,6 +279,89 @@ SET ROLE tap_admin;
 SELECT results_eq($$SELECT c.state::text, h.state::text FROM benefit.single_use_code c, benefit.order_hold h
                      WHERE c.code::text = pg_temp.code(3) AND h.order_ref = 'c1'$$,
                   $$VALUES ('issued', 'refunded')$$, 'its code is issued again, the order refunded');
+
+--------------------------------------------------------------------------
+-- an order spread over several slots, refunded in part then whole
+--------------------------------------------------------------------------
+SET ROLE tap_sales;
+-- pub's quota of 5 is five slots of one unit: three seats take three slots
+SELECT is((benefit.hold('r5', ARRAY[pg_temp.line('cyrano', 'cyrano-1', 3)], NULL, 'box-office',
+                        now() + interval '10 minutes')).reason::text, 'ok', 'r5: three seats of pub');
+SELECT is(benefit.confirm('r5')::text, 'ok', 'r5 is paid');
+RESET ROLE;
+SELECT is((SELECT count(*)::integer FROM benefit.order_hold_counter WHERE order_ref = 'r5' AND kind = 'benefit_slot'), 3,
+          'r5 holds one unit on each of three slots');
+SET ROLE tap_sales;
+SELECT is(benefit.refund('r5', 'rf-51', ARRAY[pg_temp.rl(1, 2)]), 'ok', 'refund two of the three seats');
+RESET ROLE;
+SELECT is((SELECT string_agg(g.key || ':' || g.units, ' ' ORDER BY g.key) FROM benefit.order_refund_counter g
+            WHERE g.refund_ref = 'rf-51' AND g.kind = 'benefit_slot'),
+          (SELECT string_agg(o.key || ':1', ' ' ORDER BY o.key)
+             FROM (SELECT key FROM benefit.order_hold_counter WHERE order_ref = 'r5' AND kind = 'benefit_slot' ORDER BY key LIMIT 2) o),
+          'the two units go back on the order''s two lowest slots, one each');
+SELECT is(pg_temp.counted('benefit_slot', 'pub') || ' ' || pg_temp.counted('benefit_performance', 'pub', pg_temp.id('performance', 'cyrano-1')),
+          '1/0 1/0', 'one unit of pub still used, on the total and on cyrano-1');
+SET ROLE tap_sales;
+SELECT is(benefit.refund('r5', 'rf-52'), 'ok', 'refund the rest');
+RESET ROLE;
+SELECT is((SELECT string_agg(g.kind || ':' || g.key || ':' || g.units, ' ' ORDER BY g.kind, g.key) FROM benefit.order_refund_counter g
+            WHERE g.refund_ref = 'rf-52'),
+          (SELECT 'benefit_slot:' || max(key) || ':1 benefit_performance:' || pg_temp.id('performance', 'cyrano-1') || ':1'
+             FROM benefit.order_hold_counter WHERE order_ref = 'r5' AND kind = 'benefit_slot'),
+          'the last unit goes back on the order''s highest slot and on cyrano-1');
+SELECT is(pg_temp.counted('benefit_slot', 'pub') || ' ' || pg_temp.counted('benefit_performance', 'pub')
+          || ' ' || (SELECT state::text FROM benefit.order_hold WHERE order_ref = 'r5'),
+          '0/0 0/0 refunded', 'every unit of pub is back, the order refunded');
+
+--------------------------------------------------------------------------
+-- a basket with several single-use codes, refunded in part, then the rest in part
+--------------------------------------------------------------------------
+SET ROLE tap_sales;
+SELECT is((benefit.hold('r6', ARRAY[pg_temp.line('cyrano', 'cyrano-2', 3)], pg_temp.id('Alpina'), 'web',
+                        now() + interval '10 minutes', ARRAY[pg_temp.code(1), pg_temp.code(2), pg_temp.code(3)], NULL, 'shop')).reason::text,
+          'ok', 'r6: three seats of su with Alpina''s three codes');
+SELECT is(benefit.confirm('r6')::text, 'ok', 'r6 is paid');
+SELECT is(benefit.record_ticket('T-6' || i, 'r6', pg_temp.id('benefit', 'su'), pg_temp.code(i)::benefit.code), 'T-6' || i,
+          'the ticket of code ' || i)
+  FROM generate_series(1, 3) i;
+SELECT is(benefit.refund('r6', 'rf-61', ARRAY[pg_temp.rl(1, 1)]), 'ok', 'refund one seat');
+SET ROLE tap_admin;
+SELECT results_eq($$SELECT state::text, used_order FROM benefit.single_use_code WHERE code::text IN (pg_temp.code(1), pg_temp.code(2), pg_temp.code(3))
+                     ORDER BY code$$,
+                  $$VALUES ('used', 'r6'), ('used', 'r6'), ('issued', NULL)$$, 'the highest code is issued again, the others still used');
+SELECT results_eq($$SELECT ticket_ref, refund_ref FROM benefit.ticket WHERE order_ref = 'r6' ORDER BY 1$$,
+                  $$VALUES ('T-61', NULL), ('T-62', NULL), ('T-63', 'rf-61')$$, 'the ticket of that code is the one refunded');
+SET ROLE tap_sales;
+SELECT is(benefit.refund('r6', 'rf-62', ARRAY[pg_temp.rl(1, 2)]), 'ok', 'refund the two other seats, naming the line');
+SET ROLE tap_admin;
+SELECT results_eq($$SELECT whole, completes FROM benefit.order_refund WHERE refund_ref = 'rf-62'$$, $$VALUES (false, true)$$,
+                  'a refund of lines that leaves nothing completes the order');
+SELECT results_eq($$SELECT c.state::text, count(h.*) FROM benefit.single_use_code c
+                      LEFT JOIN benefit.code_history h ON h.code::text = c.code::text AND h.order_ref = 'r6' AND h.reason = 'refunded'
+                     WHERE c.code::text IN (pg_temp.code(1), pg_temp.code(2), pg_temp.code(3)) GROUP BY c.code, c.state ORDER BY c.code$$,
+                  $$VALUES ('issued', 1::bigint), ('issued', 1::bigint), ('issued', 1::bigint)$$,
+                  'every code is issued again, each with one history row of the refund');
+SELECT results_eq($$SELECT ticket_ref, refund_ref FROM benefit.ticket WHERE order_ref = 'r6' ORDER BY 1$$,
+                  $$VALUES ('T-61', 'rf-62'), ('T-62', 'rf-62'), ('T-63', 'rf-61')$$, 'every ticket is refunded');
+SELECT is((SELECT state::text FROM benefit.order_hold WHERE order_ref = 'r6'), 'refunded', 'r6 is refunded');
+RESET ROLE;
+SELECT is(pg_temp.counted('benefit_slot', 'su'), '0/0', 'su''s units are all back');
+
+--------------------------------------------------------------------------
+-- a codes order of several codes (hold_code twice, then confirm), refunded whole
+--------------------------------------------------------------------------
+SET ROLE tap_sales;
+SELECT is(benefit.hold_code(pg_temp.code(i)::benefit.code, 'c7', now() + interval '10 minutes', 'web', 'shop', pg_temp.id('Alpina'))::text,
+          'ok', 'c7 holds code ' || i)
+  FROM generate_series(1, 2) i;
+SELECT is(benefit.confirm('c7')::text, 'ok', 'c7 is paid');
+SELECT is(benefit.refund('c7', 'rc-7'), 'ok', 'c7 is refunded whole');
+SET ROLE tap_admin;
+SELECT results_eq($$SELECT c.state::text, h.state::text FROM benefit.single_use_code c, benefit.order_hold h
+                     WHERE c.code::text IN (pg_temp.code(1), pg_temp.code(2)) AND h.order_ref = 'c7' ORDER BY c.code$$,
+                  $$VALUES ('issued', 'refunded'), ('issued', 'refunded')$$, 'both its codes are issued again, the order refunded');
+RESET ROLE;
+SELECT is(pg_temp.counted('benefit_slot', 'su'), '0/0', 'their units are back');
 
 --------------------------------------------------------------------------
 -- who may refund
