@@ -731,7 +731,9 @@ benefit_settle_order_sql(PG_FUNCTION_ARGS)
  * snapshot and the lock) stays locked until the transaction ends: the
  * statement is tried again, and a walk that follows never waits on a slot
  * of a lower key than such a slot, so that it cannot close a cycle with
- * another walker; it takes such a slot's room only when no one holds it.
+ * another walker; it takes such a slot's room only when no one holds it,
+ * and walks again after a millisecond (up to 50 times) while one was held,
+ * so that a buyer about to commit is not mistaken for "sold out".
  *
  * Under REPEATABLE READ and SERIALIZABLE the insert of the order runs in a
  * subtransaction: a concurrent hold of the same reference that committed
@@ -1245,20 +1247,53 @@ add_take(Take *t, int *n, int64 owner, int64 key, int64 units, int64 limit)
 	(*n)++;
 }
 
+static int32 walk_slots_once(Datum order_ref, const char *kind, int64 owner, int32 need, int64 stray_key,
+							 bool *skipped);
+
 /*
  * Walks the slots of (kind, owner) in key order, taking their room until
  * units are taken; waits for each lock, except on a slot below stray_key
  * (a slot of a higher key this transaction holds: waiting there could close
  * a cycle with another walker), taken only when no one holds it.  True when
  * every unit is taken (the units taken are recorded either way).
+ *
+ * A slot below stray_key that another transaction holds may have room that
+ * this walk would miss: "sold out" while units are left.  Its holder is a
+ * buyer about to commit or roll back, or a walker that found it full and
+ * waits on this transaction's stray slot.  So the walk is made again after
+ * a millisecond while such a slot was skipped, up to WALK_RETRIES times:
+ * the first kind of holder lets go within that time, and the second holds
+ * only full slots.
  */
+#define WALK_RETRIES 50
+
 static bool
 walk_slots(Datum order_ref, const char *kind, int64 owner, int32 units, int64 stray_key)
+{
+	int32		need = units;
+
+	for (int round = 0;; round++)
+	{
+		bool		skipped = false;
+
+		need = walk_slots_once(order_ref, kind, owner, need, stray_key, &skipped);
+		if (need == 0 || !skipped || round == WALK_RETRIES)
+			return need == 0;
+		pg_usleep(1000L);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * One walk of walk_slots: returns the units still needed; *skipped when a
+ * slot below stray_key was held by another transaction.
+ */
+static int32
+walk_slots_once(Datum order_ref, const char *kind, int64 owner, int32 need, int64 stray_key, bool *skipped)
 {
 	Datum		args[5];
 	int64		keys[64];
 	int			nkeys;
-	int32		need = units;
 	bool		isnull;
 
 	args[0] = CStringGetTextDatum(kind);
@@ -1282,7 +1317,16 @@ walk_slots(Datum order_ref, const char *kind, int64 owner, int32 units, int64 st
 		run(keys[i] < stray_key ? plan_walk_lock_skip : plan_walk_lock, args, NULL, SPI_OK_SELECT,
 			"locking a quota slot");
 		if (SPI_processed != 1)
-			continue;			/* removed meanwhile, or held by another */
+		{
+			/* removed meanwhile, or below stray_key and held by another */
+			if (keys[i] < stray_key)
+			{
+				args[2] = Int64GetDatum(keys[i]);
+				run(plan_walk_exists, args, NULL, SPI_OK_SELECT, "looking at a quota slot");
+				*skipped |= SPI_processed == 1;
+			}
+			continue;
+		}
 		cap = col_int4(0, 1, &capnull);
 		room = capnull ? -1 : Max(cap - col_int4(0, 2, &isnull) - col_int4(0, 3, &isnull), 0);
 		SPI_freetuptable(SPI_tuptable);
@@ -1299,7 +1343,7 @@ walk_slots(Datum order_ref, const char *kind, int64 owner, int32 units, int64 st
 		}
 		need -= take;
 	}
-	return need == 0;
+	return need;
 }
 
 /*
