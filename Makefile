@@ -22,6 +22,7 @@ OBJS = \
 	src/money.o \
 	src/money_sql.o \
 	src/order.o \
+	src/order_open.o \
 	src/pricing.o \
 	src/promo_rule.o \
 	src/quota.o \

@@ -53,23 +53,10 @@ GRANT SELECT ON benefit.order_open TO benefit_admin;
 
 CREATE FUNCTION benefit_internal.track_open_order()
 RETURNS trigger
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan
-AS $$
-BEGIN
-    IF NEW.state <> 'held' THEN
-        DELETE FROM benefit.order_open p WHERE p.order_ref = NEW.order_ref;
-    ELSIF TG_OP = 'UPDATE' AND OLD.state = 'held' THEN
-        UPDATE benefit.order_open p SET held_until = NEW.held_until WHERE p.order_ref = NEW.order_ref;
-    ELSE
-        INSERT INTO benefit.order_open (order_ref, held_until) VALUES (NEW.order_ref, NEW.held_until);
-    END IF;
-    RETURN NULL;
-END
-$$;
+AS 'MODULE_PATHNAME', 'benefit_track_open_order'
+LANGUAGE C VOLATILE SECURITY DEFINER;
 COMMENT ON FUNCTION benefit_internal.track_open_order() IS
-    'Trigger: keeps benefit.order_open in step with order_hold (a hold opened, its deadline moved, the order closed)';
+    '(C, src/order_open.c) Trigger: keeps benefit.order_open in step with order_hold (a hold opened, its deadline moved, the order closed)';
 REVOKE ALL ON FUNCTION benefit_internal.track_open_order() FROM PUBLIC;
 
 CREATE FUNCTION benefit.purge_orders(older_than interval DEFAULT '90 days', batch integer DEFAULT 10000,
