@@ -533,6 +533,41 @@ static SPIPlanPtr plan_use_order_wait;
 static SPIPlanPtr plan_undo_use;
 static SPIPlanPtr plan_code_order;
 
+/*
+ * The parts statements 2 and 2w share: the code used if still issued (CTE
+ * u), and, after the slot (CTE s), the order confirmed at once (%s: what
+ * its insert does on a conflict of its key), its record of the units, its
+ * code and the code's history; the result says how far it went (the code
+ * used, the slot's key, the history written).
+ */
+static const char *const use_code =
+	"WITH u AS ("
+	"    UPDATE benefit.single_use_code c "
+	"       SET state = 'used', used_at = $8, used_by_contact = $5, used_order = $4, "
+	"           hold_order = NULL, hold_until = NULL "
+	"     WHERE c.code OPERATOR(benefit.=) $1 AND c.state = 'issued' "
+	"    RETURNING c.code"
+	")";
+static const char *const order_writes =
+	", o AS ("
+	"    INSERT INTO benefit.order_hold (order_ref, kind, state, contact_id, channel, point_of_sale, held_until, "
+	"                                    base_cents, lines_cents, promo_discount_cents, total_cents, "
+	"                                    created_at, closed_at, closed_by) "
+	"    SELECT $4, 'codes', 'confirmed', $5, $6, $7, $8, 0, 0, 0, 0, $8, $8, SESSION_USER FROM s "
+	"%s"
+	"    RETURNING order_ref"
+	"), r AS ("
+	"    INSERT INTO benefit.order_hold_counter (order_ref, kind, owner_id, key, units) "
+	"    SELECT o.order_ref, 'benefit_slot', $2, s.key, $3 FROM o, s"
+	"), oc AS ("
+	"    INSERT INTO benefit.order_code (order_ref, code, units) SELECT o.order_ref, $1, $3 FROM o"
+	"), h AS ("
+	"    INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
+	"    SELECT u.code, 'issued', 'used', $8, $4, $5, $6 FROM u, o "
+	"    RETURNING 1"
+	") "
+	"SELECT (SELECT pg_catalog.count(*) FROM u), (SELECT s.key FROM s), (SELECT pg_catalog.count(*) FROM h)";
+
 /* Prepares the statements of the order path for type code_type (the plan rule of spi_util.h). */
 static void
 make_order_plans(BenefitPlans *set, Oid code_type)
@@ -574,13 +609,7 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 	 * it went: the code used, the slot's key, the history written
 	 */
 	plan_use_order = benefit_plans_keep(set, psprintf(
-		"WITH u AS ("
-		"    UPDATE benefit.single_use_code c "
-		"       SET state = 'used', used_at = $8, used_by_contact = $5, used_order = $4, "
-		"           hold_order = NULL, hold_until = NULL "
-		"     WHERE c.code OPERATOR(benefit.=) $1 AND c.state = 'issued' "
-		"    RETURNING c.code"
-		"), f AS ("
+		"%s, f AS ("
 		"    SELECT f.key FROM benefit.counter f "
 		"     WHERE f.kind = 'benefit_slot' AND f.owner_id = $2 "
 		"       AND (f.cap IS NULL OR f.held + f.used + $3 <= f.cap) "
@@ -592,25 +621,8 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		"      FROM f "
 		"     WHERE k.kind = 'benefit_slot' AND k.owner_id = $2 AND k.key = f.key "
 		"    RETURNING k.key"
-		"), o AS ("
-		"    INSERT INTO benefit.order_hold (order_ref, kind, state, contact_id, channel, point_of_sale, held_until, "
-		"                                    base_cents, lines_cents, promo_discount_cents, total_cents, "
-		"                                    created_at, closed_at, closed_by) "
-		"    SELECT $4, 'codes', 'confirmed', $5, $6, $7, $8, 0, 0, 0, 0, $8, $8, SESSION_USER FROM s "
-		"%s"
-		"    RETURNING order_ref"
-		"), r AS ("
-		"    INSERT INTO benefit.order_hold_counter (order_ref, kind, owner_id, key, units) "
-		"    SELECT o.order_ref, 'benefit_slot', $2, s.key, $3 FROM o, s"
-		"), oc AS ("
-		"    INSERT INTO benefit.order_code (order_ref, code, units) SELECT o.order_ref, $1, $3 FROM o"
-		"), h AS ("
-		"    INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
-		"    SELECT u.code, 'issued', 'used', $8, $4, $5, $6 FROM u, o "
-		"    RETURNING 1"
-		") "
-		"SELECT (SELECT pg_catalog.count(*) FROM u), (SELECT s.key FROM s), (SELECT pg_catalog.count(*) FROM h)"
-		, "    ON CONFLICT (order_ref) DO NOTHING "),
+		")%s",
+		use_code, psprintf(order_writes, "    ON CONFLICT (order_ref) DO NOTHING ")),
 		9, t_use);
 
 	/*
@@ -618,13 +630,7 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 	 * a subtransaction, see the header)
 	 */
 	plan_use_order_wait = benefit_plans_keep(set, psprintf(
-		"WITH u AS ("
-		"    UPDATE benefit.single_use_code c "
-		"       SET state = 'used', used_at = $8, used_by_contact = $5, used_order = $4, "
-		"           hold_order = NULL, hold_until = NULL "
-		"     WHERE c.code OPERATOR(benefit.=) $1 AND c.state = 'issued' "
-		"    RETURNING c.code"
-		"), s AS ("
+		"%s, s AS ("
 		"    UPDATE benefit.counter k SET used = k.used + $3 "
 		"      FROM u "
 		"     WHERE k.kind = 'benefit_slot' AND k.owner_id = $2 "
@@ -634,25 +640,8 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		"                       AND (f.cap IS NULL OR f.held + f.used + $3 <= f.cap) "
 		"                     ORDER BY (f.key + $9) %% 16 LIMIT 1) "
 		"    RETURNING k.key"
-		"), o AS ("
-		"    INSERT INTO benefit.order_hold (order_ref, kind, state, contact_id, channel, point_of_sale, held_until, "
-		"                                    base_cents, lines_cents, promo_discount_cents, total_cents, "
-		"                                    created_at, closed_at, closed_by) "
-		"    SELECT $4, 'codes', 'confirmed', $5, $6, $7, $8, 0, 0, 0, 0, $8, $8, SESSION_USER FROM s "
-		"%s"
-		"    RETURNING order_ref"
-		"), r AS ("
-		"    INSERT INTO benefit.order_hold_counter (order_ref, kind, owner_id, key, units) "
-		"    SELECT o.order_ref, 'benefit_slot', $2, s.key, $3 FROM o, s"
-		"), oc AS ("
-		"    INSERT INTO benefit.order_code (order_ref, code, units) SELECT o.order_ref, $1, $3 FROM o"
-		"), h AS ("
-		"    INSERT INTO benefit.code_history (code, from_state, to_state, at, order_ref, contact_id, channel) "
-		"    SELECT u.code, 'issued', 'used', $8, $4, $5, $6 FROM u, o "
-		"    RETURNING 1"
-		") "
-		"SELECT (SELECT pg_catalog.count(*) FROM u), (SELECT s.key FROM s), (SELECT pg_catalog.count(*) FROM h)"
-		, ""),
+		")%s",
+		use_code, psprintf(order_writes, "")),
 		9, t_use);
 
 	/*

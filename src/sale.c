@@ -59,6 +59,20 @@ make_plans(BenefitPlans *set, Oid made_for)
 		"SELECT EXISTS (SELECT 1 FROM benefit.contact c WHERE c.contact_id = $1)", 1, &types[2]);
 }
 
+/* Empties sale (nothing found yet); raises 22004 for a missing channel when it is required. */
+static void
+sale_start(BenefitSale *sale, bool channel_null, bool channel_required)
+{
+	memset(sale, 0, sizeof(BenefitSale));
+	sale->channel_null = true;
+	sale->point_of_sale_null = true;
+	if (channel_null && channel_required)
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("channel must not be NULL"),
+				errhint("Pass the code of the sales channel the sale happens on."));
+}
+
 /* Raises P0002 for a contact id of no contact. */
 void
 benefit_refuse_contact(int64 contact_id)
@@ -77,14 +91,7 @@ void
 benefit_check_sale_refs(const BenefitConfig *cfg, Datum channel, bool channel_null, Datum point_of_sale,
 						bool point_of_sale_null, bool channel_required, BenefitSale *sale)
 {
-	memset(sale, 0, sizeof(BenefitSale));
-	sale->channel_null = true;
-	sale->point_of_sale_null = true;
-	if (channel_null && channel_required)
-		ereport(ERROR,
-				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				errmsg("channel must not be NULL"),
-				errhint("Pass the code of the sales channel the sale happens on."));
+	sale_start(sale, channel_null, channel_required);
 	if (!channel_null)
 	{
 		char	   *code = TextDatumGetCString(channel);
@@ -139,14 +146,7 @@ benefit_check_sale(Datum channel, bool channel_null, Datum point_of_sale, bool p
 	int			ret;
 	const BenefitConfig *cfg;
 
-	memset(sale, 0, sizeof(BenefitSale));
-	sale->channel_null = true;
-	sale->point_of_sale_null = true;
-	if (channel_null && channel_required)
-		ereport(ERROR,
-				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				errmsg("channel must not be NULL"),
-				errhint("Pass the code of the sales channel the sale happens on."));
+	sale_start(sale, channel_null, channel_required);
 	if (channel_null && point_of_sale_null && contact_null)
 		return;
 
