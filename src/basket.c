@@ -10,7 +10,9 @@
  *
  * A basket has at most PRICE_MAX_LINES lines of 1 to PRICE_MAX_QUANTITY
  * units at a base price of 0 to PRICE_MAX_BASE cents, so that no sum of
- * amounts overflows.  The lines are checked in one kept statement.
+ * amounts overflows.  The lines are checked against the catalogue of the
+ * configuration cache (config.h): no table is read.  A database not yet
+ * updated (no cache there) checks them in one kept statement.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +31,7 @@
 #include "utils/typcache.h"
 
 #include "basket.h"
+#include "config.h"
 #include "reason.h"
 #include "spi_util.h"
 
@@ -215,55 +218,114 @@ basket_line_id_arrays(const PriceLine *lines, int n, Datum *args)
 	args[3] = benefit_int8_array(v, nl, n);
 }
 
+/* What the catalogue says of one line. */
+typedef struct LineFacts
+{
+	bool		product_exists;
+	bool		price_null;		/* no catalogue price fits */
+	int64		price;			/* the most specific one's */
+	bool		perf_null;		/* no such performance */
+	int64		perf_product;	/* the product of its performance */
+	bool		seat_exists;	/* or none given */
+	bool		audience_exists;	/* or none given */
+} LineFacts;
+
+/* Row i of the line check statement as the facts of its line. */
+static void
+statement_facts(int i, LineFacts *f)
+{
+	f->product_exists = col_bool(i, 2);
+	f->price = col_int8(i, 3, &f->price_null);
+	f->perf_product = col_int8(i, 4, &f->perf_null);
+	f->seat_exists = col_bool(i, 5);
+	f->audience_exists = col_bool(i, 6);
+}
+
 /*
- * Checks line i (0-based) against row i of the line check: its product,
- * performance (of that product), seat category and audience exist; takes
- * the catalogue price when none was given; checks the quantity and base
- * price.
+ * The facts of line l from the cached catalogue; the catalogue price is the
+ * first of its product's rows that fits (they are in the statement's order:
+ * most dimensions set first, then by base_price_id).
  */
 static void
-check_line(PriceLine *l, int i)
+cached_facts(const BenefitConfig *cfg, const PriceLine *l, LineFacts *f)
 {
-	bool		isnull;
+	const CfgProduct *p = cfg_product(cfg, l->product_id);
+	const BMDims *d = &l->dims;
 
-	if (!col_bool(i, 2))
+	f->product_exists = p != NULL;
+	f->price_null = true;
+	f->price = 0;
+	for (int k = 0; p != NULL && k < p->nprices; k++)
+	{
+		const CfgBasePrice *bp = &p->prices[k];
+
+		if ((bp->performance_any || (!d->performance_any && bp->performance_id == d->performance_id)) &&
+			(bp->seat_any || (!d->seat_any && bp->seat_category_id == d->seat_category_id)) &&
+			(bp->audience_any || (!d->audience_any && bp->audience_id == d->audience_id)))
+		{
+			f->price_null = false;
+			f->price = bp->price_cents;
+			break;
+		}
+	}
+	f->perf_null = true;
+	f->perf_product = 0;
+	if (!d->performance_any)
+	{
+		const CfgPerformance *pf = cfg_performance(cfg, d->performance_id);
+
+		f->perf_null = pf == NULL;
+		f->perf_product = pf == NULL ? 0 : pf->product_id;
+	}
+	f->seat_exists = d->seat_any || cfg_has_id(cfg->seat_categories, cfg->nseats, d->seat_category_id);
+	f->audience_exists = d->audience_any || cfg_has_id(cfg->audiences, cfg->naudiences, d->audience_id);
+}
+
+/*
+ * Checks line i (0-based) against what the catalogue says of it (f): its
+ * product, performance (of that product), seat category and audience
+ * exist; takes the catalogue price when none was given; checks the
+ * quantity and base price.
+ */
+static void
+check_line(PriceLine *l, int i, const LineFacts *f)
+{
+	if (!f->product_exists)
 		ereport(ERROR,
 				errcode(ERRCODE_NO_DATA_FOUND),
 				errmsg("line %d: product " INT64_FORMAT " does not exist", i + 1, l->product_id));
 	if (!l->dims.performance_any)
 	{
-		int64		perf_product = col_int8(i, 4, &isnull);
-
-		if (isnull)
+		if (f->perf_null)
 			ereport(ERROR,
 					errcode(ERRCODE_NO_DATA_FOUND),
 					errmsg("line %d: performance " INT64_FORMAT " does not exist",
 						   i + 1, l->dims.performance_id));
-		if (perf_product != l->product_id)
+		if (f->perf_product != l->product_id)
 			ereport(ERROR,
 					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					errmsg("line %d: performance " INT64_FORMAT " is not a performance of product " INT64_FORMAT,
 						   i + 1, l->dims.performance_id, l->product_id),
 					errdetail("Performance " INT64_FORMAT " is one of product " INT64_FORMAT ".",
-							  l->dims.performance_id, perf_product));
+							  l->dims.performance_id, f->perf_product));
 	}
-	if (!col_bool(i, 5))
+	if (!f->seat_exists)
 		ereport(ERROR,
 				errcode(ERRCODE_NO_DATA_FOUND),
 				errmsg("line %d: seat category " INT64_FORMAT " does not exist", i + 1, l->dims.seat_category_id));
-	if (!col_bool(i, 6))
+	if (!f->audience_exists)
 		ereport(ERROR,
 				errcode(ERRCODE_NO_DATA_FOUND),
 				errmsg("line %d: audience " INT64_FORMAT " does not exist", i + 1, l->dims.audience_id));
 	if (l->base_null)
 	{
-		l->base = col_int8(i, 3, &isnull);
-		if (isnull)
+		if (f->price_null)
 			ereport(ERROR,
 					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					errmsg("line %d: no catalogue price for product " INT64_FORMAT " with this performance, seat category and audience",
 						   i + 1, l->product_id),
 					errhint("Pass base_price_cents, or add a row to benefit.base_price."));
+		l->base = f->price;
 	}
 	if (l->quantity < 1 || l->quantity > PRICE_MAX_QUANTITY)
 		ereport(ERROR,
@@ -276,9 +338,10 @@ check_line(PriceLine *l, int i)
 }
 
 /*
- * Checks every line's references and looks up its catalogue price in one
- * statement (P0002 or 22023 for a bad line, in line order); sums the base
- * prices into call->base_total.  The caller is connected to SPI.
+ * Checks every line's references and looks up its catalogue price (P0002
+ * or 22023 for a bad line, in line order), on the cached catalogue, or in
+ * one statement in a database not yet updated; sums the base prices into
+ * call->base_total.  The caller is connected to SPI.
  */
 void
 basket_check_lines(PriceCall *call)
@@ -286,16 +349,31 @@ basket_check_lines(PriceCall *call)
 	Datum		args[4];
 	int			n = call->nlines;
 	int			ret;
+	const BenefitConfig *cfg = benefit_config_pin();
+	LineFacts	f;
 
+	call->base_total = 0;
+	if (cfg != NULL)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			cached_facts(cfg, &call->lines[i], &f);
+			check_line(&call->lines[i], i, &f);
+			/* at most 200 x 10^14: no overflow */
+			call->base_total += call->lines[i].base * call->lines[i].quantity;
+		}
+		benefit_config_unpin();
+		return;
+	}
 	benefit_plans_get(&plans, benefit_code_type_oid(), make_plans);
 	basket_line_id_arrays(call->lines, n, args);
 	ret = SPI_execute_plan(plan_line_check, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != (uint64) n)
 		elog(ERROR, "checking the lines failed: %s", SPI_result_code_string(ret));
-	call->base_total = 0;
 	for (int i = 0; i < n; i++)
 	{
-		check_line(&call->lines[i], i);
+		statement_facts(i, &f);
+		check_line(&call->lines[i], i, &f);
 		/* at most 200 x 10^14: no overflow */
 		call->base_total += call->lines[i].base * call->lines[i].quantity;
 	}
