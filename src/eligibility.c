@@ -625,7 +625,7 @@ decide(const EligInput *in, const EligRow *r, const char *state, bool hold_null,
  * Every row of eligibility (in no particular order): each candidate with ok
  * or the reason it cannot be used, and each entered code that matches
  * nothing (unknown_code); with the counters of the candidates that have a
- * limit, and of the promo code.  The caller is connected to SPI.
+ * limit, and of the promo code.
  */
 void
 elig_decide(const EligInput *in, const EligBuyer *buyer, EligResult *res)
@@ -806,7 +806,6 @@ benefit_available(PG_FUNCTION_ARGS)
 	EligResult	res;
 	Oid			reason_type;
 	int			unknown = 0;
-	MemoryContext cxt;
 
 	InitMaterializedSRF(fcinfo, 0);
 	reason_type = TupleDescAttr(rsinfo->setDesc, 5)->atttypid;
@@ -815,10 +814,7 @@ benefit_available(PG_FUNCTION_ARGS)
 	/* entered codes from a throttled contact or client key are not looked at */
 	throttled = keyed && nentered > 0 && benefit_throttle_check(!contact_null, contact_id, client_key);
 
-	cxt = CurrentMemoryContext;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(cxt);
+	/* no SPI connection: nothing here runs a statement (a build of the cache connects itself) */
 	benefit_push_search_path();
 	cfg = benefit_config_pin();
 	if (cfg == NULL)
@@ -919,6 +915,5 @@ benefit_available(PG_FUNCTION_ARGS)
 		benefit_throttle_count(!contact_null, contact_id, client_key, unknown);
 	benefit_config_unpin();
 	benefit_pop_search_path();
-	SPI_finish();
 	return (Datum) 0;
 }
