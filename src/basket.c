@@ -426,15 +426,56 @@ uses_text(const PriceCall *call)
 	return uses.data;
 }
 
-/* Line i as a benefit.priced_line. */
+/*
+ * The text Datums and reason values of one result, each made once: the
+ * rows of a basket repeat the same benefit codes and reasons (a basket of
+ * 20 lines and 17 usable benefits has over 300 refusals).  Keyed by the
+ * address of the C string, which the pricing shares between its rows.
+ */
+typedef struct ResultTexts
+{
+	int			n;
+	int			room;
+	const char **keys;
+	Datum	   *values;
+	bool	   *is_reason;
+	Oid			reason_type;
+} ResultTexts;
+
 static Datum
-priced_line(const BasketTypes *types, const PriceCall *call, int i)
+result_value(ResultTexts *rt, const char *s, bool reason)
+{
+	Datum		d;
+
+	for (int i = rt->n - 1; i >= 0; i--)
+		if (rt->keys[i] == s && rt->is_reason[i] == reason)
+			return rt->values[i];
+	d = reason ? benefit_reason_datum(rt->reason_type, s) : CStringGetTextDatum(s);
+	if (rt->n == rt->room)
+	{
+		rt->room = Max(rt->room * 2, 32);
+		rt->keys = rt->keys ? repalloc(rt->keys, sizeof(char *) * rt->room) : palloc(sizeof(char *) * rt->room);
+		rt->values = rt->values ? repalloc(rt->values, sizeof(Datum) * rt->room) : palloc(sizeof(Datum) * rt->room);
+		rt->is_reason = rt->is_reason ? repalloc(rt->is_reason, sizeof(bool) * rt->room)
+			: palloc(sizeof(bool) * rt->room);
+	}
+	rt->keys[rt->n] = s;
+	rt->values[rt->n] = d;
+	rt->is_reason[rt->n++] = reason;
+	return d;
+}
+
+#define LINE_NATTS 14
+#define REFUSAL_NATTS 5
+
+/* Line i as the values of a benefit.priced_line. */
+static void
+priced_line(const PriceCall *call, int i, ResultTexts *rt, Datum *v, bool *nl)
 {
 	const PriceLine *l = &call->lines[i];
 	const PriceCandidate *c = l->chosen >= 0 ? &call->cands[l->chosen] : NULL;
-	Datum		v[14];
-	bool		nl[14] = {false};
 
+	memset(nl, 0, sizeof(bool) * LINE_NATTS);
 	v[0] = Int32GetDatum(i + 1);
 	v[1] = Int64GetDatum(l->product_id);
 	v[2] = Int64GetDatum(l->dims.performance_id);
@@ -448,50 +489,51 @@ priced_line(const BasketTypes *types, const PriceCall *call, int i)
 	v[7] = Int64GetDatum(c ? c->unit : l->base);
 	v[8] = c ? Int64GetDatum(call->benefits[c->benefit].id) : (Datum) 0;
 	nl[8] = c == NULL;
-	v[9] = c ? CStringGetTextDatum(call->benefits[c->benefit].code) : (Datum) 0;
+	v[9] = c ? result_value(rt, call->benefits[c->benefit].code, false) : (Datum) 0;
 	nl[9] = c == NULL;
 	v[10] = c ? Int64GetDatum(c->tariff_id) : (Datum) 0;
 	nl[10] = c == NULL;
 	v[11] = Int64GetDatum(call->amounts[i]);
 	v[12] = Int64GetDatum(call->parts[i]);
 	v[13] = Int64GetDatum(call->amounts[i] - call->parts[i]);
-	if (types->line->natts != 14)
-		elog(ERROR, "benefit.priced_line does not have the expected columns");
-	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(types->line), v, nl));
 }
 
-/* A refusal as a benefit.refusal. */
-static Datum
-refusal_row(const BasketTypes *types, const PriceRefusal *r)
+/* A refusal as the values of a benefit.refusal. */
+static void
+refusal_row(const PriceRefusal *r, ResultTexts *rt, Datum *v, bool *nl)
 {
-	Datum		v[5];
-	bool		nl[5] = {false};
-
+	memset(nl, 0, sizeof(bool) * REFUSAL_NATTS);
 	v[0] = Int32GetDatum(r->line);
 	nl[0] = r->line == 0;
 	v[1] = Int64GetDatum(r->benefit_id);
 	nl[1] = r->benefit_id == 0;
-	v[2] = r->benefit_code ? CStringGetTextDatum(r->benefit_code) : (Datum) 0;
+	v[2] = r->benefit_code ? result_value(rt, r->benefit_code, false) : (Datum) 0;
 	nl[2] = r->benefit_code == NULL;
-	v[3] = r->entered ? CStringGetTextDatum(r->entered) : (Datum) 0;
+	v[3] = r->entered ? result_value(rt, r->entered, false) : (Datum) 0;
 	nl[3] = r->entered == NULL;
-	v[4] = benefit_reason_datum(types->reason_type, r->reason);
-	if (types->refusal->natts != 5)
-		elog(ERROR, "benefit.refusal does not have the expected columns");
-	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(types->refusal), v, nl));
+	v[4] = result_value(rt, r->reason, true);
 }
 
-/* Builds a one-dimensional array of composite values of type typid. */
+/*
+ * A one-dimensional array of n values of the composite type typid (tuple
+ * descriptor desc), row i's values at v[i * natts] (nulls nl).  Each row
+ * is formed by heap_form_tuple, which marks it with its type's version.
+ */
 static Datum
-composite_array(Datum *elems, int n, Oid typid)
+rows_array(TupleDesc desc, Oid typid, Datum *v, bool *nl, int n)
 {
+	int			natts = desc->natts;
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
+	Datum	   *elems;
 
 	get_typlenbyvalalign(typid, &typlen, &typbyval, &typalign);
 	if (n == 0)
 		return PointerGetDatum(construct_empty_array(typid));
+	elems = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n; i++)
+		elems[i] = HeapTupleGetDatum(heap_form_tuple(desc, &v[i * natts], &nl[i * natts]));
 	return PointerGetDatum(construct_array(elems, n, typid, typlen, typbyval, typalign));
 }
 
@@ -503,21 +545,30 @@ Datum
 basket_priced(const BasketTypes *types, const PriceCall *call, const char *reason,
 			  Datum order_ref, bool held, TimestampTz held_until)
 {
-	Datum	   *line_datums = palloc(sizeof(Datum) * Max(call->nlines, 1));
-	Datum	   *refusal_datums = palloc(sizeof(Datum) * Max(call->nrefusals, 1));
+	Datum	   *line_values = palloc(sizeof(Datum) * LINE_NATTS * Max(call->nlines, 1));
+	bool	   *line_nulls = palloc(sizeof(bool) * LINE_NATTS * Max(call->nlines, 1));
+	Datum	   *refusal_values = palloc(sizeof(Datum) * REFUSAL_NATTS * Max(call->nrefusals, 1));
+	bool	   *refusal_nulls = palloc(sizeof(bool) * REFUSAL_NATTS * Max(call->nrefusals, 1));
 	Datum		basket_values[10];
 	bool		basket_nulls[10] = {false};
+	ResultTexts rt = {0};
 
 	if (types->basket->natts != 10)
 		elog(ERROR, "benefit.priced_basket does not have the expected columns");
+	if (types->line->natts != LINE_NATTS)
+		elog(ERROR, "benefit.priced_line does not have the expected columns");
+	if (types->refusal->natts != REFUSAL_NATTS)
+		elog(ERROR, "benefit.refusal does not have the expected columns");
+	rt.reason_type = types->reason_type;
 	for (int i = 0; i < call->nlines; i++)
-		line_datums[i] = priced_line(types, call, i);
+		priced_line(call, i, &rt, &line_values[i * LINE_NATTS], &line_nulls[i * LINE_NATTS]);
 	for (int k = 0; k < call->nrefusals; k++)
-		refusal_datums[k] = refusal_row(types, &call->refusals[k]);
+		refusal_row(&call->refusals[k], &rt, &refusal_values[k * REFUSAL_NATTS], &refusal_nulls[k * REFUSAL_NATTS]);
 
 	basket_values[0] = benefit_reason_datum(types->reason_type, reason);
-	basket_values[1] = composite_array(line_datums, call->nlines, types->line_type);
-	basket_values[2] = composite_array(refusal_datums, call->nrefusals, types->refusal_type);
+	basket_values[1] = rows_array(types->line, types->line_type, line_values, line_nulls, call->nlines);
+	basket_values[2] = rows_array(types->refusal, types->refusal_type, refusal_values, refusal_nulls,
+								  call->nrefusals);
 	basket_values[3] = Int64GetDatum(call->base_total);
 	basket_values[4] = Int64GetDatum(call->lines_total);
 	basket_values[5] = call->promo_code ? CStringGetTextDatum(call->promo_code) : (Datum) 0;
