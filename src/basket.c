@@ -439,6 +439,7 @@ typedef struct ResultTexts
 	const char **keys;
 	Datum	   *values;
 	bool	   *is_reason;
+	int			last[2];		/* the entry found last, of a text and of a reason */
 	Oid			reason_type;
 } ResultTexts;
 
@@ -446,10 +447,16 @@ static Datum
 result_value(ResultTexts *rt, const char *s, bool reason)
 {
 	Datum		d;
+	int			last = rt->last[reason ? 1 : 0];
 
+	if (last < rt->n && rt->keys[last] == s && rt->is_reason[last] == reason)
+		return rt->values[last];
 	for (int i = rt->n - 1; i >= 0; i--)
 		if (rt->keys[i] == s && rt->is_reason[i] == reason)
+		{
+			rt->last[reason ? 1 : 0] = i;
 			return rt->values[i];
+		}
 	d = reason ? benefit_reason_datum(rt->reason_type, s) : CStringGetTextDatum(s);
 	if (rt->n == rt->room)
 	{
@@ -461,7 +468,8 @@ result_value(ResultTexts *rt, const char *s, bool reason)
 	}
 	rt->keys[rt->n] = s;
 	rt->values[rt->n] = d;
-	rt->is_reason[rt->n++] = reason;
+	rt->is_reason[rt->n] = reason;
+	rt->last[reason ? 1 : 0] = rt->n++;
 	return d;
 }
 

@@ -548,7 +548,8 @@ static void
 read_counters(const EligInput *in, EligResult *res)
 {
 	RowScan		rs;
-	bool		any = in->promo != NULL;
+	bool		any = in->promo != NULL &&
+		(in->promo->total_set || in->promo->budget_set || (in->promo->per_contact_set && !in->contact_null));
 
 	for (int i = 0; i < res->nrows && !any; i++)
 	{
@@ -579,11 +580,14 @@ read_counters(const EligInput *in, EligResult *res)
 				if (!int8_seen(in->perf_ids, k))
 					read_counter(in, res, &rs, KIND_BENEFIT_PERFORMANCE, b->id, true, in->perf_ids[k]);
 	}
+	/* the promo code's: only those of the limits it has (promo_rule.c reads no other) */
 	if (in->promo != NULL)
 	{
-		read_counter(in, res, &rs, KIND_PROMO_SLOT, in->promo->id, false, 0);
-		read_counter(in, res, &rs, KIND_PROMO_BUDGET, in->promo->id, false, 0);
-		if (!in->contact_null)
+		if (in->promo->total_set)
+			read_counter(in, res, &rs, KIND_PROMO_SLOT, in->promo->id, false, 0);
+		if (in->promo->budget_set)
+			read_counter(in, res, &rs, KIND_PROMO_BUDGET, in->promo->id, false, 0);
+		if (in->promo->per_contact_set && !in->contact_null)
 			read_counter(in, res, &rs, KIND_PROMO_CONTACT, in->promo->id, true, in->contact_id);
 	}
 	scan_close(&rs);
