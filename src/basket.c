@@ -10,7 +10,9 @@
  *
  * A basket has at most PRICE_MAX_LINES lines of 1 to PRICE_MAX_QUANTITY
  * units at a base price of 0 to PRICE_MAX_BASE cents, so that no sum of
- * amounts overflows.  The lines are checked in one kept statement.
+ * amounts overflows.  The lines are checked against the catalogue of the
+ * configuration cache (config.h): no table is read.  A database not yet
+ * updated (no cache there) checks them in one kept statement.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +31,7 @@
 #include "utils/typcache.h"
 
 #include "basket.h"
+#include "config.h"
 #include "reason.h"
 #include "spi_util.h"
 
@@ -215,55 +218,114 @@ basket_line_id_arrays(const PriceLine *lines, int n, Datum *args)
 	args[3] = benefit_int8_array(v, nl, n);
 }
 
+/* What the catalogue says of one line. */
+typedef struct LineFacts
+{
+	bool		product_exists;
+	bool		price_null;		/* no catalogue price fits */
+	int64		price;			/* the most specific one's */
+	bool		perf_null;		/* no such performance */
+	int64		perf_product;	/* the product of its performance */
+	bool		seat_exists;	/* or none given */
+	bool		audience_exists;	/* or none given */
+} LineFacts;
+
+/* Row i of the line check statement as the facts of its line. */
+static void
+statement_facts(int i, LineFacts *f)
+{
+	f->product_exists = col_bool(i, 2);
+	f->price = col_int8(i, 3, &f->price_null);
+	f->perf_product = col_int8(i, 4, &f->perf_null);
+	f->seat_exists = col_bool(i, 5);
+	f->audience_exists = col_bool(i, 6);
+}
+
 /*
- * Checks line i (0-based) against row i of the line check: its product,
- * performance (of that product), seat category and audience exist; takes
- * the catalogue price when none was given; checks the quantity and base
- * price.
+ * The facts of line l from the cached catalogue; the catalogue price is the
+ * first of its product's rows that fits (they are in the statement's order:
+ * most dimensions set first, then by base_price_id).
  */
 static void
-check_line(PriceLine *l, int i)
+cached_facts(const BenefitConfig *cfg, const PriceLine *l, LineFacts *f)
 {
-	bool		isnull;
+	const CfgProduct *p = cfg_product(cfg, l->product_id);
+	const BMDims *d = &l->dims;
 
-	if (!col_bool(i, 2))
+	f->product_exists = p != NULL;
+	f->price_null = true;
+	f->price = 0;
+	for (int k = 0; p != NULL && k < p->nprices; k++)
+	{
+		const CfgBasePrice *bp = &p->prices[k];
+
+		if ((bp->performance_any || (!d->performance_any && bp->performance_id == d->performance_id)) &&
+			(bp->seat_any || (!d->seat_any && bp->seat_category_id == d->seat_category_id)) &&
+			(bp->audience_any || (!d->audience_any && bp->audience_id == d->audience_id)))
+		{
+			f->price_null = false;
+			f->price = bp->price_cents;
+			break;
+		}
+	}
+	f->perf_null = true;
+	f->perf_product = 0;
+	if (!d->performance_any)
+	{
+		const CfgPerformance *pf = cfg_performance(cfg, d->performance_id);
+
+		f->perf_null = pf == NULL;
+		f->perf_product = pf == NULL ? 0 : pf->product_id;
+	}
+	f->seat_exists = d->seat_any || cfg_has_id(cfg->seat_categories, cfg->nseats, d->seat_category_id);
+	f->audience_exists = d->audience_any || cfg_has_id(cfg->audiences, cfg->naudiences, d->audience_id);
+}
+
+/*
+ * Checks line i (0-based) against what the catalogue says of it (f): its
+ * product, performance (of that product), seat category and audience
+ * exist; takes the catalogue price when none was given; checks the
+ * quantity and base price.
+ */
+static void
+check_line(PriceLine *l, int i, const LineFacts *f)
+{
+	if (!f->product_exists)
 		ereport(ERROR,
 				errcode(ERRCODE_NO_DATA_FOUND),
 				errmsg("line %d: product " INT64_FORMAT " does not exist", i + 1, l->product_id));
 	if (!l->dims.performance_any)
 	{
-		int64		perf_product = col_int8(i, 4, &isnull);
-
-		if (isnull)
+		if (f->perf_null)
 			ereport(ERROR,
 					errcode(ERRCODE_NO_DATA_FOUND),
 					errmsg("line %d: performance " INT64_FORMAT " does not exist",
 						   i + 1, l->dims.performance_id));
-		if (perf_product != l->product_id)
+		if (f->perf_product != l->product_id)
 			ereport(ERROR,
 					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					errmsg("line %d: performance " INT64_FORMAT " is not a performance of product " INT64_FORMAT,
 						   i + 1, l->dims.performance_id, l->product_id),
 					errdetail("Performance " INT64_FORMAT " is one of product " INT64_FORMAT ".",
-							  l->dims.performance_id, perf_product));
+							  l->dims.performance_id, f->perf_product));
 	}
-	if (!col_bool(i, 5))
+	if (!f->seat_exists)
 		ereport(ERROR,
 				errcode(ERRCODE_NO_DATA_FOUND),
 				errmsg("line %d: seat category " INT64_FORMAT " does not exist", i + 1, l->dims.seat_category_id));
-	if (!col_bool(i, 6))
+	if (!f->audience_exists)
 		ereport(ERROR,
 				errcode(ERRCODE_NO_DATA_FOUND),
 				errmsg("line %d: audience " INT64_FORMAT " does not exist", i + 1, l->dims.audience_id));
 	if (l->base_null)
 	{
-		l->base = col_int8(i, 3, &isnull);
-		if (isnull)
+		if (f->price_null)
 			ereport(ERROR,
 					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					errmsg("line %d: no catalogue price for product " INT64_FORMAT " with this performance, seat category and audience",
 						   i + 1, l->product_id),
 					errhint("Pass base_price_cents, or add a row to benefit.base_price."));
+		l->base = f->price;
 	}
 	if (l->quantity < 1 || l->quantity > PRICE_MAX_QUANTITY)
 		ereport(ERROR,
@@ -276,9 +338,10 @@ check_line(PriceLine *l, int i)
 }
 
 /*
- * Checks every line's references and looks up its catalogue price in one
- * statement (P0002 or 22023 for a bad line, in line order); sums the base
- * prices into call->base_total.  The caller is connected to SPI.
+ * Checks every line's references and looks up its catalogue price (P0002
+ * or 22023 for a bad line, in line order), on the cached catalogue, or in
+ * one statement in a database not yet updated; sums the base prices into
+ * call->base_total.  The caller is connected to SPI.
  */
 void
 basket_check_lines(PriceCall *call)
@@ -286,16 +349,31 @@ basket_check_lines(PriceCall *call)
 	Datum		args[4];
 	int			n = call->nlines;
 	int			ret;
+	const BenefitConfig *cfg = benefit_config_pin();
+	LineFacts	f;
 
+	call->base_total = 0;
+	if (cfg != NULL)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			cached_facts(cfg, &call->lines[i], &f);
+			check_line(&call->lines[i], i, &f);
+			/* at most 200 x 10^14: no overflow */
+			call->base_total += call->lines[i].base * call->lines[i].quantity;
+		}
+		benefit_config_unpin();
+		return;
+	}
 	benefit_plans_get(&plans, benefit_code_type_oid(), make_plans);
 	basket_line_id_arrays(call->lines, n, args);
 	ret = SPI_execute_plan(plan_line_check, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != (uint64) n)
 		elog(ERROR, "checking the lines failed: %s", SPI_result_code_string(ret));
-	call->base_total = 0;
 	for (int i = 0; i < n; i++)
 	{
-		check_line(&call->lines[i], i);
+		statement_facts(i, &f);
+		check_line(&call->lines[i], i, &f);
 		/* at most 200 x 10^14: no overflow */
 		call->base_total += call->lines[i].base * call->lines[i].quantity;
 	}
@@ -348,15 +426,64 @@ uses_text(const PriceCall *call)
 	return uses.data;
 }
 
-/* Line i as a benefit.priced_line. */
+/*
+ * The text Datums and reason values of one result, each made once: the
+ * rows of a basket repeat the same benefit codes and reasons (a basket of
+ * 20 lines and 17 usable benefits has over 300 refusals).  Keyed by the
+ * address of the C string, which the pricing shares between its rows.
+ */
+typedef struct ResultTexts
+{
+	int			n;
+	int			room;
+	const char **keys;
+	Datum	   *values;
+	bool	   *is_reason;
+	int			last[2];		/* the entry found last, of a text and of a reason */
+	Oid			reason_type;
+} ResultTexts;
+
 static Datum
-priced_line(const BasketTypes *types, const PriceCall *call, int i)
+result_value(ResultTexts *rt, const char *s, bool reason)
+{
+	Datum		d;
+	int			last = rt->last[reason ? 1 : 0];
+
+	if (last < rt->n && rt->keys[last] == s && rt->is_reason[last] == reason)
+		return rt->values[last];
+	for (int i = rt->n - 1; i >= 0; i--)
+		if (rt->keys[i] == s && rt->is_reason[i] == reason)
+		{
+			rt->last[reason ? 1 : 0] = i;
+			return rt->values[i];
+		}
+	d = reason ? benefit_reason_datum(rt->reason_type, s) : CStringGetTextDatum(s);
+	if (rt->n == rt->room)
+	{
+		rt->room = Max(rt->room * 2, 32);
+		rt->keys = rt->keys ? repalloc(rt->keys, sizeof(char *) * rt->room) : palloc(sizeof(char *) * rt->room);
+		rt->values = rt->values ? repalloc(rt->values, sizeof(Datum) * rt->room) : palloc(sizeof(Datum) * rt->room);
+		rt->is_reason = rt->is_reason ? repalloc(rt->is_reason, sizeof(bool) * rt->room)
+			: palloc(sizeof(bool) * rt->room);
+	}
+	rt->keys[rt->n] = s;
+	rt->values[rt->n] = d;
+	rt->is_reason[rt->n] = reason;
+	rt->last[reason ? 1 : 0] = rt->n++;
+	return d;
+}
+
+#define LINE_NATTS 14
+#define REFUSAL_NATTS 5
+
+/* Line i as the values of a benefit.priced_line. */
+static void
+priced_line(const PriceCall *call, int i, ResultTexts *rt, Datum *v, bool *nl)
 {
 	const PriceLine *l = &call->lines[i];
 	const PriceCandidate *c = l->chosen >= 0 ? &call->cands[l->chosen] : NULL;
-	Datum		v[14];
-	bool		nl[14] = {false};
 
+	memset(nl, 0, sizeof(bool) * LINE_NATTS);
 	v[0] = Int32GetDatum(i + 1);
 	v[1] = Int64GetDatum(l->product_id);
 	v[2] = Int64GetDatum(l->dims.performance_id);
@@ -370,50 +497,51 @@ priced_line(const BasketTypes *types, const PriceCall *call, int i)
 	v[7] = Int64GetDatum(c ? c->unit : l->base);
 	v[8] = c ? Int64GetDatum(call->benefits[c->benefit].id) : (Datum) 0;
 	nl[8] = c == NULL;
-	v[9] = c ? CStringGetTextDatum(call->benefits[c->benefit].code) : (Datum) 0;
+	v[9] = c ? result_value(rt, call->benefits[c->benefit].code, false) : (Datum) 0;
 	nl[9] = c == NULL;
 	v[10] = c ? Int64GetDatum(c->tariff_id) : (Datum) 0;
 	nl[10] = c == NULL;
 	v[11] = Int64GetDatum(call->amounts[i]);
 	v[12] = Int64GetDatum(call->parts[i]);
 	v[13] = Int64GetDatum(call->amounts[i] - call->parts[i]);
-	if (types->line->natts != 14)
-		elog(ERROR, "benefit.priced_line does not have the expected columns");
-	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(types->line), v, nl));
 }
 
-/* A refusal as a benefit.refusal. */
-static Datum
-refusal_row(const BasketTypes *types, const PriceRefusal *r)
+/* A refusal as the values of a benefit.refusal. */
+static void
+refusal_row(const PriceRefusal *r, ResultTexts *rt, Datum *v, bool *nl)
 {
-	Datum		v[5];
-	bool		nl[5] = {false};
-
+	memset(nl, 0, sizeof(bool) * REFUSAL_NATTS);
 	v[0] = Int32GetDatum(r->line);
 	nl[0] = r->line == 0;
 	v[1] = Int64GetDatum(r->benefit_id);
 	nl[1] = r->benefit_id == 0;
-	v[2] = r->benefit_code ? CStringGetTextDatum(r->benefit_code) : (Datum) 0;
+	v[2] = r->benefit_code ? result_value(rt, r->benefit_code, false) : (Datum) 0;
 	nl[2] = r->benefit_code == NULL;
-	v[3] = r->entered ? CStringGetTextDatum(r->entered) : (Datum) 0;
+	v[3] = r->entered ? result_value(rt, r->entered, false) : (Datum) 0;
 	nl[3] = r->entered == NULL;
-	v[4] = benefit_reason_datum(types->reason_type, r->reason);
-	if (types->refusal->natts != 5)
-		elog(ERROR, "benefit.refusal does not have the expected columns");
-	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(types->refusal), v, nl));
+	v[4] = result_value(rt, r->reason, true);
 }
 
-/* Builds a one-dimensional array of composite values of type typid. */
+/*
+ * A one-dimensional array of n values of the composite type typid (tuple
+ * descriptor desc), row i's values at v[i * natts] (nulls nl).  Each row
+ * is formed by heap_form_tuple, which marks it with its type's version.
+ */
 static Datum
-composite_array(Datum *elems, int n, Oid typid)
+rows_array(TupleDesc desc, Oid typid, Datum *v, bool *nl, int n)
 {
+	int			natts = desc->natts;
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
+	Datum	   *elems;
 
 	get_typlenbyvalalign(typid, &typlen, &typbyval, &typalign);
 	if (n == 0)
 		return PointerGetDatum(construct_empty_array(typid));
+	elems = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n; i++)
+		elems[i] = HeapTupleGetDatum(heap_form_tuple(desc, &v[i * natts], &nl[i * natts]));
 	return PointerGetDatum(construct_array(elems, n, typid, typlen, typbyval, typalign));
 }
 
@@ -425,21 +553,30 @@ Datum
 basket_priced(const BasketTypes *types, const PriceCall *call, const char *reason,
 			  Datum order_ref, bool held, TimestampTz held_until)
 {
-	Datum	   *line_datums = palloc(sizeof(Datum) * Max(call->nlines, 1));
-	Datum	   *refusal_datums = palloc(sizeof(Datum) * Max(call->nrefusals, 1));
+	Datum	   *line_values = palloc(sizeof(Datum) * LINE_NATTS * Max(call->nlines, 1));
+	bool	   *line_nulls = palloc(sizeof(bool) * LINE_NATTS * Max(call->nlines, 1));
+	Datum	   *refusal_values = palloc(sizeof(Datum) * REFUSAL_NATTS * Max(call->nrefusals, 1));
+	bool	   *refusal_nulls = palloc(sizeof(bool) * REFUSAL_NATTS * Max(call->nrefusals, 1));
 	Datum		basket_values[10];
 	bool		basket_nulls[10] = {false};
+	ResultTexts rt = {0};
 
 	if (types->basket->natts != 10)
 		elog(ERROR, "benefit.priced_basket does not have the expected columns");
+	if (types->line->natts != LINE_NATTS)
+		elog(ERROR, "benefit.priced_line does not have the expected columns");
+	if (types->refusal->natts != REFUSAL_NATTS)
+		elog(ERROR, "benefit.refusal does not have the expected columns");
+	rt.reason_type = types->reason_type;
 	for (int i = 0; i < call->nlines; i++)
-		line_datums[i] = priced_line(types, call, i);
+		priced_line(call, i, &rt, &line_values[i * LINE_NATTS], &line_nulls[i * LINE_NATTS]);
 	for (int k = 0; k < call->nrefusals; k++)
-		refusal_datums[k] = refusal_row(types, &call->refusals[k]);
+		refusal_row(&call->refusals[k], &rt, &refusal_values[k * REFUSAL_NATTS], &refusal_nulls[k * REFUSAL_NATTS]);
 
 	basket_values[0] = benefit_reason_datum(types->reason_type, reason);
-	basket_values[1] = composite_array(line_datums, call->nlines, types->line_type);
-	basket_values[2] = composite_array(refusal_datums, call->nrefusals, types->refusal_type);
+	basket_values[1] = rows_array(types->line, types->line_type, line_values, line_nulls, call->nlines);
+	basket_values[2] = rows_array(types->refusal, types->refusal_type, refusal_values, refusal_nulls,
+								  call->nrefusals);
 	basket_values[3] = Int64GetDatum(call->base_total);
 	basket_values[4] = Int64GetDatum(call->lines_total);
 	basket_values[5] = call->promo_code ? CStringGetTextDatum(call->promo_code) : (Datum) 0;

@@ -3,9 +3,12 @@
  * config.c
  *		The configuration cache: what the runtime reads of the configuration
  *		(sales channels, points of sale, benefits with their channels, tariff
- *		rows and quotas' shape, promo codes with their channels), compiled
- *		once per backend into sorted arrays, and kept until it changes, so
- *		that eligibility and pricing read only the buyer's own rows.
+ *		rows and quotas' shape, promo codes with their channels) and the
+ *		catalogue a basket's lines are checked against (products,
+ *		performances with their product, seat categories, audiences, base
+ *		prices), compiled once per backend into sorted arrays, and kept
+ *		until it changes, so that eligibility and pricing read only the
+ *		buyer's own rows.
  *
  * Invalidation.  Every configuration table has a statement trigger,
  * benefit_internal.config_changed (below), that registers a relcache
@@ -85,6 +88,11 @@ static SPIPlanPtr plan_tariffs;
 static SPIPlanPtr plan_tariffs_json;
 static SPIPlanPtr plan_promos;
 static SPIPlanPtr plan_promo_channels;
+static SPIPlanPtr plan_products;
+static SPIPlanPtr plan_performances;
+static SPIPlanPtr plan_seats;
+static SPIPlanPtr plan_audiences;
+static SPIPlanPtr plan_base_prices;
 
 static BenefitConfig *current;	/* NULL before the first build */
 static MemoryContext current_cxt;
@@ -173,6 +181,23 @@ make_plans(BenefitPlans *set, Oid made_for)
 		"  FROM benefit.promo_code pc", 0, NULL);
 	plan_promo_channels = benefit_plans_keep(set,
 		"SELECT pcc.promo_code_id, pcc.channel_id FROM benefit.promo_code_channel pcc ORDER BY 1, 2", 0, NULL);
+	/* the catalogue */
+	plan_products = benefit_plans_keep(set,
+		"SELECT p.product_id FROM benefit.product p ORDER BY 1", 0, NULL);
+	plan_performances = benefit_plans_keep(set,
+		"SELECT pf.performance_id, pf.product_id FROM benefit.performance pf ORDER BY 1", 0, NULL);
+	plan_seats = benefit_plans_keep(set,
+		"SELECT sc.seat_category_id FROM benefit.seat_category sc ORDER BY 1", 0, NULL);
+	plan_audiences = benefit_plans_keep(set,
+		"SELECT a.audience_id FROM benefit.audience a ORDER BY 1", 0, NULL);
+	/* each product's rows in the order of the choice of the most specific one (basket.c) */
+	plan_base_prices = benefit_plans_keep(set,
+		"SELECT bp.product_id, bp.performance_id, bp.seat_category_id, bp.audience_id, bp.price_cents "
+		"  FROM benefit.base_price bp "
+		" ORDER BY bp.product_id, "
+		"          (bp.performance_id IS NOT NULL)::pg_catalog.int4 "
+		"          + (bp.seat_category_id IS NOT NULL)::pg_catalog.int4 "
+		"          + (bp.audience_id IS NOT NULL)::pg_catalog.int4 DESC, bp.base_price_id", 0, NULL);
 }
 
 static MemoryContext build_cxt;	/* where a build allocates */
@@ -518,6 +543,104 @@ read_promos(BenefitConfig *cfg)
 	SPI_freetuptable(SPI_tuptable);
 }
 
+/* The ids of column 1 of the last statement (sorted by it), into *out; returns how many. */
+static int
+read_ids(int64 **out)
+{
+	int			n = (int) SPI_processed;
+	bool		isnull;
+
+	*out = palloc(sizeof(int64) * Max(n, 1));
+	for (int r = 0; r < n; r++)
+		(*out)[r] = col_int8(r, 1, &isnull);
+	SPI_freetuptable(SPI_tuptable);
+	return n;
+}
+
+/* Index of product id in cfg->products (sorted by id), -1 if none. */
+static int
+product_index(const BenefitConfig *cfg, int64 id)
+{
+	int			lo = 0;
+	int			hi = cfg->nproducts - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int64		v = cfg->products[mid].id;
+
+		if (v == id)
+			return mid;
+		if (v < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+static void
+read_catalogue(BenefitConfig *cfg)
+{
+	int64	   *ids;
+	uint64		n;
+	uint64		r = 0;
+	bool		isnull;
+
+	run(plan_products, "products");
+	cfg->nproducts = read_ids(&ids);
+	cfg->products = palloc0(sizeof(CfgProduct) * Max(cfg->nproducts, 1));
+	for (int i = 0; i < cfg->nproducts; i++)
+		cfg->products[i].id = ids[i];
+	pfree(ids);
+
+	run(plan_performances, "performances");
+	cfg->nperformances = (int) SPI_processed;
+	cfg->performances = palloc(sizeof(CfgPerformance) * Max(cfg->nperformances, 1));
+	for (int i = 0; i < cfg->nperformances; i++)
+	{
+		cfg->performances[i].id = col_int8(i, 1, &isnull);
+		cfg->performances[i].product_id = col_int8(i, 2, &isnull);
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	run(plan_seats, "seat categories");
+	cfg->nseats = read_ids(&cfg->seat_categories);
+	run(plan_audiences, "audiences");
+	cfg->naudiences = read_ids(&cfg->audiences);
+
+	run(plan_base_prices, "base prices");
+	n = SPI_processed;
+	while (r < n)
+	{
+		int64		owner = col_int8((int) r, 1, &isnull);
+		uint64		end = r;
+		int			i = product_index(cfg, owner);
+		CfgBasePrice *v;
+
+		while (end < n && col_int8((int) end, 1, &isnull) == owner)
+			end++;
+		v = palloc(sizeof(CfgBasePrice) * (end - r));
+		for (uint64 k = r; k < end; k++)
+		{
+			CfgBasePrice *x = &v[k - r];
+			int			row = (int) k;
+
+			x->performance_id = col_int8(row, 2, &x->performance_any);
+			x->seat_category_id = col_int8(row, 3, &x->seat_any);
+			x->audience_id = col_int8(row, 4, &x->audience_any);
+			x->price_cents = col_int8(row, 5, &isnull);
+		}
+		if (i >= 0)
+		{
+			cfg->products[i].prices = v;
+			cfg->products[i].nprices = (int) (end - r);
+		}
+		r = end;
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
 /* Reads the whole configuration into the current memory context, on the active snapshot. */
 static BenefitConfig *
 read_config(void)
@@ -554,6 +677,7 @@ read_config(void)
 	read_benefits(cfg);
 	read_tariffs(cfg);
 	read_promos(cfg);
+	read_catalogue(cfg);
 	return cfg;
 }
 
@@ -711,6 +835,56 @@ cfg_promo(const BenefitConfig *cfg, const char *lower_code)
 
 	key.lower_code = unconstify(char *, lower_code);
 	return bsearch(&key, cfg->promos, cfg->npromos, sizeof(CfgPromo), cmp_promo);
+}
+
+const CfgProduct *
+cfg_product(const BenefitConfig *cfg, int64 id)
+{
+	int			i = product_index(cfg, id);
+
+	return i < 0 ? NULL : &cfg->products[i];
+}
+
+const CfgPerformance *
+cfg_performance(const BenefitConfig *cfg, int64 id)
+{
+	int			lo = 0;
+	int			hi = cfg->nperformances - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int64		v = cfg->performances[mid].id;
+
+		if (v == id)
+			return &cfg->performances[mid];
+		if (v < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
+}
+
+/* Whether id is in sorted[0..n). */
+bool
+cfg_has_id(const int64 *sorted, int n, int64 id)
+{
+	int			lo = 0;
+	int			hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] == id)
+			return true;
+		if (sorted[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return false;
 }
 
 /* Whether an owner with these channels is sold on channel_id. */

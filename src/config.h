@@ -4,7 +4,9 @@
  *		The configuration the runtime reads, compiled once per backend
  *		(config.c): sales channels, points of sale, every benefit with its
  *		channels, tariff rows and quotas' shape, the promo codes with their
- *		channels; kept until the configuration changes.
+ *		channels, and the catalogue a basket's lines are checked against
+ *		(products, performances, seat categories, audiences, base prices);
+ *		kept until the configuration changes.
  *
  * A caller takes the configuration with benefit_config_pin() and gives it
  * back with benefit_config_unpin() when it no longer reads it: a rebuild
@@ -122,6 +124,37 @@ typedef struct CfgPromo
 	int64		budget_cents;
 } CfgPromo;
 
+/*
+ * A base price row; "any" for a dimension left NULL.  The rows of a
+ * product are kept in the order the most specific one is chosen in: more
+ * dimensions set first, then by base_price_id.
+ */
+typedef struct CfgBasePrice
+{
+	bool		performance_any;
+	int64		performance_id;
+	bool		seat_any;
+	int64		seat_category_id;
+	bool		audience_any;
+	int64		audience_id;
+	int64		price_cents;
+} CfgBasePrice;
+
+/* A product, with its base price rows (in the order of the choice). */
+typedef struct CfgProduct
+{
+	int64		id;
+	int			nprices;
+	CfgBasePrice *prices;
+} CfgProduct;
+
+/* A performance and the product it is one of. */
+typedef struct CfgPerformance
+{
+	int64		id;
+	int64		product_id;
+} CfgPerformance;
+
 /* An (id, benefit) pair of a lookup by campaign, indicator level or partner code. */
 typedef struct CfgKeyed
 {
@@ -148,6 +181,14 @@ typedef struct BenefitConfig
 	CfgKeyed   *by_partner;		/* partner benefits (any status) by lower(access_code) */
 	int			npromos;
 	CfgPromo   *promos;			/* by lower(code) (strcmp) */
+	int			nproducts;
+	CfgProduct *products;		/* by id */
+	int			nperformances;
+	CfgPerformance *performances;	/* by id */
+	int			nseats;
+	int64	   *seat_categories;	/* sorted */
+	int			naudiences;
+	int64	   *audiences;		/* sorted */
 } BenefitConfig;
 
 /*
@@ -163,6 +204,9 @@ extern const CfgPointOfSale *cfg_point_of_sale(const BenefitConfig *cfg, const c
 extern const CfgBenefit *cfg_benefit(const BenefitConfig *cfg, int64 id);
 extern const CfgBenefit *cfg_partner(const BenefitConfig *cfg, const char *lower_code);
 extern const CfgPromo *cfg_promo(const BenefitConfig *cfg, const char *lower_code);
+extern const CfgProduct *cfg_product(const BenefitConfig *cfg, int64 id);
+extern const CfgPerformance *cfg_performance(const BenefitConfig *cfg, int64 id);
+extern bool cfg_has_id(const int64 *sorted, int n, int64 id);
 extern bool cfg_on_channel(bool all_channels, const int64 *channels, int n, int64 channel_id);
 extern int	cfg_keyed_first(const CfgKeyed *v, int n, int64 key);
 

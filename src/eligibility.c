@@ -5,34 +5,46 @@
  *		of benefit_internal.eligibility (16_eligibility.sql) in C, for price
  *		(pricing.c) and benefit.available (below).
  *
- * The configuration comes from the cache; the buyer's own rows from at most
- * two kept statements a call: one for the contact (does it exist, its
- * campaigns, its indicator levels) and the single-use codes entered (state
- * and hold), then one for the counters of the candidate benefits that have
- * a limit (and of the promo code priced).  Then, in C, the candidates as
- * eligibility lists them (the live public benefits, the contact's
- * campaign and indicator benefits, and whatever an entered code points to:
- * a partner access code first, then a single-use code, else unknown_code,
- * as benefit_internal.read_codes reads them) and for each the one rule of a
- * use (use_rule.h).  Both statements run read-only on the snapshot of the
- * calling statement.
+ * The configuration comes from the cache; the buyer's own rows are read by
+ * index scans of their primary keys and indexes, without the executor: the
+ * contact (its campaigns, its indicator levels, and the contact row itself
+ * only for one with neither: their foreign keys prove it exists), the
+ * single-use codes entered (state and hold), then the counters of the
+ * candidate benefits that have a limit (and of the promo code priced).
+ * Then, in C, the candidates as eligibility lists them (the live public
+ * benefits, the contact's campaign and indicator benefits, and whatever an
+ * entered code points to: a partner access code first, then a single-use
+ * code, else unknown_code, as benefit_internal.read_codes reads them) and
+ * for each the one rule of a use (use_rule.h).  The scans read on the
+ * snapshot of the calling statement (its active snapshot), as a read-only
+ * statement would, with the same locks (AccessShareLock on each table and
+ * index) and the same predicate locks under SERIALIZABLE (taken by the index
+ * and heap access methods).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/formatting.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 
@@ -47,31 +59,33 @@
 #include "throttle.h"
 #include "use_rule.h"
 
-static BenefitPlans plans;
-static SPIPlanPtr plan_buyer;
-static SPIPlanPtr plan_buyer_codes;
-static SPIPlanPtr plan_counters;
-
-/* The counter kinds, as the counter statement numbers them. */
+/* The counter kinds, by number. */
 #define KIND_BENEFIT_SLOT 1
 #define KIND_BENEFIT_CONTACT 2
 #define KIND_BENEFIT_PERFORMANCE 3
 #define KIND_PROMO_SLOT 4
 #define KIND_PROMO_CONTACT 5
 #define KIND_PROMO_BUDGET 6
-static Oid	kind_type;			/* benefit.counter_kind */
-static Oid	kind_oids[7];		/* its labels, by the numbers above */
 
-/* Prepares the statements of this file (the plan rule of spi_util.h). */
+/* Catalog lookups kept until benefit_catalog_epoch() changes (spi_util.h). */
+static uint64 lookups_epoch;
+static Oid	kind_oids[7];		/* benefit.counter_kind's labels, by the numbers above */
+static RegProcedure code_eq;	/* benefit.code's equality, for its primary key */
+
 static void
-make_plans(BenefitPlans *set, Oid made_for)
+lookups(void)
 {
-	Oid			t_buyer[2] = {INT8OID, get_array_type(made_for)};
-	Oid			t_counters[5];
-	Oid			nsp = get_namespace_oid(BENEFIT_PUBLIC_SCHEMA, false);
 	static const char *const labels[] = {NULL, "benefit_slot", "benefit_contact", "benefit_performance",
 	"promo_slot", "promo_contact", "promo_budget"};
+	uint64		epoch = benefit_catalog_epoch();
+	Oid			nsp;
+	Oid			kind_type;
+	Oid			code_type;
+	Oid			op;
 
+	if (epoch == lookups_epoch)
+		return;
+	nsp = get_namespace_oid(BENEFIT_PUBLIC_SCHEMA, false);
 	kind_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("counter_kind"),
 								ObjectIdGetDatum(nsp));
 	if (!OidIsValid(kind_type))
@@ -79,55 +93,137 @@ make_plans(BenefitPlans *set, Oid made_for)
 	for (int k = 1; k <= 6; k++)
 		kind_oids[k] = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum(labels[k]),
 															ObjectIdGetDatum(kind_type)));
-	t_counters[0] = get_array_type(kind_type);
-	t_counters[1] = INT8ARRAYOID;
-	t_counters[2] = t_counters[0];
-	t_counters[3] = INT8ARRAYOID;
-	t_counters[4] = INT8ARRAYOID;
+	code_type = benefit_code_type_oid();
+	op = OpernameGetOprid(list_make2(makeString(BENEFIT_PUBLIC_SCHEMA), makeString("=")), code_type, code_type);
+	if (!OidIsValid(op))
+		elog(ERROR, "operator benefit.= (benefit.code, benefit.code) does not exist");
+	code_eq = get_opcode(op);
+	lookups_epoch = epoch;
+}
 
-	/*
-	 * the contact: does it exist, its campaigns, its indicator levels; a
-	 * contact with a campaign target or an indicator level exists (their
-	 * foreign keys), the contact row is read only for one with neither
-	 */
-#define BUYER_COLUMNS \
-	"$1::pg_catalog.int8 IS NULL OR pg_catalog.cardinality(s.c) > 0 OR pg_catalog.cardinality(s.l) > 0 " \
-	"       OR EXISTS (SELECT 1 FROM benefit.contact c WHERE c.contact_id = $1), s.c, s.l "
-#define BUYER_ROWS \
-	"  FROM (SELECT ARRAY(SELECT ct.campaign_id FROM benefit.campaign_target ct WHERE ct.contact_id = $1) AS c, " \
-	"               ARRAY(SELECT ci.level_id FROM benefit.contact_indicator ci WHERE ci.contact_id = $1) AS l " \
-	"         OFFSET 0) s "
-	plan_buyer = benefit_plans_keep(set, "SELECT " BUYER_COLUMNS BUYER_ROWS, 1, t_buyer);
+/* An index scan of one table of schema benefit by one of its indexes, on the active snapshot. */
+typedef struct RowScan
+{
+	Relation	rel;
+	Relation	index;
+	IndexScanDesc scan;			/* the scan of the keys set now */
+	IndexScanDesc by_nkeys[4];	/* a scan keeps its number of keys: one each, made when first used */
+	TupleTableSlot *slot;
+	int			nkeys;
+	ScanKeyData keys[3];
+	int			att[5];			/* counter: the numbers of kind, owner_id, key, held, used */
+} RowScan;
 
-	/* the same (row 0), then each single-use code of $2 that exists */
-	plan_buyer_codes = benefit_plans_keep(set,
-		"SELECT 0, " BUYER_COLUMNS ", "
-		"       NULL::benefit.code, NULL::pg_catalog.int8, NULL::pg_catalog.text, NULL::pg_catalog.timestamptz "
-		BUYER_ROWS
-		"UNION ALL "
-		"SELECT 1, NULL, NULL, NULL, c.code, c.benefit_id, c.state::pg_catalog.text, c.hold_until "
-		"  FROM benefit.single_use_code c WHERE c.code OPERATOR(benefit.=) ANY ($2)",
-		2, t_buyer);
+static Oid
+benefit_relation(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid(BENEFIT_PUBLIC_SCHEMA, false));
 
-	/*
-	 * the counters, each (kind, owner, key) row with its units held and
-	 * used: every slot of the owners $2 of the slot kinds $1, and the rows
-	 * of keys $5 of the owners $4 of the other kinds $3 (kinds by the
-	 * numbers above; the caller drops what it did not ask for)
-	 */
-	plan_counters = benefit_plans_keep(set,
-		"SELECT CASE ct.kind WHEN 'benefit_slot' THEN 1 WHEN 'benefit_contact' THEN 2 "
-		"                    WHEN 'benefit_performance' THEN 3 WHEN 'promo_slot' THEN 4 "
-		"                    WHEN 'promo_contact' THEN 5 ELSE 6 END, "
-		"       ct.owner_id, ct.key, (ct.held + ct.used)::pg_catalog.int8 "
-		"  FROM benefit.counter ct WHERE ct.kind = ANY ($1) AND ct.owner_id = ANY ($2) "
-		"UNION ALL "
-		"SELECT CASE ct.kind WHEN 'benefit_slot' THEN 1 WHEN 'benefit_contact' THEN 2 "
-		"                    WHEN 'benefit_performance' THEN 3 WHEN 'promo_slot' THEN 4 "
-		"                    WHEN 'promo_contact' THEN 5 ELSE 6 END, "
-		"       ct.owner_id, ct.key, (ct.held + ct.used)::pg_catalog.int8 "
-		"  FROM benefit.counter ct WHERE ct.kind = ANY ($3) AND ct.owner_id = ANY ($4) AND ct.key = ANY ($5)",
-		5, t_counters);
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation benefit.%s does not exist", name);
+	return relid;
+}
+
+static void
+scan_open(RowScan *rs, const char *table, const char *index, int nkeys)
+{
+	rs->rel = table_open(benefit_relation(table), AccessShareLock);
+	rs->index = index_open(benefit_relation(index), AccessShareLock);
+	rs->slot = table_slot_create(rs->rel, NULL);
+	rs->nkeys = nkeys;
+	rs->scan = NULL;
+	memset(rs->by_nkeys, 0, sizeof(rs->by_nkeys));
+	memset(rs->keys, 0, sizeof(rs->keys));
+}
+
+/* Sets key k (index column k + 1) to equality with value, by the function eq. */
+static void
+scan_key(RowScan *rs, int k, RegProcedure eq, Datum value)
+{
+	ScanKeyInit(&rs->keys[k], (AttrNumber) (k + 1), BTEqualStrategyNumber, eq, value);
+}
+
+/* Starts (again) with the first rs->nkeys keys set; then scan_next gives each row. */
+static void
+scan_start(RowScan *rs)
+{
+	Assert(rs->nkeys >= 1 && rs->nkeys <= 3);
+	if (rs->by_nkeys[rs->nkeys] == NULL)
+		rs->by_nkeys[rs->nkeys] = index_beginscan(rs->rel, rs->index, GetActiveSnapshot(), rs->nkeys, 0);
+	rs->scan = rs->by_nkeys[rs->nkeys];
+	index_rescan(rs->scan, rs->keys, rs->nkeys, NULL, 0);
+}
+
+static bool
+scan_next(RowScan *rs)
+{
+	return index_getnext_slot(rs->scan, ForwardScanDirection, rs->slot);
+}
+
+static void
+scan_close(RowScan *rs)
+{
+	for (int k = 0; k < 4; k++)
+		if (rs->by_nkeys[k] != NULL)
+			index_endscan(rs->by_nkeys[k]);
+	ExecDropSingleTupleTableSlot(rs->slot);
+	index_close(rs->index, NoLock);
+	table_close(rs->rel, NoLock);
+}
+
+/* The number of column name of the scanned table. */
+static int
+scan_attnum(const RowScan *rs, const char *name)
+{
+	TupleDesc	desc = RelationGetDescr(rs->rel);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
+			return i + 1;
+	}
+	elog(ERROR, "column %s of benefit.%s does not exist", name, RelationGetRelationName(rs->rel));
+}
+
+/* Column attnum of the current row. */
+static Datum
+scan_col(RowScan *rs, int attnum, bool *isnull)
+{
+	return slot_getattr(rs->slot, attnum, isnull);
+}
+
+/* The values of column name of the rows whose first index column is id (an int8 key), into *out. */
+static int
+read_int8_list(const char *table, const char *index, int64 id, const char *name, int64 **out)
+{
+	RowScan		rs;
+	int			n = 0;
+	int			room = 8;
+	int			attnum;
+
+	scan_open(&rs, table, index, 1);
+	attnum = scan_attnum(&rs, name);
+	*out = palloc(sizeof(int64) * room);
+	scan_key(&rs, 0, F_INT8EQ, Int64GetDatum(id));
+	scan_start(&rs);
+	while (scan_next(&rs))
+	{
+		bool		isnull;
+		Datum		d = scan_col(&rs, attnum, &isnull);
+
+		if (isnull)
+			continue;
+		if (n == room)
+		{
+			room *= 2;
+			*out = repalloc(*out, sizeof(int64) * room);
+		}
+		(*out)[n++] = DatumGetInt64(d);
+	}
+	scan_close(&rs);
+	return n;
 }
 
 /* Compares two texts in the database's default collation (ORDER BY of text). */
@@ -231,42 +327,17 @@ read_code(const BenefitConfig *cfg, const char *e, const CfgBenefit **partner)
 	return CODE_UNKNOWN;
 }
 
-/* An int8[] array Datum of the values of an ARRAY column, into *out; returns how many. */
-static int
-int8_array_col(int row, int col, int64 **out)
-{
-	bool		isnull;
-	Datum		d = col_datum(row, col, &isnull);
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-
-	*out = NULL;
-	if (isnull)
-		return 0;
-	deconstruct_array(DatumGetArrayTypeP(d), INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE, &elems, &nulls, &n);
-	*out = palloc(sizeof(int64) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-		(*out)[i] = DatumGetInt64(elems[i]);
-	return n;
-}
-
 /*
  * The buyer's own rows: whether the contact exists, its campaigns and
- * indicator levels, the single-use codes entered (one statement; none when
- * the buyer is anonymous and entered no single-use code).  The caller is
- * connected to SPI; the result is in the current memory context.
+ * indicator levels, the single-use codes entered (none read when the buyer
+ * is anonymous and entered no single-use code).  The result is in the
+ * current memory context.
  */
 void
 elig_read_buyer(const EligInput *in, EligBuyer *buyer)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	Datum	   *values = palloc(sizeof(Datum) * Max(in->nentered, 1));
+	int64	   *values = palloc(sizeof(int64) * Max(in->nentered, 1));
 	int			nvalues = 0;
-	Datum		args[2];
-	char		nulls[2] = {' ', ' '};
-	int			ret;
-	int			head;
 
 	memset(buyer, 0, sizeof(EligBuyer));
 	buyer->contact_exists = true;
@@ -277,52 +348,78 @@ elig_read_buyer(const EligInput *in, EligBuyer *buyer)
 
 		if (read_code(in->cfg, in->entered[i], &p) == CODE_SINGLE_USE &&
 			bcode_parse(in->entered[i], strlen(in->entered[i]), &v, NULL) == BCODE_OK)
-			values[nvalues++] = Int64GetDatum((int64) v);
+			values[nvalues++] = (int64) v;
 	}
 	if (in->contact_null && nvalues == 0)
 		return;
+	lookups();
 
-	benefit_plans_get(&plans, benefit_code_type_oid(), make_plans);
-	args[0] = Int64GetDatum(in->contact_id);
-	nulls[0] = in->contact_null ? 'n' : ' ';
-	if (nvalues == 0)
-		ret = SPI_execute_plan(plan_buyer, args, nulls, true, 0);
-	else
+	/* a contact with a campaign target or an indicator level exists (their foreign keys) */
+	if (!in->contact_null)
 	{
-		args[1] = PointerGetDatum(construct_array(values, nvalues, benefit_code_type_oid(), sizeof(int64),
-												  true, TYPALIGN_DOUBLE));
-		ret = SPI_execute_plan(plan_buyer_codes, args, nulls, true, 0);
-	}
-	MemoryContextSwitchTo(cxt);
-	if (ret != SPI_OK_SELECT || SPI_processed < 1)
-		elog(ERROR, "reading the buyer's rows failed: %s", SPI_result_code_string(ret));
-
-	/* the statement without codes has the contact's columns first, the other after the row kind */
-	head = nvalues == 0 ? 0 : 1;
-	buyer->code_value = palloc(sizeof(int64) * SPI_processed);
-	buyer->code_benefit = palloc(sizeof(int64) * SPI_processed);
-	buyer->code_state = palloc(sizeof(char *) * SPI_processed);
-	buyer->hold_null = palloc(sizeof(bool) * SPI_processed);
-	buyer->hold_until = palloc(sizeof(TimestampTz) * SPI_processed);
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		bool		isnull;
-		int			row = (int) r;
-
-		if (head == 0 || col_int4(row, 1, &isnull) == 0)
+		buyer->ncampaigns = read_int8_list("campaign_target", "campaign_target_contact_id_idx", in->contact_id,
+										   "campaign_id", &buyer->campaigns);
+		buyer->nlevels = read_int8_list("contact_indicator", "contact_indicator_pkey", in->contact_id,
+										"level_id", &buyer->levels);
+		if (buyer->ncampaigns == 0 && buyer->nlevels == 0)
 		{
-			buyer->contact_exists = col_bool(row, head + 1);
-			buyer->ncampaigns = int8_array_col(row, head + 2, &buyer->campaigns);
-			buyer->nlevels = int8_array_col(row, head + 3, &buyer->levels);
-			continue;
+			RowScan		rs;
+
+			scan_open(&rs, "contact", "contact_pkey", 1);
+			scan_key(&rs, 0, F_INT8EQ, Int64GetDatum(in->contact_id));
+			scan_start(&rs);
+			buyer->contact_exists = scan_next(&rs);
+			scan_close(&rs);
 		}
-		buyer->code_value[buyer->ncodes] = col_int8(row, 5, &isnull);
-		buyer->code_benefit[buyer->ncodes] = col_int8(row, 6, &isnull);
-		buyer->code_state[buyer->ncodes] = col_text(row, 7, cxt);
-		buyer->hold_until[buyer->ncodes] = col_timestamptz(row, 8, &buyer->hold_null[buyer->ncodes]);
-		buyer->ncodes++;
 	}
-	SPI_freetuptable(SPI_tuptable);
+
+	/* each single-use code entered that exists (each value once: the entered texts are distinct) */
+	if (nvalues > 0)
+	{
+		RowScan		rs;
+		int			a_code;
+		int			a_benefit;
+		int			a_state;
+		int			a_hold;
+
+		buyer->code_value = palloc(sizeof(int64) * nvalues);
+		buyer->code_benefit = palloc(sizeof(int64) * nvalues);
+		buyer->code_state = palloc(sizeof(char *) * nvalues);
+		buyer->hold_null = palloc(sizeof(bool) * nvalues);
+		buyer->hold_until = palloc(sizeof(TimestampTz) * nvalues);
+		scan_open(&rs, "single_use_code", "single_use_code_pkey", 1);
+		a_code = scan_attnum(&rs, "code");
+		a_benefit = scan_attnum(&rs, "benefit_id");
+		a_state = scan_attnum(&rs, "state");
+		a_hold = scan_attnum(&rs, "hold_until");
+		for (int i = 0; i < nvalues; i++)
+		{
+			bool		dup = false;
+
+			/* two spellings of one code read it once, as code = ANY (...) does */
+			for (int k = 0; k < i && !dup; k++)
+				dup = values[k] == values[i];
+			if (dup)
+				continue;
+			scan_key(&rs, 0, code_eq, Int64GetDatum(values[i]));
+			scan_start(&rs);
+			while (scan_next(&rs))
+			{
+				bool		isnull;
+				int			c = buyer->ncodes;
+
+				if (c == nvalues)
+					break;
+				buyer->code_value[c] = DatumGetInt64(scan_col(&rs, a_code, &isnull));
+				buyer->code_benefit[c] = DatumGetInt64(scan_col(&rs, a_benefit, &isnull));
+				buyer->code_state[c] = DatumGetCString(DirectFunctionCall1(enum_out,
+																		   scan_col(&rs, a_state, &isnull)));
+				buyer->hold_until[c] = DatumGetTimestampTz(scan_col(&rs, a_hold, &buyer->hold_null[c]));
+				buyer->ncodes++;
+			}
+		}
+		scan_close(&rs);
+	}
 }
 
 bool
@@ -356,158 +453,144 @@ add_keyed(EligResult *res, const BenefitConfig *cfg, const CfgKeyed *v, int n, c
 			add_row(res, &cfg->benefits[v[i].benefit], NULL, NULL);
 }
 
-/* Adds a counter kind to a kind[] parameter (once). */
-static void
-add_kind(Datum *kinds, int *n, int kind)
+/* Whether the owner id of rows[0..i) has the same benefit as row i (its counters are read once). */
+static bool
+owner_seen(const EligResult *res, int i)
 {
-	for (int i = 0; i < *n; i++)
-		if (kinds[i] == ObjectIdGetDatum(kind_oids[kind]))
-			return;
-	kinds[(*n)++] = ObjectIdGetDatum(kind_oids[kind]);
+	for (int k = 0; k < i; k++)
+		if (res->rows[k].b != NULL && res->rows[k].b->id == res->rows[i].b->id)
+			return true;
+	return false;
 }
 
-static Datum
-kind_array(Datum *kinds, int n)
+/* Adds the units of a counter row (kind, owner, key) to the rows of the result it concerns. */
+static void
+add_counter(const EligInput *in, EligResult *res, int kind, int64 owner, int64 key, int64 used)
 {
-	return PointerGetDatum(construct_array(kinds, n, kind_type, sizeof(Oid), true, TYPALIGN_INT));
+	/* the rows of the promo code (a benefit may have its id: the kind tells) */
+	if (kind >= KIND_PROMO_SLOT)
+	{
+		if (kind == KIND_PROMO_SLOT)
+			res->promo_taken += used;
+		else if (kind == KIND_PROMO_BUDGET)
+			res->promo_budget_taken += used;
+		else
+			res->promo_by_contact = used;
+		return;
+	}
+	for (int i = 0; i < res->nrows; i++)
+	{
+		EligRow    *e = &res->rows[i];
+
+		if (e->b == NULL || e->b->id != owner)
+			continue;
+		if (kind == KIND_BENEFIT_SLOT)
+		{
+			e->slots_found = true;
+			e->slots_used += used;
+		}
+		else if (kind == KIND_BENEFIT_CONTACT)
+			e->contact_used = used;
+		else
+		{
+			if (e->perf_ids == NULL)
+			{
+				e->perf_ids = palloc(sizeof(int64) * in->nperf);
+				e->perf_used = palloc(sizeof(int64) * in->nperf);
+			}
+			if (e->nperf < in->nperf)
+			{
+				e->perf_ids[e->nperf] = key;
+				e->perf_used[e->nperf++] = used;
+			}
+		}
+	}
+}
+
+/* Reads the counter rows (kind, owner[, key]) and adds their units held and used. */
+static void
+read_counter(const EligInput *in, EligResult *res, RowScan *rs, int kind, int64 owner, bool keyed, int64 key)
+{
+	scan_key(rs, 0, F_ENUM_EQ, ObjectIdGetDatum(kind_oids[kind]));
+	scan_key(rs, 1, F_INT8EQ, Int64GetDatum(owner));
+	rs->nkeys = keyed ? 3 : 2;
+	if (keyed)
+		scan_key(rs, 2, F_INT8EQ, Int64GetDatum(key));
+	scan_start(rs);
+	while (scan_next(rs))
+	{
+		bool		isnull;
+		int64		k = DatumGetInt64(scan_col(rs, rs->att[2], &isnull));
+		int64		held = DatumGetInt32(scan_col(rs, rs->att[3], &isnull));
+		int64		used = DatumGetInt32(scan_col(rs, rs->att[4], &isnull));
+
+		add_counter(in, res, kind, owner, k, held + used);
+	}
+}
+
+/* Whether v[0..i) holds v[i] (a performance of the basket read once). */
+static bool
+int8_seen(const int64 *v, int i)
+{
+	for (int k = 0; k < i; k++)
+		if (v[k] == v[i])
+			return true;
+	return false;
 }
 
 /*
  * Reads the counters of the candidates that have a limit, and of the promo
- * code (one statement; none when nothing has a limit).
+ * code (by the counter's primary key; nothing read when nothing has a
+ * limit): every slot of a total quota, and the rows of the contact and of
+ * the basket's performances of the per-contact and per-performance limits.
  */
 static void
 read_counters(const EligInput *in, EligResult *res)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	int			room = res->nrows + 1;
-	int64	   *slot_owners = palloc(sizeof(int64) * room);
-	int64	   *key_owners = palloc(sizeof(int64) * room);
-	int64	   *keys = palloc(sizeof(int64) * (in->nperf + 1));
-	bool	   *nonulls = palloc0(sizeof(bool) * Max(room, in->nperf + 1));
-	Datum		slot_kinds[3];
-	Datum		key_kinds[3];
-	int			nslot_kinds = 0;
-	int			nkey_kinds = 0;
-	int			nslot = 0;
-	int			nkey_owners = 0;
-	int			nkeys = 0;
-	Datum		args[5];
-	int			ret;
+	RowScan		rs;
+	bool		any = in->promo != NULL &&
+		(in->promo->total_set || in->promo->budget_set || (in->promo->per_contact_set && !in->contact_null));
 
-	/* first: the kinds' OIDs are those of the extension installed now */
-	benefit_plans_get(&plans, benefit_code_type_oid(), make_plans);
+	for (int i = 0; i < res->nrows && !any; i++)
+	{
+		const CfgBenefit *b = res->rows[i].b;
+
+		any = b != NULL && (b->quota_total >= 0 || (b->quota_per_contact >= 0 && !in->contact_null) ||
+							(b->quota_per_performance >= 0 && in->nperf > 0));
+	}
+	if (!any)
+		return;
+	lookups();
+	scan_open(&rs, "counter", "counter_pkey", 3);
+	rs.att[2] = scan_attnum(&rs, "key");
+	rs.att[3] = scan_attnum(&rs, "held");
+	rs.att[4] = scan_attnum(&rs, "used");
 	for (int i = 0; i < res->nrows; i++)
 	{
 		const CfgBenefit *b = res->rows[i].b;
-		bool		keyed = false;
 
-		if (b == NULL)
+		if (b == NULL || owner_seen(res, i))
 			continue;
 		if (b->quota_total >= 0)
-		{
-			add_kind(slot_kinds, &nslot_kinds, KIND_BENEFIT_SLOT);
-			slot_owners[nslot++] = b->id;
-		}
+			read_counter(in, res, &rs, KIND_BENEFIT_SLOT, b->id, false, 0);
 		if (b->quota_per_contact >= 0 && !in->contact_null)
-		{
-			add_kind(key_kinds, &nkey_kinds, KIND_BENEFIT_CONTACT);
-			keyed = true;
-		}
-		if (b->quota_per_performance >= 0 && in->nperf > 0)
-		{
-			add_kind(key_kinds, &nkey_kinds, KIND_BENEFIT_PERFORMANCE);
-			keyed = true;
-		}
-		if (keyed)
-			key_owners[nkey_owners++] = b->id;
+			read_counter(in, res, &rs, KIND_BENEFIT_CONTACT, b->id, true, in->contact_id);
+		if (b->quota_per_performance >= 0)
+			for (int k = 0; k < in->nperf; k++)
+				if (!int8_seen(in->perf_ids, k))
+					read_counter(in, res, &rs, KIND_BENEFIT_PERFORMANCE, b->id, true, in->perf_ids[k]);
 	}
+	/* the promo code's: only those of the limits it has (promo_rule.c reads no other) */
 	if (in->promo != NULL)
 	{
-		add_kind(slot_kinds, &nslot_kinds, KIND_PROMO_SLOT);
-		add_kind(slot_kinds, &nslot_kinds, KIND_PROMO_BUDGET);
-		slot_owners[nslot++] = in->promo->id;
-		if (!in->contact_null)
-		{
-			add_kind(key_kinds, &nkey_kinds, KIND_PROMO_CONTACT);
-			key_owners[nkey_owners++] = in->promo->id;
-		}
+		if (in->promo->total_set)
+			read_counter(in, res, &rs, KIND_PROMO_SLOT, in->promo->id, false, 0);
+		if (in->promo->budget_set)
+			read_counter(in, res, &rs, KIND_PROMO_BUDGET, in->promo->id, false, 0);
+		if (in->promo->per_contact_set && !in->contact_null)
+			read_counter(in, res, &rs, KIND_PROMO_CONTACT, in->promo->id, true, in->contact_id);
 	}
-	if (nslot == 0 && nkey_owners == 0)
-		return;
-	if (!in->contact_null)
-		keys[nkeys++] = in->contact_id;
-	for (int k = 0; k < in->nperf; k++)
-		keys[nkeys++] = in->perf_ids[k];
-
-	args[0] = kind_array(slot_kinds, nslot_kinds);
-	args[1] = benefit_int8_array(slot_owners, nonulls, nslot);
-	args[2] = kind_array(key_kinds, nkey_kinds);
-	args[3] = benefit_int8_array(key_owners, nonulls, nkey_owners);
-	args[4] = benefit_int8_array(keys, nonulls, nkeys);
-	ret = SPI_execute_plan(plan_counters, args, NULL, true, 0);
-	MemoryContextSwitchTo(cxt);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "reading the counters failed: %s", SPI_result_code_string(ret));
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		bool		isnull;
-		int			row = (int) r;
-		int			kind = col_int4(row, 1, &isnull);
-		int64		owner = col_int8(row, 2, &isnull);
-		int64		key = col_int8(row, 3, &isnull);
-		int64		used = col_int8(row, 4, &isnull);
-
-		/* the rows of the promo code (a benefit may have its id: the kind tells) */
-		if (kind >= KIND_PROMO_SLOT)
-		{
-			if (in->promo == NULL || owner != in->promo->id)
-				continue;
-			if (kind == KIND_PROMO_SLOT)
-				res->promo_taken += used;
-			else if (kind == KIND_PROMO_BUDGET)
-				res->promo_budget_taken += used;
-			else if (!in->contact_null && key == in->contact_id)
-				res->promo_by_contact = used;
-			continue;
-		}
-		for (int i = 0; i < res->nrows; i++)
-		{
-			EligRow    *e = &res->rows[i];
-			const CfgBenefit *b = e->b;
-
-			if (b == NULL || b->id != owner)
-				continue;
-			if (kind == KIND_BENEFIT_SLOT && b->quota_total >= 0)
-			{
-				e->slots_found = true;
-				e->slots_used += used;
-			}
-			else if (kind == KIND_BENEFIT_CONTACT && b->quota_per_contact >= 0 &&
-					 !in->contact_null && key == in->contact_id)
-				e->contact_used = used;
-			else if (kind == KIND_BENEFIT_PERFORMANCE && b->quota_per_performance >= 0 && in->nperf > 0)
-			{
-				bool		asked = false;
-
-				for (int k = 0; k < in->nperf && !asked; k++)
-					asked = in->perf_ids[k] == key;
-				if (!asked)
-					continue;
-				if (e->perf_ids == NULL)
-				{
-					e->perf_ids = palloc(sizeof(int64) * in->nperf);
-					e->perf_used = palloc(sizeof(int64) * in->nperf);
-				}
-				if (e->nperf < in->nperf)
-				{
-					e->perf_ids[e->nperf] = key;
-					e->perf_used[e->nperf++] = used;
-				}
-			}
-		}
-	}
-	SPI_freetuptable(SPI_tuptable);
+	scan_close(&rs);
 }
 
 /* The reason of one candidate row: the one rule of a use (use_rule.h). */
@@ -546,7 +629,7 @@ decide(const EligInput *in, const EligRow *r, const char *state, bool hold_null,
  * Every row of eligibility (in no particular order): each candidate with ok
  * or the reason it cannot be used, and each entered code that matches
  * nothing (unknown_code); with the counters of the candidates that have a
- * limit, and of the promo code.  The caller is connected to SPI.
+ * limit, and of the promo code.
  */
 void
 elig_decide(const EligInput *in, const EligBuyer *buyer, EligResult *res)
@@ -727,7 +810,6 @@ benefit_available(PG_FUNCTION_ARGS)
 	EligResult	res;
 	Oid			reason_type;
 	int			unknown = 0;
-	MemoryContext cxt;
 
 	InitMaterializedSRF(fcinfo, 0);
 	reason_type = TupleDescAttr(rsinfo->setDesc, 5)->atttypid;
@@ -736,10 +818,7 @@ benefit_available(PG_FUNCTION_ARGS)
 	/* entered codes from a throttled contact or client key are not looked at */
 	throttled = keyed && nentered > 0 && benefit_throttle_check(!contact_null, contact_id, client_key);
 
-	cxt = CurrentMemoryContext;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(cxt);
+	/* no SPI connection: nothing here runs a statement (a build of the cache connects itself) */
 	benefit_push_search_path();
 	cfg = benefit_config_pin();
 	if (cfg == NULL)
@@ -840,6 +919,5 @@ benefit_available(PG_FUNCTION_ARGS)
 		benefit_throttle_count(!contact_null, contact_id, client_key, unknown);
 	benefit_config_unpin();
 	benefit_pop_search_path();
-	SPI_finish();
 	return (Datum) 0;
 }

@@ -17,13 +17,14 @@
  * tariff (then the lower benefit id) that fits the quotas left, in line
  * order; then the promo code on the whole basket, allocated to the cent.
  *
- * In a database at 0.3.0 the configuration comes from the configuration
- * cache (config.c) and who may use what is decided in C (eligibility.c):
- * the statements then read only the buyer's own rows (its contact,
+ * In a database at 0.3.0 the configuration and the catalogue come from the
+ * configuration cache (config.c) and who may use what is decided in C
+ * (eligibility.c): only the buyer's own rows are read (its contact,
  * campaigns, indicator levels and single-use codes entered, then the
- * counters of the candidates that have a limit and of the promo code), and
- * the tariff rows and the promo code come from the cache.  A database not
- * yet updated (no cache there) is read by the three statements below.
+ * counters of the candidates that have a limit and of the promo code), by
+ * index scans, and the lines' catalogue facts, the tariff rows and the
+ * promo code come from the cache.  A database not yet updated (no cache
+ * there) is read by the three statements below.
  *
  * Every statement runs read-only, on the snapshot of the calling statement.
  *

@@ -285,7 +285,7 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'benefit_config_changed'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION benefit_internal.config_changed() IS
-    '(C, src/config.c) Trigger function, after each statement that changes the configuration the runtime reads (channels, points of sale, benefits with their channels and tariff rows, promo codes with their channels): every session''s configuration cache is stale once the transaction commits (a relcache invalidation of benefit.benefit), and the changing session''s at its next command';
+    '(C, src/config.c) Trigger function, after each statement that changes the configuration the runtime reads (channels, points of sale, benefits with their channels and tariff rows, promo codes with their channels, the catalogue a basket''s lines are checked against: products, performances, seat categories, audiences, base prices): every session''s configuration cache is stale once the transaction commits (a relcache invalidation of benefit.benefit), and the changing session''s at its next command';
 REVOKE ALL ON FUNCTION benefit_internal.config_changed() FROM PUBLIC;
 
 CREATE FUNCTION benefit.season_day_start(day date)
@@ -414,3 +414,28 @@ CREATE TRIGGER point_of_sale_config_trg
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.point_of_sale
     FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
 COMMENT ON TRIGGER point_of_sale_config_trg ON benefit.point_of_sale IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER product_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.product
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER product_config_trg ON benefit.product IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER performance_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.performance
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER performance_config_trg ON benefit.performance IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER seat_category_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.seat_category
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER seat_category_config_trg ON benefit.seat_category IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER audience_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.audience
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER audience_config_trg ON benefit.audience IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER base_price_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.base_price
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER base_price_config_trg ON benefit.base_price IS 'The runtime''s configuration cache is stale after a change';

@@ -2,9 +2,12 @@
 -- change of the configuration in the session that made it: each cached fact
 -- is edited (by the DBA, between calls of a login granted only
 -- benefit_sales) and the next call sees it; a TRUNCATE of a configuration
--- table too; and after DROP / CREATE EXTENSION in a session that had a
--- cache, nothing of the old one is used.  The fixture (test/fixtures/sale.sql)
--- is built by the DBA (superuser).
+-- table too; the catalogue a basket's lines are checked against (products,
+-- performances with their product, seat categories, audiences, base prices
+-- and the choice of the most specific one) likewise; and after DROP /
+-- CREATE EXTENSION in a session that had a cache, nothing of the old one is
+-- used.  The fixture (test/fixtures/sale.sql) is built by the DBA
+-- (superuser).
 \set ECHO none
 \set QUIET 1
 \pset format unaligned
@@ -14,7 +17,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION benefit;
-SELECT plan(25);
+SELECT plan(43);
 \i test/fixtures/logins.sql
 \i test/fixtures/sale.sql
 
@@ -135,6 +138,99 @@ RESET ROLE;
 TRUNCATE benefit.promo_code CASCADE;
 SET ROLE tap_sales;
 SELECT is(pg_temp.price('web', promo => 'SPRING'), '3000 pub', 'the promo codes truncated are gone at the next call');
+
+-- the catalogue (basket lines): the base price of one unit of a line given by ids, without base price
+RESET ROLE;
+CREATE FUNCTION pg_temp.base(prod bigint, perf bigint, seat bigint, aud bigint) RETURNS bigint
+LANGUAGE sql VOLATILE AS $$
+    SELECT b.base_cents
+      FROM benefit.price_basket(ARRAY[ROW(prod, perf, seat, aud, 1, NULL)::benefit.basket_line], NULL, 'box-office') b $$;
+SET ROLE tap_sales;
+SELECT is(pg_temp.base(pg_temp.id('cyrano'), pg_temp.id('cyrano-1'), pg_temp.id('stalls'), pg_temp.id('adult')), 4000::bigint,
+          'the catalogue is cached: cyrano stalls adult 40.00');
+RESET ROLE;
+INSERT INTO benefit.product (code, name, family_id, season_id)
+    SELECT 'hamlet', 'Hamlet', family_id, season_id FROM benefit.product_family, benefit.season WHERE product_family.code = 'tickets';
+INSERT INTO benefit.base_price (product_id, price_cents) VALUES (pg_temp.id('hamlet'), 5000);
+SET ROLE tap_sales;
+SELECT is(pg_temp.base(pg_temp.id('hamlet'), NULL, NULL, NULL), 5000::bigint, 'a product added is priced at the next call');
+RESET ROLE;
+UPDATE benefit.base_price SET price_cents = 5500 WHERE product_id = pg_temp.id('hamlet');
+SET ROLE tap_sales;
+SELECT is(pg_temp.base(pg_temp.id('hamlet'), NULL, NULL, NULL), 5500::bigint, 'a base price changed is seen');
+RESET ROLE;
+INSERT INTO benefit.base_price (product_id, audience_id, price_cents) VALUES (pg_temp.id('hamlet'), pg_temp.id('child'), 2000);
+SET ROLE tap_sales;
+SELECT is(pg_temp.base(pg_temp.id('hamlet'), NULL, NULL, pg_temp.id('child')), 2000::bigint,
+          'a more specific base price added is taken');
+SELECT is(pg_temp.base(pg_temp.id('hamlet'), NULL, NULL, pg_temp.id('adult')), 5500::bigint,
+          'the product''s other lines keep the general one');
+RESET ROLE;
+INSERT INTO benefit.performance (code, product_id, starts_at) VALUES ('hamlet-1', pg_temp.id('hamlet'), '2990-12-05 20:00+00');
+SELECT pg_temp.id('hamlet') AS hamlet, pg_temp.id('hamlet-1') AS hamlet1, pg_temp.id('cyrano') AS cyrano \gset
+SET ROLE tap_sales;
+SELECT is(pg_temp.base(:hamlet, :hamlet1, NULL, NULL), 5500::bigint, 'a performance added is known at the next call');
+SELECT throws_ok(format($$SELECT pg_temp.base(%s, %s, NULL, NULL)$$, :cyrano, :hamlet1), '22023',
+                 format('line 1: performance %s is not a performance of product %s', :hamlet1, :cyrano),
+                 'a performance of another product is refused');
+RESET ROLE;
+UPDATE benefit.performance SET product_id = :cyrano WHERE performance_id = :hamlet1;
+SET ROLE tap_sales;
+SELECT is(pg_temp.base(:cyrano, :hamlet1, pg_temp.id('stalls'), pg_temp.id('adult')), 4000::bigint,
+          'a performance moved to another product is that product''s at the next call');
+SELECT throws_ok(format($$SELECT pg_temp.base(%s, %s, NULL, NULL)$$, :hamlet, :hamlet1), '22023',
+                 format('line 1: performance %s is not a performance of product %s', :hamlet1, :hamlet),
+                 'and no longer its old product''s');
+RESET ROLE;
+-- three rows of the same specificity (2) fit cyrano hamlet-1 stalls adult: the lowest base_price_id wins
+INSERT INTO benefit.base_price (product_id, performance_id, seat_category_id, price_cents)
+    VALUES (:cyrano, :hamlet1, pg_temp.id('stalls'), 4200);
+INSERT INTO benefit.base_price (product_id, performance_id, audience_id, price_cents)
+    VALUES (:cyrano, :hamlet1, pg_temp.id('adult'), 4300);
+SET ROLE tap_sales;
+SELECT is(pg_temp.base(:cyrano, :hamlet1, pg_temp.id('stalls'), pg_temp.id('adult')), 4000::bigint,
+          'of equally specific base prices the first row is taken');
+RESET ROLE;
+DELETE FROM benefit.base_price WHERE product_id = :cyrano AND seat_category_id = pg_temp.id('stalls')
+                                 AND audience_id = pg_temp.id('adult');
+SET ROLE tap_sales;
+SELECT is(pg_temp.base(:cyrano, :hamlet1, pg_temp.id('stalls'), pg_temp.id('adult')), 4200::bigint,
+          'once it is deleted, the next one');
+SELECT is(pg_temp.base(:cyrano, pg_temp.id('cyrano-1'), pg_temp.id('stalls'), pg_temp.id('child')), 1500::bigint,
+          'and another performance is priced by the rows left');
+RESET ROLE;
+DELETE FROM benefit.base_price WHERE performance_id = :hamlet1;
+DELETE FROM benefit.performance WHERE performance_id = :hamlet1;
+SET ROLE tap_sales;
+SELECT throws_ok(format($$SELECT pg_temp.base(%s, %s, NULL, NULL)$$, :cyrano, :hamlet1), 'P0002',
+                 format('line 1: performance %s does not exist', :hamlet1), 'a performance deleted is unknown');
+RESET ROLE;
+INSERT INTO benefit.seat_category (code, name) VALUES ('loge', 'Loge');
+INSERT INTO benefit.audience (code, name) VALUES ('senior', 'Senior');
+SELECT pg_temp.id('loge') AS loge, pg_temp.id('senior') AS senior \gset
+SET ROLE tap_sales;
+SELECT is(pg_temp.base(:hamlet, NULL, :loge, :senior), 5500::bigint, 'a seat category and an audience added are known');
+RESET ROLE;
+DELETE FROM benefit.seat_category WHERE code = 'loge';
+SET ROLE tap_sales;
+SELECT throws_ok(format($$SELECT pg_temp.base(%s, NULL, %s, %s)$$, :hamlet, :loge, :senior), 'P0002',
+                 format('line 1: seat category %s does not exist', :loge), 'a seat category deleted is unknown');
+RESET ROLE;
+DELETE FROM benefit.audience WHERE code = 'senior';
+SET ROLE tap_sales;
+SELECT throws_ok(format($$SELECT pg_temp.base(%s, NULL, NULL, %s)$$, :hamlet, :senior), 'P0002',
+                 format('line 1: audience %s does not exist', :senior), 'an audience deleted is unknown');
+RESET ROLE;
+TRUNCATE benefit.base_price;
+SET ROLE tap_sales;
+SELECT throws_ok(format($$SELECT pg_temp.base(%s, NULL, NULL, NULL)$$, :hamlet), '22023',
+                 format('line 1: no catalogue price for product %s with this performance, seat category and audience', :hamlet),
+                 'the base prices truncated are gone at the next call');
+RESET ROLE;
+DELETE FROM benefit.product WHERE code = 'hamlet';
+SET ROLE tap_sales;
+SELECT throws_ok(format($$SELECT pg_temp.base(%s, NULL, NULL, NULL)$$, :hamlet), 'P0002',
+                 format('line 1: product %s does not exist', :hamlet), 'a product deleted is unknown');
 
 -- DROP / CREATE EXTENSION in a session that had a cache
 RESET ROLE;

@@ -36,3 +36,28 @@ CREATE TRIGGER promo_code_channel_config_trg
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.promo_code_channel
     FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
 COMMENT ON TRIGGER promo_code_channel_config_trg ON benefit.promo_code_channel IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER product_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.product
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER product_config_trg ON benefit.product IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER performance_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.performance
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER performance_config_trg ON benefit.performance IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER seat_category_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.seat_category
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER seat_category_config_trg ON benefit.seat_category IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER audience_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.audience
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER audience_config_trg ON benefit.audience IS 'The runtime''s configuration cache is stale after a change';
+
+CREATE TRIGGER base_price_config_trg
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON benefit.base_price
+    FOR EACH STATEMENT EXECUTE FUNCTION benefit_internal.config_changed();
+COMMENT ON TRIGGER base_price_config_trg ON benefit.base_price IS 'The runtime''s configuration cache is stale after a change';
