@@ -909,6 +909,18 @@ price_sql(FunctionCallInfo fcinfo, bool guarded, PriceCall *call)
 	SPI_finish();
 }
 
+/* price and price_guarded: (result priced_basket, uses jsonb, promo_id bigint). */
+static Datum
+price_record(FunctionCallInfo fcinfo, bool guarded)
+{
+	PriceCall	call = {0};
+	BasketTypes types;
+
+	basket_types(fcinfo, &types);
+	price_sql(fcinfo, guarded, &call);
+	return basket_result(&types, &call);
+}
+
 PG_FUNCTION_INFO_V1(benefit_price);
 
 /*
@@ -918,12 +930,7 @@ PG_FUNCTION_INFO_V1(benefit_price);
 Datum
 benefit_price(PG_FUNCTION_ARGS)
 {
-	PriceCall	call = {0};
-	BasketTypes types;
-
-	basket_types(fcinfo, &types);
-	price_sql(fcinfo, false, &call);
-	PG_RETURN_DATUM(basket_result(&types, &call));
+	PG_RETURN_DATUM(price_record(fcinfo, false));
 }
 
 PG_FUNCTION_INFO_V1(benefit_price_guarded_sql);
@@ -936,12 +943,7 @@ PG_FUNCTION_INFO_V1(benefit_price_guarded_sql);
 Datum
 benefit_price_guarded_sql(PG_FUNCTION_ARGS)
 {
-	PriceCall	call = {0};
-	BasketTypes types;
-
-	basket_types(fcinfo, &types);
-	price_sql(fcinfo, true, &call);
-	PG_RETURN_DATUM(basket_result(&types, &call));
+	PG_RETURN_DATUM(price_record(fcinfo, true));
 }
 
 PG_FUNCTION_INFO_V1(benefit_price_basket);
