@@ -72,7 +72,7 @@ REGRESS = config_errors code_type tap_schema tap_roles tap_role_matrix tap_lifec
 REGRESS_OPTS = --inputdir=test --load-extension=pgtap
 
 # isolationtester specs, one per race.
-ISOLATION = golive_vs_tariff_edit golive_vs_reference_edit channel_edits_race redeem_race hold_race quota_race promo_budget_race hold_lifecycle_race code_takeover_race redeem_vs_basket code_order_race throttle_race purge_race hold_same_order_rr expire_holds_rr order_calls_rr refund_race purge_orders_race operator_quota_race config_cache_stale refund_ref_race
+ISOLATION = golive_vs_tariff_edit golive_vs_reference_edit channel_edits_race redeem_race hold_race quota_race promo_budget_race hold_lifecycle_race code_takeover_race redeem_vs_basket code_order_race throttle_race purge_race hold_same_order_rr expire_holds_rr order_calls_rr refund_race purge_orders_race operator_quota_race config_cache_stale refund_ref_race late_config_rr
 ISOLATION_OPTS = --inputdir=test --outputdir=.
 
 PG_CONFIG ?= pg_config

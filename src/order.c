@@ -1300,6 +1300,7 @@ walk_slots_once(Datum order_ref, const char *kind, int64 owner, int32 need, int6
 	args[1] = Int64GetDatum(owner);
 	run(plan_walk_keys, args, NULL, SPI_OK_SELECT, "walking the quota slots");
 	nkeys = (int) Min(SPI_processed, 64);
+	benefit_require_slots(nkeys, kind);
 	for (int i = 0; i < nkeys; i++)
 		keys[i] = col_int8(i, 1, &isnull);
 	SPI_freetuptable(SPI_tuptable);

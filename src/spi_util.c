@@ -186,3 +186,22 @@ benefit_in_subxact(bool (*fn) (void *arg), void *arg, int rollback_on)
 	PG_END_TRY();
 	return keep;
 }
+
+/*
+ * The slots of a limit a call takes units on (kind: benefit_slot,
+ * promo_slot, promo_budget) exist whenever the configuration sets the
+ * limit, which the call read as of the latest commit (config.c).  Under
+ * REPEATABLE READ or SERIALIZABLE the transaction's snapshot may predate
+ * them (a benefit or promo code made live since): that is 40001, retry,
+ * never "sold out".  Under READ COMMITTED the statement that found no slot
+ * saw the latest commit: the limit was removed meanwhile.
+ */
+void
+benefit_require_slots(int nslots, const char *kind)
+{
+	if (nslots == 0 && IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				errmsg("could not serialize access: the %s counters were made after this transaction's snapshot", kind),
+				errhint("Retry the transaction: the limit was set since it began."));
+}

@@ -44,6 +44,7 @@ extern SPIPlanPtr benefit_plans_keep(BenefitPlans *set, const char *sql, int nar
 extern uint64 benefit_catalog_epoch(void);
 extern Oid	benefit_code_type_oid(void);
 extern Datum benefit_int8_array(const int64 *values, const bool *isnull, int n);
+extern void benefit_require_slots(int nslots, const char *kind);
 extern bool benefit_in_subxact(bool (*fn) (void *arg), void *arg, int rollback_on);
 
 /*
