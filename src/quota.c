@@ -180,7 +180,8 @@ benefit_take_slots(PG_FUNCTION_ARGS)
 	if (SPI_execute_plan(plan_walk, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "walking the quota slots failed");
 	nslots = (int) Min(SPI_processed, QUOTA_SLOTS);
-	benefit_require_slots(nslots, TextDatumGetCString(DirectFunctionCall1(enum_out, kind)));
+	if (nslots == 0)
+		benefit_require_slots(0, DatumGetCString(DirectFunctionCall1(enum_out, kind)));
 	for (int i = 0; i < nslots; i++)
 		keys[i] = col_int8(i, 1, &isnull);
 	SPI_freetuptable(SPI_tuptable);

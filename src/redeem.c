@@ -33,6 +33,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
@@ -507,16 +508,20 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
  * holds (SKIP LOCKED, from a random one), the order confirmed at once with
  * its record of the units and its code, and the code's history row.  Each
  * write takes its rows from the one before, and the statement reports how
- * far it went.  It runs without a subtransaction: it never waits on a slot
- * and never locks one it does not update, so a late failure leaves no lock
- * out of the common order, and what it wrote is put back by one statement
- * (statement 3: the code issued again, the slot's unit given back).  A late
- * failure is rare: every slot with room held by a concurrent buyer, or the
- * same order reference made by a concurrent call.  In the first case the
- * writes are tried again waiting on a slot (statement 2w), in a
+ * far it went.  It runs without a subtransaction: it never waits on a
+ * slot, and what it wrote when it went only part of the way is put back by
+ * one statement (statement 3: the code issued again, the slot's unit given
+ * back).  A late
+ * failure is rare: every slot with room held by a concurrent buyer, a slot
+ * that filled between the statement's snapshot and its lock (PostgreSQL
+ * keeps that lock: the statement reports the slot it locked), or the same
+ * order reference made by a concurrent call.  Without such a stray lock,
+ * the writes are tried again waiting on a slot (statement 2w), in a
  * subtransaction, so that a slot locked and then found full is let go
  * before the slow path walks the slots in key order, waiting (a kept lock
- * out of that order made two walkers deadlock).  Whatever is not that
+ * out of that order made two walkers deadlock).  With one, the call never
+ * waits on a slot again: it tries statement 2 again for a while, then
+ * answers quota_exhausted when no slot has room.  Whatever is not that
  * simple (a throttled caller, an unknown or unusable code, an existing
  * order, a per-contact limit, no slot with room) goes to
  * benefit_internal.code_order, the PL/pgSQL of every code call, which
@@ -531,6 +536,7 @@ static SPIPlanPtr plan_code_row;
 static SPIPlanPtr plan_use_order;
 static SPIPlanPtr plan_use_order_wait;
 static SPIPlanPtr plan_undo_use;
+static SPIPlanPtr plan_room;
 static SPIPlanPtr plan_code_order;
 
 /*
@@ -538,7 +544,8 @@ static SPIPlanPtr plan_code_order;
  * u), and, after the slot (CTE s), the order confirmed at once (%s: what
  * its insert does on a conflict of its key), its record of the units, its
  * code and the code's history; the result says how far it went (the code
- * used, the slot's key, the history written).
+ * used, the slot's key, the history written, and the key of the slot
+ * statement 2 locked, which it may have found full: second %s).
  */
 static const char *const use_code =
 	"WITH u AS ("
@@ -566,7 +573,8 @@ static const char *const order_writes =
 	"    SELECT u.code, 'issued', 'used', $8, $4, $5, $6 FROM u, o "
 	"    RETURNING 1"
 	") "
-	"SELECT (SELECT pg_catalog.count(*) FROM u), (SELECT s.key FROM s), (SELECT pg_catalog.count(*) FROM h)";
+	"SELECT (SELECT pg_catalog.count(*) FROM u), (SELECT s.key FROM s), (SELECT pg_catalog.count(*) FROM h), "
+	"       %s";
 
 /* Prepares the statements of the order path for type code_type (the plan rule of spi_util.h). */
 static void
@@ -578,6 +586,7 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 	Oid			t_slow[7] = {code_type, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TIMESTAMPTZOID};
 	Oid			t_undo[4] = {code_type, INT8OID, INT8OID, INT4OID};
 	Oid			t_row[2] = {code_type, INT8OID};
+	Oid			t_room[2] = {INT8OID, INT4OID};
 
 	/*
 	 * statement 1: the code, not locked, with the facts of the use rule ($2
@@ -612,7 +621,9 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		"%s, f AS ("
 		"    SELECT f.key FROM benefit.counter f "
 		"     WHERE f.kind = 'benefit_slot' AND f.owner_id = $2 "
-		"       AND (f.cap IS NULL OR f.held + f.used + $3 <= f.cap) "
+		"       AND f.key OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT g.key FROM benefit.counter g "
+		"                  WHERE g.kind = 'benefit_slot' AND g.owner_id = $2 "
+		"                    AND (g.cap IS NULL OR g.held + g.used + $3 <= g.cap))) "
 		"       AND EXISTS (SELECT 1 FROM u) "
 		"     ORDER BY (f.key + $9) %% 16 LIMIT 1 "
 		"       FOR NO KEY UPDATE SKIP LOCKED"
@@ -620,9 +631,10 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		"    UPDATE benefit.counter k SET used = k.used + $3 "
 		"      FROM f "
 		"     WHERE k.kind = 'benefit_slot' AND k.owner_id = $2 AND k.key = f.key "
+		"       AND (k.cap IS NULL OR k.held + k.used + $3 <= k.cap) "
 		"    RETURNING k.key"
 		")%s",
-		use_code, psprintf(order_writes, "    ON CONFLICT (order_ref) DO NOTHING ")),
+		use_code, psprintf(order_writes, "    ON CONFLICT (order_ref) DO NOTHING ", "(SELECT f.key FROM f)")),
 		9, t_use);
 
 	/*
@@ -641,7 +653,7 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		"                     ORDER BY (f.key + $9) %% 16 LIMIT 1) "
 		"    RETURNING k.key"
 		")%s",
-		use_code, psprintf(order_writes, "")),
+		use_code, psprintf(order_writes, "", "NULL::pg_catalog.int8")),
 		9, t_use);
 
 	/*
@@ -674,6 +686,13 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		" WHERE c.code OPERATOR(benefit.=) $1",
 		2, t_row);
 
+	/* whether a slot of benefit $1 still has room for $2 units (on the latest commit) */
+	plan_room = benefit_plans_keep(set,
+		"SELECT EXISTS (SELECT 1 FROM benefit.counter k "
+		"                WHERE k.kind = 'benefit_slot' AND k.owner_id = $1 "
+		"                  AND (k.cap IS NULL OR k.held + k.used + $2 <= k.cap))",
+		2, t_room);
+
 	/* everything else: the code call of the ledger, in PL/pgSQL */
 	plan_code_order = benefit_plans_keep(set,
 		"SELECT r.reason::pg_catalog.text, r.benefit_id, r.benefit_code, r.used_at "
@@ -691,6 +710,7 @@ typedef struct OrderWrites
 	bool		took;			/* a slot unit was taken, at key */
 	int64		key;
 	bool		done;			/* everything was written */
+	bool		locked;			/* statement 2 locked a slot (taken, or found full) */
 } OrderWrites;
 
 /* Runs statement 2 or 2w; true when it wrote the whole order, false otherwise (see w). */
@@ -707,37 +727,77 @@ write_order(void *arg)
 	w->key = col_int8(0, 2, &isnull);
 	w->took = !isnull;
 	w->done = col_int8(0, 3, &isnull) == 1;
+	(void) col_int8(0, 4, &isnull);
+	w->locked = !isnull;
 	SPI_freetuptable(SPI_tuptable);
 	return w->done;
 }
 
+/* What write_order_fast did. */
+typedef enum WriteOutcome
+{
+	WRITE_DONE,					/* the order is written */
+	WRITE_SOLD_OUT,				/* nothing written: no slot has room */
+	WRITE_SLOW					/* nothing written: the slow path decides */
+} WriteOutcome;
+
+#define REDEEM_RETRIES 50
+
 /*
- * Writes the order of a redemption: statement 2 and, when it went only
- * part of the way, statement 3, then, when every slot with room was held
- * by others, statement 2w in a subtransaction (see the header).  True when
- * the order is written; false when nothing is.
+ * Writes the order of a redemption: statement 2, and statement 3 when it
+ * went only part of the way.  When statement 2 locked a slot that filled
+ * since its snapshot, that lock is held until the transaction ends, out of
+ * the common order: from then on this call never waits on a slot.  It
+ * tries statement 2 again after a millisecond (up to REDEEM_RETRIES times:
+ * a buyer holding a slot with room commits or rolls back within that
+ * time), then answers sold out when no slot has room, else leaves it to
+ * the slow path.  When no slot with room was free and none was locked,
+ * statement 2w waits on one in a subtransaction.
  */
-static bool
+static WriteOutcome
 write_order_fast(Datum *args, char *nulls)
 {
 	OrderWrites w = {plan_use_order, args, nulls};
+	bool		stray = false;
 
-	if (write_order(&w))
-		return true;
-	if (w.used)
+	for (int attempt = 0;; attempt++)
 	{
-		Datum		undo[4] = {args[0], Int64GetDatum(w.key), args[1], args[2]};
-		char		undo_nulls[4] = {' ', w.took ? ' ' : 'n', ' ', ' '};
-		int			ret = SPI_execute_plan(plan_undo_use, undo, undo_nulls, false, 0);
+		if (write_order(&w))
+			return WRITE_DONE;
+		if (w.used)
+		{
+			Datum		undo[4] = {args[0], Int64GetDatum(w.key), args[1], args[2]};
+			char		undo_nulls[4] = {' ', w.took ? ' ' : 'n', ' ', ' '};
+			int			ret = SPI_execute_plan(plan_undo_use, undo, undo_nulls, false, 0);
 
-		if (ret != SPI_OK_UPDATE)
-			elog(ERROR, "putting the code back failed: %s", SPI_result_code_string(ret));
+			if (ret != SPI_OK_UPDATE)
+				elog(ERROR, "putting the code back failed: %s", SPI_result_code_string(ret));
+		}
+		/* the code taken meanwhile, or the order made meanwhile: the slow path */
+		if (!w.used || w.took)
+			return WRITE_SLOW;
+		if (!w.locked)
+			break;				/* no slot with room free in the snapshot */
+		stray = true;			/* a slot found full since the snapshot, held */
+		if (attempt == REDEEM_RETRIES)
+			break;
+		pg_usleep(1000L);
+		CHECK_FOR_INTERRUPTS();
 	}
-	/* the code used, no free slot with room: wait on one */
-	if (!w.used || w.took)
-		return false;
+	if (stray)
+	{
+		Datum		room_args[2] = {args[1], args[2]};
+		int			ret = SPI_execute_plan(plan_room, room_args, NULL, false, 1);
+		bool		room;
+
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "looking at the quota slots failed: %s", SPI_result_code_string(ret));
+		room = col_bool(0, 1);
+		SPI_freetuptable(SPI_tuptable);
+		return room ? WRITE_SLOW : WRITE_SOLD_OUT;
+	}
 	w.plan = plan_use_order_wait;
-	return benefit_in_subxact(write_order, &w, ERRCODE_UNIQUE_VIOLATION);
+	return benefit_in_subxact(write_order, &w, ERRCODE_UNIQUE_VIOLATION) ? WRITE_DONE : WRITE_SLOW;
 }
 
 /* The use rule's facts from row 0 of statement 1; false when the code is not issued. */
@@ -880,6 +940,7 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 		UseFacts	f;
 		FastFacts	x;
 		bool		fast;
+		WriteOutcome outcome;
 
 		args[0] = PG_GETARG_DATUM(0);
 		memset(argnulls, ' ', sizeof(argnulls));
@@ -936,7 +997,15 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 				argnulls[4] = contact_null ? 'n' : ' ';
 				argnulls[5] = PG_ARGISNULL(3) ? 'n' : ' ';
 				argnulls[6] = PG_ARGISNULL(4) ? 'n' : ' ';
-				if (write_order_fast(args, argnulls))
+				outcome = write_order_fast(args, argnulls);
+				if (outcome == WRITE_SOLD_OUT)
+				{
+					reason = "quota_exhausted";
+					values[2] = Int64GetDatum(x.benefit_id);
+					values[3] = SPI_datumTransfer(CStringGetTextDatum(x.benefit_code), false, -1);
+					nulls[2] = nulls[3] = false;
+				}
+				else if (outcome == WRITE_DONE)
 				{
 					reason = "ok";
 					values[2] = Int64GetDatum(x.benefit_id);
