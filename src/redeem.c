@@ -520,8 +520,8 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
  * subtransaction, so that a slot locked and then found full is let go
  * before the slow path walks the slots in key order, waiting (a kept lock
  * out of that order made two walkers deadlock).  With one, the call never
- * waits on a slot again: it tries statement 2 again for a while, then
- * answers quota_exhausted when no slot has room.  Whatever is not that
+ * waits on a slot again: it tries statement 2 again until it takes a slot
+ * or no slot has room (quota_exhausted).  Whatever is not that
  * simple (a throttled caller, an unknown or unusable code, an existing
  * order, a per-contact limit, no slot with room) goes to
  * benefit_internal.code_order, the PL/pgSQL of every code call, which
@@ -741,18 +741,35 @@ typedef enum WriteOutcome
 	WRITE_SLOW					/* nothing written: the slow path decides */
 } WriteOutcome;
 
-#define REDEEM_RETRIES 50
+#define REDEEM_RETRIES 1000
+
+/* Whether a slot of the benefit has room for the units, on the latest commit (args of statement 2). */
+static bool
+slots_have_room(Datum *args)
+{
+	Datum		room_args[2] = {args[1], args[2]};
+	int			ret = SPI_execute_plan(plan_room, room_args, NULL, false, 1);
+	bool		room;
+
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "looking at the quota slots failed: %s", SPI_result_code_string(ret));
+	room = col_bool(0, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return room;
+}
 
 /*
  * Writes the order of a redemption: statement 2, and statement 3 when it
  * went only part of the way.  When statement 2 locked a slot that filled
  * since its snapshot, that lock is held until the transaction ends, out of
  * the common order: from then on this call never waits on a slot.  It
- * tries statement 2 again after a millisecond (up to REDEEM_RETRIES times:
- * a buyer holding a slot with room commits or rolls back within that
- * time), then answers sold out when no slot has room, else leaves it to
- * the slow path.  When no slot with room was free and none was locked,
- * statement 2w waits on one in a subtransaction.
+ * tries statement 2 again every millisecond until a slot is taken, or no
+ * slot has room on the latest commit (sold out): the room another buyer
+ * holds is his within milliseconds, or given back, because a buyer waiting
+ * on this call's slot holds only slots he found full or took whole.  After
+ * REDEEM_RETRIES tries it leaves it to the slow path.  When no slot with
+ * room was free and none was locked, statement 2w waits on one in a
+ * subtransaction.
  */
 static WriteOutcome
 write_order_fast(Datum *args, char *nulls)
@@ -776,25 +793,15 @@ write_order_fast(Datum *args, char *nulls)
 		/* the code taken meanwhile, or the order made meanwhile: the slow path */
 		if (!w.used || w.took)
 			return WRITE_SLOW;
-		if (!w.locked)
-			break;				/* no slot with room free in the snapshot */
-		stray = true;			/* a slot found full since the snapshot, held */
+		stray |= w.locked;		/* a slot found full since the snapshot, held */
+		if (!stray)
+			break;				/* no slot with room free in the snapshot, none held */
+		if (!slots_have_room(args))
+			return WRITE_SOLD_OUT;
 		if (attempt == REDEEM_RETRIES)
-			break;
+			return WRITE_SLOW;
 		pg_usleep(1000L);
 		CHECK_FOR_INTERRUPTS();
-	}
-	if (stray)
-	{
-		Datum		room_args[2] = {args[1], args[2]};
-		int			ret = SPI_execute_plan(plan_room, room_args, NULL, false, 1);
-		bool		room;
-
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "looking at the quota slots failed: %s", SPI_result_code_string(ret));
-		room = col_bool(0, 1);
-		SPI_freetuptable(SPI_tuptable);
-		return room ? WRITE_SLOW : WRITE_SOLD_OUT;
 	}
 	w.plan = plan_use_order_wait;
 	return benefit_in_subxact(write_order, &w, ERRCODE_UNIQUE_VIOLATION) ? WRITE_DONE : WRITE_SLOW;
