@@ -500,30 +500,26 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
  * ----------------------------------------------------------------------
  * benefit.redeem_code since 0.3.0: a one-call order of the ledger.
  *
- * The common case, in C: the sale's references checked (sale.c), the code
- * read with the facts of the one use rule (statement 1), the rule applied
- * (use_rule.c), then every write of the order in one statement (statement
- * 2), in the common lock order: the code used (if still issued), then one
- * unit per code unit on a quota slot with room that no other transaction
- * holds (SKIP LOCKED, from a random one), the order confirmed at once with
- * its record of the units and its code, and the code's history row.  Each
- * write takes its rows from the one before, and the statement reports how
- * far it went.  It runs without a subtransaction: it never waits on a
- * slot, and what it wrote when it went only part of the way is put back by
- * one statement (statement 3: the code issued again, the slot's unit given
- * back).  A late
- * failure is rare: every slot with room held by a concurrent buyer, a slot
- * that filled between the statement's snapshot and its lock (PostgreSQL
- * keeps that lock: the statement reports the slot it locked), or the same
- * order reference made by a concurrent call.  Without such a stray lock,
- * the writes are tried again waiting on a slot (statement 2w), in a
- * subtransaction, so that a slot locked and then found full is let go
- * before the slow path walks the slots in key order, waiting (a kept lock
- * out of that order made two walkers deadlock).  With one, the call never
- * waits on a slot again: it tries statement 2 again until it takes a slot
- * or no slot has room (quota_exhausted).  Whatever is not that
- * simple (a throttled caller, an unknown or unusable code, an existing
- * order, a per-contact limit, no slot with room) goes to
+ * The common case, in C: the sale's references checked on the session's
+ * configuration cache (config.c, sale.c), the code's row read with whether
+ * the contact exists (statement 1), the one use rule applied on the
+ * benefit's cached facts (use_rule.c), then every write of the order in one
+ * statement (statement 2), in the common lock order: the code used (if
+ * still issued), then one unit per code unit on a quota slot with room,
+ * one no other transaction holds if there is one (SKIP LOCKED, from a
+ * random one), else one it waits for; the order confirmed at once with its
+ * record of the units and its code, and the code's history row.  Each write
+ * takes its rows from the one before, and the statement reports how far it
+ * went.  No subtransaction: what it wrote when it went only part of the way
+ * is put back by one statement (statement 3: the code issued again, the
+ * slot's unit given back).  That is rare: a slot that filled between the
+ * statement's snapshot and its lock, or the same order reference made by a
+ * concurrent call.  PostgreSQL keeps the lock of such a full slot until the
+ * transaction ends, out of the common order, so from then on the call never
+ * waits on a slot: it tries the statement that never waits again until it
+ * takes a slot or no slot has room (quota_exhausted), see write_order_fast.
+ * Whatever is not that simple (a throttled caller, an unknown or unusable
+ * code, an existing order, a per-contact limit, no slot with room) goes to
  * benefit_internal.code_order, the PL/pgSQL of every code call, which
  * decides the reason (the same rule) or takes the units the slow way.
  * Business refusals are results, only bad input raises.
@@ -534,13 +530,13 @@ static BenefitPlans order_plans;
 static SPIPlanPtr plan_facts;
 static SPIPlanPtr plan_code_row;
 static SPIPlanPtr plan_use_order;
-static SPIPlanPtr plan_use_order_wait;
+static SPIPlanPtr plan_use_order_nowait;
 static SPIPlanPtr plan_undo_use;
 static SPIPlanPtr plan_room;
 static SPIPlanPtr plan_code_order;
 
 /*
- * The parts statements 2 and 2w share: the code used if still issued (CTE
+ * The parts of statement 2 (both forms): the code used if still issued (CTE
  * u), and, after the slot (CTE s), the order confirmed at once (%s: what
  * its insert does on a conflict of its key), its record of the units, its
  * code and the code's history; the result says how far it went (the code
@@ -555,6 +551,36 @@ static const char *const use_code =
 	"     WHERE c.code OPERATOR(benefit.=) $1 AND c.state = 'issued' "
 	"    RETURNING c.code"
 	")";
+/*
+ * Statement 2's slot: the keys of the slots with room in the statement's
+ * snapshot (room, fixed: a row locked and rechecked after another buyer
+ * changed it is kept, and returned, although it may have no room left),
+ * one of them no other transaction holds (f, SKIP LOCKED, from a random
+ * one), or, in the statement that may wait, one it waits for (w); the
+ * slot locked (l) is taken if its current row has room (s).  First %s:
+ * the code used; second: w and l.
+ */
+static const char *const slot_writes =
+	"%s, room AS ("
+	"    SELECT ARRAY(SELECT g.key FROM benefit.counter g "
+	"                  WHERE g.kind = 'benefit_slot' AND g.owner_id = $2 "
+	"                    AND (g.cap IS NULL OR g.held + g.used + $3 <= g.cap)) AS keys"
+	"), f AS ("
+	"    SELECT f.key FROM benefit.counter f "
+	"     WHERE f.kind = 'benefit_slot' AND f.owner_id = $2 "
+	"       AND f.key OPERATOR(pg_catalog.=) ANY ((SELECT room.keys FROM room)::pg_catalog.int8[]) "
+	"       AND EXISTS (SELECT 1 FROM u) "
+	"     ORDER BY (f.key + $9) %% 16 LIMIT 1 "
+	"       FOR NO KEY UPDATE SKIP LOCKED"
+	"), %s"
+	"s AS ("
+	"    UPDATE benefit.counter k SET used = k.used + $3 "
+	"      FROM l "
+	"     WHERE k.kind = 'benefit_slot' AND k.owner_id = $2 AND k.key = l.key "
+	"       AND (k.cap IS NULL OR k.held + k.used + $3 <= k.cap) "
+	"    RETURNING k.key"
+	")%s";
+
 static const char *const order_writes =
 	", o AS ("
 	"    INSERT INTO benefit.order_hold (order_ref, kind, state, contact_id, channel, point_of_sale, held_until, "
@@ -617,43 +643,22 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 	 * reference meanwhile: nothing), its records; the result says how far
 	 * it went: the code used, the slot's key, the history written
 	 */
-	plan_use_order = benefit_plans_keep(set, psprintf(
-		"%s, f AS ("
-		"    SELECT f.key FROM benefit.counter f "
-		"     WHERE f.kind = 'benefit_slot' AND f.owner_id = $2 "
-		"       AND f.key OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT g.key FROM benefit.counter g "
-		"                  WHERE g.kind = 'benefit_slot' AND g.owner_id = $2 "
-		"                    AND (g.cap IS NULL OR g.held + g.used + $3 <= g.cap))) "
-		"       AND EXISTS (SELECT 1 FROM u) "
-		"     ORDER BY (f.key + $9) %% 16 LIMIT 1 "
-		"       FOR NO KEY UPDATE SKIP LOCKED"
-		"), s AS ("
-		"    UPDATE benefit.counter k SET used = k.used + $3 "
-		"      FROM f "
-		"     WHERE k.kind = 'benefit_slot' AND k.owner_id = $2 AND k.key = f.key "
-		"       AND (k.cap IS NULL OR k.held + k.used + $3 <= k.cap) "
-		"    RETURNING k.key"
-		")%s",
-		use_code, psprintf(order_writes, "    ON CONFLICT (order_ref) DO NOTHING ", "(SELECT f.key FROM f)")),
+	plan_use_order = benefit_plans_keep(set, psprintf(slot_writes, use_code,
+		"w AS ("
+		"    SELECT w.key FROM benefit.counter w "
+		"     WHERE w.kind = 'benefit_slot' AND w.owner_id = $2 "
+		"       AND w.key OPERATOR(pg_catalog.=) ANY ((SELECT room.keys FROM room)::pg_catalog.int8[]) "
+		"       AND EXISTS (SELECT 1 FROM u) AND NOT EXISTS (SELECT 1 FROM f) "
+		"     ORDER BY (w.key + $9) % 16 LIMIT 1 "
+		"       FOR NO KEY UPDATE"
+		"), l AS (SELECT f.key FROM f UNION ALL SELECT w.key FROM w), ",
+		psprintf(order_writes, "    ON CONFLICT (order_ref) DO NOTHING ", "(SELECT l.key FROM l)")),
 		9, t_use);
 
-	/*
-	 * statement 2w: statement 2 waiting on a random slot with room (run in
-	 * a subtransaction, see the header)
-	 */
-	plan_use_order_wait = benefit_plans_keep(set, psprintf(
-		"%s, s AS ("
-		"    UPDATE benefit.counter k SET used = k.used + $3 "
-		"      FROM u "
-		"     WHERE k.kind = 'benefit_slot' AND k.owner_id = $2 "
-		"       AND (k.cap IS NULL OR k.held + k.used + $3 <= k.cap) "
-		"       AND k.key = (SELECT f.key FROM benefit.counter f "
-		"                     WHERE f.kind = 'benefit_slot' AND f.owner_id = $2 "
-		"                       AND (f.cap IS NULL OR f.held + f.used + $3 <= f.cap) "
-		"                     ORDER BY (f.key + $9) %% 16 LIMIT 1) "
-		"    RETURNING k.key"
-		")%s",
-		use_code, psprintf(order_writes, "", "NULL::pg_catalog.int8")),
+	/* statement 2 that never waits: the slot with room no one holds, or none */
+	plan_use_order_nowait = benefit_plans_keep(set, psprintf(slot_writes, use_code,
+		"l AS (SELECT f.key FROM f), ",
+		psprintf(order_writes, "    ON CONFLICT (order_ref) DO NOTHING ", "(SELECT l.key FROM l)")),
 		9, t_use);
 
 	/*
@@ -700,7 +705,7 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		7, t_slow);
 }
 
-/* Statement 2 or 2w with its arguments. */
+/* Statement 2 (either form) with its arguments. */
 typedef struct OrderWrites
 {
 	SPIPlanPtr	plan;
@@ -713,7 +718,7 @@ typedef struct OrderWrites
 	bool		locked;			/* statement 2 locked a slot (taken, or found full) */
 } OrderWrites;
 
-/* Runs statement 2 or 2w; true when it wrote the whole order, false otherwise (see w). */
+/* Runs statement 2; true when it wrote the whole order, false otherwise (see w). */
 static bool
 write_order(void *arg)
 {
@@ -763,19 +768,17 @@ slots_have_room(Datum *args)
  * went only part of the way.  When statement 2 locked a slot that filled
  * since its snapshot, that lock is held until the transaction ends, out of
  * the common order: from then on this call never waits on a slot.  It
- * tries statement 2 again every millisecond until a slot is taken, or no
- * slot has room on the latest commit (sold out): the room another buyer
- * holds is his within milliseconds, or given back, because a buyer waiting
- * on this call's slot holds only slots he found full or took whole.  After
- * REDEEM_RETRIES tries it leaves it to the slow path.  When no slot with
- * room was free and none was locked, statement 2w waits on one in a
- * subtransaction.
+ * tries the statement that never waits every millisecond until a slot is
+ * taken, or no slot has room on the latest commit (sold out): the room
+ * another buyer holds is his within milliseconds, or given back, because a
+ * buyer waiting on this call's slot holds only slots he found full or took
+ * whole.  After REDEEM_RETRIES tries it leaves it to the slow path, as when
+ * no slot had room in the snapshot.
  */
 static WriteOutcome
 write_order_fast(Datum *args, char *nulls)
 {
 	OrderWrites w = {plan_use_order, args, nulls};
-	bool		stray = false;
 
 	for (int attempt = 0;; attempt++)
 	{
@@ -790,21 +793,21 @@ write_order_fast(Datum *args, char *nulls)
 			if (ret != SPI_OK_UPDATE)
 				elog(ERROR, "putting the code back failed: %s", SPI_result_code_string(ret));
 		}
-		/* the code taken meanwhile, or the order made meanwhile: the slow path */
-		if (!w.used || w.took)
+		/*
+		 * the code taken meanwhile, the order made meanwhile, or no slot
+		 * with room at the first try: the slow path
+		 */
+		if (!w.used || w.took || (!w.locked && w.plan == plan_use_order))
 			return WRITE_SLOW;
-		stray |= w.locked;		/* a slot found full since the snapshot, held */
-		if (!stray)
-			break;				/* no slot with room free in the snapshot, none held */
+		/* a slot found full since the snapshot is held: never wait again */
 		if (!slots_have_room(args))
 			return WRITE_SOLD_OUT;
 		if (attempt == REDEEM_RETRIES)
 			return WRITE_SLOW;
 		pg_usleep(1000L);
 		CHECK_FOR_INTERRUPTS();
+		w.plan = plan_use_order_nowait;
 	}
-	w.plan = plan_use_order_wait;
-	return benefit_in_subxact(write_order, &w, ERRCODE_UNIQUE_VIOLATION) ? WRITE_DONE : WRITE_SLOW;
 }
 
 /* The use rule's facts from row 0 of statement 1; false when the code is not issued. */
