@@ -44,6 +44,22 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+# Starts the cluster in $work/$1 on the port held by the variable named $2; when it does not
+# start (the port taken meanwhile by another server of the machine), shows the end of its log
+# and tries again on another free port.
+start_cluster() {
+    local dir=$1 var=$2
+    for _ in 1 2 3; do
+        if as_pg "$PG_BIN/pg_ctl" -D "$work/$dir" -l "$work/$dir.log" -w start >/dev/null; then
+            return 0
+        fi
+        tail -5 "$work/$dir.log" | sed 's/^/# /'
+        printf -v "$var" '%s' "$(free_port)"
+        echo "port = ${!var}" >> "$work/$dir/postgresql.conf"
+    done
+    echo "Bail out! the $dir cluster did not start"
+    exit 1
+}
 
 primary_port=$(free_port)
 standby_port=$(free_port)
@@ -67,7 +83,7 @@ max_wal_senders = 4
 hot_standby = on
 fsync = off
 EOF
-as_pg "$PG_BIN/pg_ctl" -D "$work/primary" -l "$work/primary.log" -w start >/dev/null
+start_cluster primary primary_port
 
 P() { psql -X -q -v ON_ERROR_STOP=1 -At -p "$primary_port" -d "$db" "$@"; }
 S() { psql -X -q -v ON_ERROR_STOP=1 -At -p "$standby_port" -d "$db" "$@"; }
@@ -106,7 +122,7 @@ cat >> "$work/standby/postgresql.conf" <<EOF
 port = $standby_port
 benefit.throttle_failures = 3
 EOF
-as_pg "$PG_BIN/pg_ctl" -D "$work/standby" -l "$work/standby.log" -w start >/dev/null
+start_cluster standby standby_port
 # wait until the standby has replayed everything the primary wrote
 target=$(P -c "SELECT pg_current_wal_lsn()")
 for _ in $(seq 100); do
