@@ -266,17 +266,20 @@ cmp_keyed_text(const void *a, const void *b)
 	return strcmp(((const CfgKeyed *) a)->text, ((const CfgKeyed *) b)->text);
 }
 
-/* Index of benefit id in cfg->benefits (sorted by id), -1 if none. */
+/*
+ * Index of the row whose id (an int64, the row's first member) is id in
+ * rows, n rows of size bytes sorted by id; -1 if none.
+ */
 static int
-benefit_index(const BenefitConfig *cfg, int64 id)
+index_by_id(const void *rows, int n, size_t size, int64 id)
 {
 	int			lo = 0;
-	int			hi = cfg->nbenefits - 1;
+	int			hi = n - 1;
 
 	while (lo <= hi)
 	{
 		int			mid = lo + (hi - lo) / 2;
-		int64		v = cfg->benefits[mid].id;
+		int64		v = *(const int64 *) ((const char *) rows + (size_t) mid * size);
 
 		if (v == id)
 			return mid;
@@ -286,6 +289,16 @@ benefit_index(const BenefitConfig *cfg, int64 id)
 			hi = mid - 1;
 	}
 	return -1;
+}
+
+StaticAssertDecl(offsetof(CfgBenefit, id) == 0, "index_by_id reads a benefit's id first");
+StaticAssertDecl(offsetof(CfgProduct, id) == 0, "index_by_id reads a product's id first");
+
+/* Index of benefit id in cfg->benefits (sorted by id), -1 if none. */
+static int
+benefit_index(const BenefitConfig *cfg, int64 id)
+{
+	return index_by_id(cfg->benefits, cfg->nbenefits, sizeof(CfgBenefit), id);
 }
 
 /*
@@ -561,22 +574,7 @@ read_ids(int64 **out)
 static int
 product_index(const BenefitConfig *cfg, int64 id)
 {
-	int			lo = 0;
-	int			hi = cfg->nproducts - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-		int64		v = cfg->products[mid].id;
-
-		if (v == id)
-			return mid;
-		if (v < id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+	return index_by_id(cfg->products, cfg->nproducts, sizeof(CfgProduct), id);
 }
 
 static void

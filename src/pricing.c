@@ -711,6 +711,26 @@ apply_promo_cached(PriceCall *call, const PriceSale *sale, const CfgPromo *p, co
 		price_add_refusal(call->refusals, &call->nrefusals, 0, 0, NULL, copy_text(call, trimmed), reason);
 }
 
+/*
+ * Each line's choice (quotas in line order), the refusals of what was not
+ * applied, then the lines after their benefits.
+ */
+static void
+price_lines(PriceCall *call)
+{
+	price_choose(call->lines, call->benefits, call->cands, call->ncands, call->perf_used, call->nperf_used,
+				 MemoryContextAllocZero(call->cxt, sizeof(PricePerfLeft) * Max(call->ncands, 1)),
+				 call->refusals, &call->nrefusals);
+	price_refuse_untried(call->benefits, call->ok, call->nok, call->refusals, &call->nrefusals);
+	price_code_units(call->benefits, call->nbenefits, call->refusals, &call->nrefusals);
+
+	/* the lines after benefits */
+	call->amounts = MemoryContextAlloc(call->cxt, sizeof(int64) * Max(call->nlines, 1));
+	call->parts = MemoryContextAlloc(call->cxt, sizeof(int64) * Max(call->nlines, 1));
+	if (!price_line_amounts(call->lines, call->nlines, call->cands, call->amounts, &call->lines_total))
+		benefit_money_out_of_range("line amount");
+}
+
 /* benefit_price_run on the cache (see the file header). */
 static void
 price_run_cached(const BenefitConfig *cfg, const PriceInput *in, PriceCall *call, PriceSale *sale)
@@ -756,17 +776,9 @@ price_run_cached(const BenefitConfig *cfg, const PriceInput *in, PriceCall *call
 	find_usable_cached(call, &ein, &buyer, &cbs, &res);
 	if (call->nok > 0)
 		find_candidates_cached(call, cbs);
-	price_choose(call->lines, call->benefits, call->cands, call->ncands, call->perf_used, call->nperf_used,
-				 MemoryContextAllocZero(call->cxt, sizeof(PricePerfLeft) * Max(call->ncands, 1)),
-				 call->refusals, &call->nrefusals);
-	price_refuse_untried(call->benefits, call->ok, call->nok, call->refusals, &call->nrefusals);
-	price_code_units(call->benefits, call->nbenefits, call->refusals, &call->nrefusals);
+	price_lines(call);
 
-	/* the lines after benefits, then the promo code on the whole basket, allocated to the cent */
-	call->amounts = MemoryContextAlloc(call->cxt, sizeof(int64) * Max(call->nlines, 1));
-	call->parts = MemoryContextAlloc(call->cxt, sizeof(int64) * Max(call->nlines, 1));
-	if (!price_line_amounts(call->lines, call->nlines, call->cands, call->amounts, &call->lines_total))
-		benefit_money_out_of_range("line amount");
+	/* then the promo code on the whole basket, allocated to the cent */
 	apply_promo_cached(call, sale, ein.promo, trimmed, &buyer, &res);
 	if (!bm_allocate(call->discount, call->amounts, (size_t) call->nlines, call->parts))
 		benefit_money_out_of_range("discount");
@@ -813,17 +825,9 @@ benefit_price_run(const PriceInput *in, PriceCall *call)
 	find_usable(in, call, &sale);
 	if (call->nok > 0)
 		find_candidates(call);
-	price_choose(call->lines, call->benefits, call->cands, call->ncands, call->perf_used, call->nperf_used,
-				 MemoryContextAllocZero(call->cxt, sizeof(PricePerfLeft) * Max(call->ncands, 1)),
-				 call->refusals, &call->nrefusals);
-	price_refuse_untried(call->benefits, call->ok, call->nok, call->refusals, &call->nrefusals);
-	price_code_units(call->benefits, call->nbenefits, call->refusals, &call->nrefusals);
+	price_lines(call);
 
-	/* the lines after benefits, then the promo code on the whole basket, allocated to the cent */
-	call->amounts = MemoryContextAlloc(call->cxt, sizeof(int64) * Max(call->nlines, 1));
-	call->parts = MemoryContextAlloc(call->cxt, sizeof(int64) * Max(call->nlines, 1));
-	if (!price_line_amounts(call->lines, call->nlines, call->cands, call->amounts, &call->lines_total))
-		benefit_money_out_of_range("line amount");
+	/* then the promo code on the whole basket, allocated to the cent */
 	if (!in->promo_code_null)
 		apply_promo(in->promo_code, call, &sale);
 	if (!bm_allocate(call->discount, call->amounts, (size_t) call->nlines, call->parts))
