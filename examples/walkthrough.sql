@@ -493,9 +493,13 @@ SELECT held, used FROM benefit.benefit_usage WHERE code = 'famille-casse-noisett
 SELECT pg_sleep(1.2) \g /dev/null
 SELECT benefit.expire_holds() AS expired;
 SELECT benefit.confirm('BOX-2026-0200') AS confirm_too_late;
+-- refunds came with 0.3.0: test/upgrade.sh also runs this walk-through on the older versions
+SELECT pg_catalog.to_regtype('benefit.refund_line') IS NOT NULL AS has_refunds \gset
+\if :has_refunds
 \echo '--- later, Giulia Rossi returns one of her two seats (line 1): a partial refund, idempotent by its reference'
 SELECT benefit.refund('WEB-2026-0100', 'RF-2026-0001', ARRAY[ROW(1, 1)::benefit.refund_line]) AS refund;
 SELECT benefit.refund('WEB-2026-0100', 'RF-2026-0001', ARRAY[ROW(1, 1)::benefit.refund_line]) AS refund_again;
+\endif
 \echo '--- a web basket still on hold when the demo ends: open until it is confirmed, released or expires'
 SELECT reason, order_ref FROM benefit.hold('WEB-2026-0101', ARRAY[pg_temp.line('tote-bag', NULL, NULL, 1)],
                                            NULL, 'web', now() + interval '1 hour');
