@@ -913,18 +913,6 @@ price_sql(FunctionCallInfo fcinfo, bool guarded, PriceCall *call)
 	SPI_finish();
 }
 
-/* price and price_guarded: (result priced_basket, uses jsonb, promo_id bigint). */
-static Datum
-price_record(FunctionCallInfo fcinfo, bool guarded)
-{
-	PriceCall	call = {0};
-	BasketTypes types;
-
-	basket_types(fcinfo, &types);
-	price_sql(fcinfo, guarded, &call);
-	return basket_result(&types, &call);
-}
-
 PG_FUNCTION_INFO_V1(benefit_price);
 
 /*
@@ -934,20 +922,12 @@ PG_FUNCTION_INFO_V1(benefit_price);
 Datum
 benefit_price(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_DATUM(price_record(fcinfo, false));
-}
+	PriceCall	call = {0};
+	BasketTypes types;
 
-PG_FUNCTION_INFO_V1(benefit_price_guarded_sql);
-
-/*
- * price_guarded(lines, contact_id, channel, point_of_sale, at, codes,
- *               promo_code, client_key,
- *               OUT result priced_basket, OUT uses jsonb, OUT promo_id bigint)
- */
-Datum
-benefit_price_guarded_sql(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_DATUM(price_record(fcinfo, true));
+	basket_types(fcinfo, &types);
+	price_sql(fcinfo, false, &call);
+	PG_RETURN_DATUM(basket_result(&types, &call));
 }
 
 PG_FUNCTION_INFO_V1(benefit_price_basket);

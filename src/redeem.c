@@ -527,7 +527,6 @@ benefit_redeem_code(PG_FUNCTION_ARGS)
  */
 
 static BenefitPlans order_plans;
-static SPIPlanPtr plan_facts;
 static SPIPlanPtr plan_code_row;
 static SPIPlanPtr plan_use_order;
 static SPIPlanPtr plan_use_order_nowait;
@@ -606,33 +605,12 @@ static const char *const order_writes =
 static void
 make_order_plans(BenefitPlans *set, Oid code_type)
 {
-	Oid			t_facts[3] = {code_type, INT8OID, INT8OID};
 	Oid			t_use[9] = {code_type, INT8OID, INT4OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
 	INT4OID};
 	Oid			t_slow[7] = {code_type, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TIMESTAMPTZOID};
 	Oid			t_undo[4] = {code_type, INT8OID, INT8OID, INT4OID};
 	Oid			t_row[2] = {code_type, INT8OID};
 	Oid			t_room[2] = {INT8OID, INT4OID};
-
-	/*
-	 * statement 1: the code, not locked, with the facts of the use rule ($2
-	 * the sale's channel id, $3 its point of sale id, NULL when not given)
-	 * and what decides the fast path (units per code, a per-contact limit);
-	 * an order of that reference already is found by statement 2, which
-	 * then writes no order (and statement 3 puts the code and slot back)
-	 */
-	plan_facts = benefit_plans_keep(set,
-		"SELECT c.state::pg_catalog.text, c.hold_order, c.hold_until, c.benefit_id, b.code, "
-		"       b.status = 'live', b.valid_from, b.valid_until, "
-		"       b.all_channels OR EXISTS (SELECT 1 FROM benefit.benefit_channel bc "
-		"                                  WHERE bc.benefit_id = b.benefit_id AND bc.channel_id = $2), "
-		"       COALESCE((SELECT sc.kind = 'web' FROM benefit.sales_channel sc WHERE sc.channel_id = $2), false), "
-		"       b.point_of_sale_id IS NOT NULL, b.point_of_sale_id IS NOT DISTINCT FROM $3, "
-		"       COALESCE(b.units_per_code, 1), b.quota_per_contact IS NOT NULL, "
-		"       COALESCE(b.units_per_code, 1) <= COALESCE(b.quota_per_order, 2147483647) "
-		"  FROM benefit.single_use_code c JOIN benefit.benefit b ON b.benefit_id = c.benefit_id "
-		" WHERE c.code OPERATOR(benefit.=) $1",
-		3, t_facts);
 
 	/*
 	 * statement 2: every write of the order, each from the one before, in
@@ -679,7 +657,7 @@ make_order_plans(BenefitPlans *set, Oid code_type)
 		4, t_undo);
 
 	/*
-	 * statement 1 on the configuration cache: the code's own row, and
+	 * statement 1: the code's own row, and
 	 * whether the contact $2 exists (true for none); the benefit's facts
 	 * come from the cache (config.h)
 	 */
@@ -810,33 +788,6 @@ write_order_fast(Datum *args, char *nulls)
 	}
 }
 
-/* The use rule's facts from row 0 of statement 1; false when the code is not issued. */
-static bool
-read_use_facts(UseFacts *f, const char *order_ref, bool channel_given)
-{
-	bool		isnull;
-	char	   *state = col_text(0, 1, CurrentMemoryContext);
-	char	   *hold_order = col_text(0, 2, CurrentMemoryContext);
-
-	memset(f, 0, sizeof(UseFacts));
-	if (!use_code_state(state, &f->code_state))
-		elog(ERROR, "unknown code state \"%s\"", state);
-	f->held_by_this_order = hold_order != NULL && strcmp(hold_order, order_ref) == 0;
-	f->hold_until = col_timestamptz(0, 3, &isnull);
-	f->benefit_live = col_bool(0, 6);
-	f->valid_from = col_timestamptz(0, 7, &isnull);
-	f->valid_from_set = !isnull;
-	f->valid_until = col_timestamptz(0, 8, &isnull);
-	f->valid_until_set = !isnull;
-	f->channel_given = channel_given;
-	f->on_channel = col_bool(0, 9);
-	f->web_channel = col_bool(0, 10);
-	f->benefit_pos_set = col_bool(0, 11);
-	f->pos_matches = col_bool(0, 12);
-	/* the quotas are decided by the take: a slot with room, or the slow path's reason */
-	return f->code_state == USE_ISSUED;
-}
-
 /* What decides the fast path besides the use rule. */
 typedef struct FastFacts
 {
@@ -906,7 +857,6 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 	BenefitSale sale;
 	Datum		args[9];
 	char		argnulls[9];
-	bool		isnull;
 	int			ret;
 	const char *reason = NULL;
 	const BenefitConfig *cfg;
@@ -936,14 +886,11 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 	 * code; on the configuration cache, the contact is read with the code
 	 */
 	cfg = benefit_config_pin();
-	if (cfg != NULL)
-		benefit_check_sale_refs(cfg, PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
-								PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4), false, &sale);
-	else
-		benefit_check_sale(PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
-						   PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4),
-						   PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), contact_null, false, false, &sale);
-	contact_checked = cfg == NULL || contact_null;
+	if (cfg == NULL)			/* the cache is 0.3.0's, as this function */
+		elog(ERROR, "benefit.redeem_code needs the configuration cache of benefit 0.3.0");
+	benefit_check_sale_refs(cfg, PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+							PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4), false, &sale);
+	contact_checked = contact_null;
 
 	if (!benefit_throttle_check(!contact_null, contact_id, client_key))
 	{
@@ -953,44 +900,21 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 		WriteOutcome outcome;
 
 		args[0] = PG_GETARG_DATUM(0);
+		args[1] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
 		memset(argnulls, ' ', sizeof(argnulls));
-		if (cfg != NULL)
-		{
-			args[1] = contact_null ? (Datum) 0 : PG_GETARG_DATUM(1);
-			argnulls[1] = contact_null ? 'n' : ' ';
-			ret = SPI_execute_plan(plan_code_row, args, argnulls, false, 0);
-		}
-		else
-		{
-			args[1] = Int64GetDatum(sale.channel_id);
-			args[2] = Int64GetDatum(sale.point_of_sale_id);
-			argnulls[1] = sale.channel_null ? 'n' : ' ';
-			argnulls[2] = sale.point_of_sale_null ? 'n' : ' ';
-			ret = SPI_execute_plan(plan_facts, args, argnulls, false, 0);
-		}
+		argnulls[1] = contact_null ? 'n' : ' ';
+		ret = SPI_execute_plan(plan_code_row, args, argnulls, false, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "reading the code failed: %s", SPI_result_code_string(ret));
 		if (SPI_processed == 1)
 		{
-			if (cfg != NULL)
+			if (!col_bool(0, 5))
 			{
-				if (!col_bool(0, 5))
-				{
-					benefit_config_unpin();
-					benefit_refuse_contact(contact_id);
-				}
-				contact_checked = true;
-				fast = read_cached_facts(cfg, &sale, &f, &x, order_str);
+				benefit_config_unpin();
+				benefit_refuse_contact(contact_id);
 			}
-			else
-			{
-				fast = read_use_facts(&f, order_str, !PG_ARGISNULL(3));
-				x.benefit_id = col_int8(0, 4, &isnull);
-				x.benefit_code = col_text(0, 5, CurrentMemoryContext);
-				x.units = col_int4(0, 13, &isnull);
-				x.contact_limit = col_bool(0, 14);
-				x.within_order_limit = col_bool(0, 15);
-			}
+			contact_checked = true;
+			fast = read_cached_facts(cfg, &sale, &f, &x, order_str);
 			SPI_freetuptable(SPI_tuptable);
 			if (fast && use_refusal(&f, now) == NULL
 				&& (contact_null || !x.contact_limit) && x.within_order_limit)
@@ -1028,8 +952,7 @@ benefit_redeem_order(PG_FUNCTION_ARGS)
 			}
 		}
 	}
-	if (cfg != NULL)
-		benefit_config_unpin();
+	benefit_config_unpin();
 
 	if (reason == NULL)
 	{

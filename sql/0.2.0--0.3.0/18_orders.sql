@@ -15,3 +15,9 @@ COMMENT ON TYPE benefit.hold_state IS
 ALTER TABLE benefit.order_hold ALTER COLUMN channel DROP NOT NULL;
 COMMENT ON COLUMN benefit.order_hold.channel IS 'Sales channel code of the hold (NULL: a code call that named no channel)';
 COMMENT ON COLUMN benefit.order_hold.state IS 'held, confirmed, released, expired or refunded';
+-- hold, confirm, release and expire_holds are C since 0.3.0 (src/order.c, src/pricing.c): the
+-- PL/pgSQL helpers they called, written again there, are gone
+DROP FUNCTION benefit_internal.lock_codes(text[]);
+DROP FUNCTION benefit_internal.settle(text[], boolean);
+DROP FUNCTION benefit_internal.release_codes(text[], text);
+DROP FUNCTION benefit_internal.price_guarded(benefit.basket_line[], bigint, text, text, timestamptz, text[], text, text);

@@ -3,9 +3,9 @@
  * benefit id; quotas honoured in line order), then at most one promo code on
  * the whole basket allocated to the cent.  The pricing is C (price,
  * src/pricing.c, on the money arithmetic of src/money.c, also offered as the
- * money_* functions); price_guarded adds the throttling of wrong code
- * entries; price_basket prices without reserving (see 18_orders.sql for
- * hold).
+ * money_* functions), with the throttling of wrong code entries;
+ * price_basket prices without reserving (see 18_orders.sql for hold, which
+ * prices through the same C call).
  */
 
 --------------------------------------------------------------------------
@@ -120,19 +120,6 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION benefit_internal.price(benefit.basket_line[], bigint, text, text, timestamptz, text[], text) IS
     'The pricing shared by price_basket and hold: the priced basket, the uses a hold must reserve (benefit, units, performance, single-use code per line) and the promo code applied';
 REVOKE ALL ON FUNCTION benefit_internal.price(benefit.basket_line[], bigint, text, text, timestamptz, text[], text) FROM PUBLIC;
-
--- price with throttling (C, src/pricing.c, the one used by hold): entered codes from a throttled
--- contact or client key are not looked at (each comes back as throttled); otherwise every code that
--- matched nothing counts against them.
-CREATE FUNCTION benefit_internal.price_guarded(lines benefit.basket_line[], contact_id bigint, channel text,
-                                               point_of_sale text, at timestamptz, codes text[], promo_code text,
-                                               client_key text,
-                                               OUT result benefit.priced_basket, OUT uses jsonb, OUT promo_id bigint)
-AS 'MODULE_PATHNAME', 'benefit_price_guarded_sql'
-LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER;
-COMMENT ON FUNCTION benefit_internal.price_guarded(benefit.basket_line[], bigint, text, text, timestamptz, text[], text, text) IS
-    '(C, src/pricing.c) benefit_internal.price with the throttling of wrong code entries, as price_basket prices (used by hold)';
-REVOKE ALL ON FUNCTION benefit_internal.price_guarded(benefit.basket_line[], bigint, text, text, timestamptz, text[], text, text) FROM PUBLIC;
 
 CREATE FUNCTION benefit.price_basket(lines benefit.basket_line[], contact_id bigint, channel text,
                                      point_of_sale text DEFAULT NULL, at timestamptz DEFAULT NULL,

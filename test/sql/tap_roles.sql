@@ -150,7 +150,7 @@ SELECT throws_ok($$SELECT * FROM benefit.contact$$, '42501', NULL, 'sales cannot
 SELECT throws_ok($$SELECT * FROM benefit.code_history$$, '42501', NULL, 'sales cannot read the code history');
 SELECT throws_ok($$SELECT benefit_internal.take_slots('h1', 'benefit_slot', 1, 1)$$, '42501', NULL,
                  'sales cannot call the internal helper that writes counters');
-SELECT throws_ok($$SELECT benefit_internal.settle(ARRAY['h1'], false)$$, '42501', NULL, 'sales cannot give units back by hand');
+SELECT throws_ok($$SELECT benefit_internal.settle_order('h1', 'released', NULL, now())$$, '42501', NULL, 'sales cannot give units back by hand');
 SELECT throws_ok($$SELECT * FROM benefit.benefit_usage$$, '42501', NULL, 'sales cannot read the reporting views');
 SELECT throws_ok($$SELECT * FROM benefit_internal.eligibility(NULL, 'box', NULL, NULL, NULL)$$, '42501', NULL,
                  'sales cannot call the eligibility its calls use');

@@ -46,10 +46,10 @@ SELECT has_schema('benefit_internal');
 SELECT functions_are('benefit_internal', ARRAY[
     'check_code_use', 'check_benefit_update', 'record_status_change', 'check_benefit_child',
     'check_live_complete', 'check_still_complete', 'check_live_references', 'list_validity_problems',
-    'check_order_ref', 'resolve_sale', 'read_codes', 'units_left', 'parse_call', 'eligibility', 'price', 'price_guarded',
+    'check_order_ref', 'resolve_sale', 'read_codes', 'units_left', 'parse_call', 'eligibility', 'price',
     'serialize_limit_edits',
     'config_changed',
-    'spread_slots', 'maintain_slots', 'take_slots', 'take_limited', 'take_promo', 'spread_promo_budget', 'use_reason', 'settle_order', 'take_code_units', 'give_back_code', 'code_order', 'expire_hold_of', 'order_codes_reason', 'move_deadline', 'lock_codes', 'settle', 'release_codes',
+    'spread_slots', 'maintain_slots', 'take_slots', 'take_limited', 'take_promo', 'spread_promo_budget', 'use_reason', 'settle_order', 'take_code_units', 'give_back_code', 'code_order', 'expire_hold_of', 'order_codes_reason', 'move_deadline',
     'is_throttled', 'record_code_failures', 'require_writable', 'track_open_order']);
 SELECT types_are('benefit_internal', ARRAY['call_args']);
 SELECT is_empty($$
